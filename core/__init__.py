@@ -1,0 +1,1 @@
+"""Shared machinery: configuration, extensions, errors, auth, crypto, time."""

@@ -1,0 +1,167 @@
+"""Configuration profiles: development (default), testing, production.
+
+Secrets come from the environment. Development and testing carry fixed, public keys so the demo
+and the suite run with no set-up; production refuses to start with any of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Public on purpose: they exist only so that development and tests need no set-up.
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-0123456789"
+DEV_FIELD_KEY = base64.b64encode(b"D" * 32).decode()
+DEV_LOOKUP_KEY = base64.b64encode(b"L" * 32).decode()
+DEV_OTP_KEY = base64.b64encode(b"O" * 32).decode()
+
+DEV_SECRETS = {
+    "SECRET_KEY": DEV_SECRET_KEY,
+    "JWT_SECRET_KEY": DEV_JWT_SECRET_KEY,
+    "FIELD_ENCRYPTION_KEY": DEV_FIELD_KEY,
+    "LOOKUP_HASH_KEY": DEV_LOOKUP_KEY,
+    "OTP_HASH_KEY": DEV_OTP_KEY,
+}
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    SECRET_KEY = DEV_SECRET_KEY
+    JWT_SECRET_KEY = DEV_JWT_SECRET_KEY
+    FIELD_ENCRYPTION_KEY = DEV_FIELD_KEY
+    LOOKUP_HASH_KEY = DEV_LOOKUP_KEY
+    OTP_HASH_KEY = DEV_OTP_KEY
+
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{PROJECT_ROOT / 'instance' / 'donor.sqlite3'}"
+    # hide_parameters: a failing statement's values (personal data) never reach logs or errors.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    JSON_AS_ASCII = False
+
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ALGORITHM = "HS256"
+    JWT_ERROR_MESSAGE_KEY = "message"
+
+    API_TITLE = "Electronic blood-donation certificate API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+    # One-time codes. Operational limits, not regulators' figures.
+    OTP_LENGTH = 6
+    OTP_TTL = timedelta(minutes=5)
+    OTP_MAX_ATTEMPTS = 5
+    OTP_RESEND_AFTER = timedelta(seconds=60)
+    OTP_MAX_PER_NUMBER_PER_DAY = 10
+    OTP_MAX_PER_IP_PER_HOUR = 30
+
+    PASSWORD_HASH_METHOD = "scrypt"
+    STAFF_MAX_FAILED_LOGINS = 5
+    STAFF_LOCKOUT = timedelta(minutes=15)
+
+    SMS_BACKEND = "console"
+    SMS_SIGNATURE = "【无偿献血】"
+    TIMEZONE = "Asia/Shanghai"
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SMS_BACKEND = "memory"
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # cheap on purpose: tests hash many passwords
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+        "pool_size": 10,
+        "max_overflow": 10,
+    }
+
+
+PROFILES = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+ENV_OVERRIDES = (
+    "SECRET_KEY",
+    "JWT_SECRET_KEY",
+    "FIELD_ENCRYPTION_KEY",
+    "LOOKUP_HASH_KEY",
+    "OTP_HASH_KEY",
+    "SMS_BACKEND",
+)
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+def load_config(profile: str | None = None, overrides: dict | None = None) -> dict:
+    """Build the settings for a profile, applying the environment, then explicit overrides."""
+    name = profile or os.environ.get("APP_ENV", "development")
+    if name not in PROFILES:
+        raise ConfigError(f"Unknown APP_ENV {name!r}; choose one of {sorted(PROFILES)}")
+    cls = PROFILES[name]
+    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    if os.environ.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
+    for key in ENV_OVERRIDES:
+        if os.environ.get(key):
+            settings[key] = os.environ[key]
+    settings.update(overrides or {})
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        settings["SQLALCHEMY_DATABASE_URI"]
+    )
+    if name == "production":
+        refuse_development_secrets(settings)
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` forms and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def refuse_development_secrets(settings: dict) -> None:
+    """Production must never run with a key that is published in this repository."""
+    weak = [key for key, dev_value in DEV_SECRETS.items() if settings.get(key) == dev_value]
+    if weak:
+        raise ConfigError(
+            "Refusing to start in production with development secrets: "
+            + ", ".join(weak)
+            + ". Set them in the environment."
+        )
+    for key in ("FIELD_ENCRYPTION_KEY", "LOOKUP_HASH_KEY", "OTP_HASH_KEY"):
+        try:
+            raw = base64.b64decode(settings[key], validate=True)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{key} must be base64 of 32 random bytes") from exc
+        if len(raw) != 32:
+            raise ConfigError(f"{key} must be base64 of 32 random bytes, got {len(raw)}")
+    if len(settings["JWT_SECRET_KEY"]) < 32:
+        raise ConfigError("JWT_SECRET_KEY must be at least 32 characters")
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        raise ConfigError("DATABASE_URL must name a PostgreSQL database in production")

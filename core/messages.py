@@ -1,0 +1,120 @@
+"""Every donor- and staff-facing error text, by stable code: (Chinese, English).
+
+Codes are part of the API contract; texts may be refined. Packages add their codes here so that
+one table holds all translations.
+"""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # generic HTTP
+    "bad_request": ("请求无效。", "The request is invalid."),
+    "invalid_json": ("请求体不是有效的 JSON。", "The request body is not valid JSON."),
+    "validation_failed": ("提交的信息有误，请检查标出的字段。", "Some fields are invalid."),
+    "unauthorized": ("请先登录。", "Authentication is required."),
+    "token_expired": ("登录已过期，请重新登录。", "The token has expired."),
+    "token_invalid": ("登录凭证无效。", "The token is invalid."),
+    "token_revoked": ("登录凭证已失效，请重新登录。", "The token has been revoked."),
+    "forbidden": ("您无权执行此操作。", "You are not allowed to do this."),
+    "not_found": ("请求的内容不存在。", "Not found."),
+    "method_not_allowed": ("不支持该请求方法。", "Method not allowed."),
+    "conflict": ("与现有记录冲突。", "The request conflicts with an existing record."),
+    "payload_too_large": ("请求内容过大。", "The request body is too large."),
+    "unsupported_media_type": (
+        "不支持的内容类型，请使用 application/json。",
+        "Unsupported content type; send application/json.",
+    ),
+    "rate_limited": ("操作过于频繁，请稍后再试。", "Too many requests; try again later."),
+    "internal_error": ("服务暂时出现问题，请稍后再试。", "Internal error; please try again."),
+    "service_unavailable": ("服务暂不可用。", "The service is unavailable."),
+    # auth and one-time codes
+    "otp_invalid": ("验证码错误或已过期。", "The code is wrong or has expired."),
+    "otp_too_many_attempts": (
+        "验证码错误次数过多，请重新获取。",
+        "Too many wrong codes; request a new one.",
+    ),
+    "otp_resend_too_soon": (
+        "验证码发送过于频繁，请稍后再试。",
+        "Wait before requesting a new code.",
+    ),
+    "otp_daily_limit": (
+        "该号码今日验证码次数已达上限。",
+        "Daily code limit reached for this number.",
+    ),
+    "otp_ip_limit": ("请求过于频繁，请稍后再试。", "Too many code requests from this address."),
+    "login_failed": ("用户名或密码错误。", "Wrong username or password."),
+    "account_locked": ("登录失败次数过多，账户已暂时锁定。", "Too many failed logins; try later."),
+    "account_disabled": ("账户已停用。", "This account is disabled."),
+    "device_credentials_invalid": ("设备凭证无效。", "Invalid device credentials."),
+    "not_registered": ("该手机号尚未注册，请先注册。", "This mobile number is not registered."),
+    "refresh_reused": (
+        "登录凭证已被使用，为安全起见请重新登录。",
+        "This refresh token was already used; log in again.",
+    ),
+    # donors
+    "id_number_taken": ("该身份证号已注册。", "This ID number is already registered."),
+    "mobile_taken": ("该手机号已被其他账户使用。", "This mobile number is already in use."),
+    "donor_erased": ("该账户已注销。", "This account has been erased."),
+    "id_number_checksum": ("身份证号校验位不正确。", "The ID number's check digit is wrong."),
+    "id_number_length": ("身份证号应为18位。", "An ID number has 18 characters."),
+    "id_number_component": (
+        "身份证号中的出生日期或地区代码无效。",
+        "The ID number's birth date or region code is invalid.",
+    ),
+    "id_number_format": ("身份证号格式不正确。", "The ID number is malformed."),
+    "id_number_birth_date": (
+        "身份证号中的出生日期无效。",
+        "The ID number's birth date is invalid.",
+    ),
+    "mobile_format": ("手机号格式不正确。", "The mobile number is malformed."),
+    "mobile_not_cn": (
+        "请输入有效的中国大陆手机号。",
+        "Enter a valid mainland China mobile number.",
+    ),
+    "mobile_not_mobile": (
+        "请输入手机号，而不是固定电话。",
+        "Enter a mobile, not a landline, number.",
+    ),
+    "facility_code_format": (
+        "机构代码应为1个字母加4位数字（ISBT 128）。",
+        "A facility code is one letter and four digits (ISBT 128).",
+    ),
+    "naive_datetime": ("时间必须带时区。", "Times must carry a time zone."),
+    # sites and staff
+    "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),
+    "username_taken": ("该用户名已存在。", "This username is already taken."),
+    "site_not_served": ("您不在该献血点工作。", "You do not serve this site."),
+}
+
+# Chinese for marshmallow's and webargs' stock field messages, so per-field details follow the
+# caller's language too. Unknown messages pass through unchanged.
+FIELD_MESSAGES_ZH: dict[str, str] = {
+    "Missing data for required field.": "此字段必填。",
+    "Unknown field.": "未知字段。",
+    "Field may not be null.": "此字段不能为空。",
+    "Not a valid string.": "应为字符串。",
+    "Not a valid integer.": "应为整数。",
+    "Not a valid number.": "应为数字。",
+    "Not a valid boolean.": "应为布尔值。",
+    "Not a valid date.": "日期格式无效。",
+    "Not a valid datetime.": "时间格式无效。",
+    "Not a valid list.": "应为列表。",
+    "Not a valid mapping type.": "应为对象。",
+    "Invalid input type.": "类型无效。",
+    "Invalid value.": "取值无效。",
+    "Invalid JSON body.": "请求体不是有效的 JSON。",
+    "Shorter than minimum length 1.": "不能为空。",
+    "Special numeric values (nan or infinity) are not permitted.": "不允许特殊数值。",
+    "String does not match expected pattern.": "格式不正确。",
+    "Not a valid email address.": "邮箱格式不正确。",
+}
+
+# Stock messages that carry values ("Must be one of: A, B."), matched by their start.
+FIELD_MESSAGE_PREFIXES_ZH: tuple[tuple[str, str], ...] = (
+    ("Must be one of", "取值无效，"),
+    ("Length must be", "长度不符合要求，"),
+    ("Longer than maximum length", "内容过长，"),
+    ("Shorter than minimum length", "内容过短，"),
+    ("Must be greater than or equal to", "数值过小，"),
+    ("Must be less than or equal to", "数值过大，"),
+    ("Must be greater than", "数值过小，"),
+    ("Must be less than", "数值过大，"),
+)

@@ -1,0 +1,117 @@
+"""`flask demo load`: a few sites, staff and donors so the API can be tried at once.
+
+Demo credentials are printed, never used outside development: the command refuses to run in
+production.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from core import auth
+from core.extensions import db
+from donors import services as donor_services
+from donors.identity import parse_mobile, parse_resident_id
+from donors.models import Donor
+from sites import services as site_services
+from sites.models import Site
+
+demo_cli = click.Group("demo", help="Demo data for trying the API locally.")
+
+DEMO_SITES = [
+    {
+        "facility_code": "W3301",
+        "name": "杭州市武林献血屋",
+        "kind": "donation_house",
+        "address": "浙江省杭州市拱墅区武林广场1号",
+        "city": "杭州市",
+        "region": "zhejiang",
+        "latitude": 30.2741,
+        "longitude": 120.1650,
+        "opening_hours": [
+            {"weekday": day, "opens": "08:30", "closes": "17:30"} for day in range(1, 8)
+        ],
+    },
+    {
+        "facility_code": "W3302",
+        "name": "杭州西湖文化广场献血车",
+        "kind": "blood_bus_stop",
+        "address": "浙江省杭州市下城区西湖文化广场",
+        "city": "杭州市",
+        "region": "zhejiang",
+        "latitude": 30.2810,
+        "longitude": 120.1630,
+        "opening_hours": [{"weekday": day, "opens": "09:00", "closes": "16:00"} for day in (6, 7)],
+    },
+    {
+        "facility_code": "W3310",
+        "name": "宁波市中心血站",
+        "kind": "blood_station",
+        "address": "浙江省宁波市海曙区西北街1号",
+        "city": "宁波市",
+        "region": "zhejiang",
+        "latitude": 29.8750,
+        "longitude": 121.5440,
+        "opening_hours": [
+            {"weekday": day, "opens": "08:00", "closes": "17:00"} for day in range(1, 6)
+        ],
+    },
+]
+
+DEMO_STAFF = [
+    ("admin", "站点管理员", "demo-admin-pass", auth.ADMIN, []),
+    ("wulin", "武林献血屋护士", "demo-staff-pass", auth.STAFF, ["W3301"]),
+    ("ningbo", "宁波血站护士", "demo-staff-pass", auth.STAFF, ["W3310"]),
+]
+
+# Valid check digits, made-up people.
+DEMO_DONORS = [
+    ("张伟", "330102199001011234", "13800000001", "A", "positive"),
+    ("王芳", "330203198507154328", "13800000002", "O", "positive"),
+    ("李强", "360426199101010071", "13800000003", None, None),
+]
+
+
+@demo_cli.command("load")
+def load() -> None:
+    """Create demo sites, staff (password logins) and donors (log in with an SMS code)."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("demo data is not for production")
+    if db.session.scalar(select(Site.id).limit(1)) is not None:
+        click.echo("demo data already present")
+        return
+    for fields in DEMO_SITES:
+        db.session.add(Site(**fields))
+    db.session.flush()
+    for username, name, password, role, codes in DEMO_STAFF:
+        site_services.create_staff(
+            username=username, display_name=name, password=password, role=role, facility_codes=codes
+        )
+    for name, id_number, mobile, abo, rhd in DEMO_DONORS:
+        resident = parse_resident_id(id_number)
+        e164 = parse_mobile(mobile)
+        db.session.add(
+            Donor(
+                name=name,
+                id_number=resident.number,
+                id_number_hash=donor_services.id_number_hash(resident.number),
+                mobile=e164,
+                mobile_hash=donor_services.mobile_hash(e164),
+                birth_date=resident.birth_date,
+                sex=resident.sex,
+                abo=abo,
+                rhd=rhd,
+                blood_group_source="laboratory" if abo else None,
+                city="杭州市",
+            )
+        )
+    gate, secret = auth.create_device(auth.GATE, "杭州公交闸机（演示）", "urban_public_transport")
+    db.session.commit()
+    click.echo("demo data loaded:")
+    for username, _, password, role, codes in DEMO_STAFF:
+        click.echo(f"  {role:6} {username} / {password} {codes}")
+    for name, _, mobile, *_ in DEMO_DONORS:
+        click.echo(f"  donor  {name} mobile {mobile} (POST /api/v1/auth/otp, code in the log)")
+    click.echo(f"  gate   client_id={gate.client_id} client_secret={secret}")

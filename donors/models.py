@@ -1,0 +1,63 @@
+"""Donors and their one-time login codes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import clock
+from core.extensions import db
+from core.types import EncryptedText, UTCDateTime
+
+DONOR_ACTIVE = "active"
+DONOR_PENDING = "pending"  # known from a station's records, not yet registered in the app
+DONOR_ERASED = "erased"
+
+
+class Donor(db.Model):
+    __tablename__ = "donors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default=DONOR_ACTIVE)
+    name: Mapped[str | None] = mapped_column(String(100))
+    id_number: Mapped[str | None] = mapped_column(EncryptedText)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mobile: Mapped[str | None] = mapped_column(EncryptedText)
+    mobile_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(8))
+    abo: Mapped[str | None] = mapped_column(String(2))
+    rhd: Mapped[str | None] = mapped_column(String(8))
+    blood_group_source: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(32), default="zhejiang")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=clock.now)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def surname(self) -> str | None:
+        return self.name[0] if self.name else None
+
+
+class OneTimeCode(db.Model):
+    """A login code: only its keyed hash is stored, with the attempts made against it."""
+
+    __tablename__ = "one_time_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mobile_hash: Mapped[str] = mapped_column(String(64))
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_one_time_codes_mobile_created", "mobile_hash", "created_at"),
+        Index("ix_one_time_codes_ip_created", "ip_hash", "created_at"),
+    )

@@ -1,0 +1,272 @@
+"""Donor accounts: one-time codes, registration, login, profile, mobile change and erasure.
+
+No `request` in here: callers pass what they know (the mobile number, the client's address), so
+the CLI and the tests use the same rules as the API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from core import audit, clock
+from core.aftercommit import after_commit
+from core.auth import DONOR, issue_tokens, revoke_all_sessions
+from core.crypto import cipher
+from core.errors import ApiError
+from core.extensions import db
+from donors.identity import ResidentId
+from donors.models import DONOR_ACTIVE, DONOR_ERASED, Donor, OneTimeCode
+from notifications.backends import SmsMessage, sms_backend
+
+
+def mobile_hash(e164: str) -> str:
+    return cipher().lookup_hash("mobile", e164)
+
+
+def id_number_hash(id_number: str) -> str:
+    return cipher().lookup_hash("ric", id_number)
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, int(seconds + 0.999)))}
+
+
+def request_code(e164: str, client_ip: str) -> dict[str, int]:
+    """Issue a login code for a mobile number, within the resend, daily and per-IP limits.
+
+    The answer is the same whether or not the number belongs to a donor, so the endpoint
+    cannot be used to learn who donates.
+    """
+    config = current_app.config
+    now = clock.now()
+    subject = mobile_hash(e164)
+    ip_key = cipher().lookup_hash("ip", client_ip or "unknown")
+
+    last = db.session.scalar(
+        select(OneTimeCode)
+        .where(OneTimeCode.mobile_hash == subject)
+        .order_by(OneTimeCode.created_at.desc())
+        .limit(1)
+    )
+    if last is not None and now - last.created_at < config["OTP_RESEND_AFTER"]:
+        wait = config["OTP_RESEND_AFTER"] - (now - last.created_at)
+        raise ApiError("otp_resend_too_soon", 429, headers=_retry_after(wait.total_seconds()))
+
+    day_start = _local_midnight(now)
+    sent_today = _count_codes(OneTimeCode.mobile_hash == subject, since=day_start)
+    if sent_today >= config["OTP_MAX_PER_NUMBER_PER_DAY"]:
+        wait = day_start + timedelta(days=1) - now
+        raise ApiError("otp_daily_limit", 429, headers=_retry_after(wait.total_seconds()))
+
+    hour_ago = now - timedelta(hours=1)
+    sent_from_ip = _count_codes(OneTimeCode.ip_hash == ip_key, since=hour_ago)
+    if sent_from_ip >= config["OTP_MAX_PER_IP_PER_HOUR"]:
+        oldest = db.session.scalar(
+            select(func.min(OneTimeCode.created_at)).where(
+                OneTimeCode.ip_hash == ip_key, OneTimeCode.created_at >= hour_ago
+            )
+        )
+        wait = clock.as_utc(oldest) + timedelta(hours=1) - now
+        raise ApiError("otp_ip_limit", 429, headers=_retry_after(wait.total_seconds()))
+
+    for pending in db.session.scalars(
+        select(OneTimeCode).where(
+            OneTimeCode.mobile_hash == subject,
+            OneTimeCode.consumed_at.is_(None),
+            OneTimeCode.superseded_at.is_(None),
+        )
+    ):
+        pending.superseded_at = now
+
+    length = config["OTP_LENGTH"]
+    code = f"{secrets.randbelow(10**length):0{length}d}"
+    ttl = config["OTP_TTL"]
+    db.session.add(
+        OneTimeCode(
+            mobile_hash=subject,
+            ip_hash=ip_key,
+            code_hash=cipher().code_hash(subject, code),
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    minutes = int(ttl.total_seconds() // 60)
+    body = f"{config['SMS_SIGNATURE']}您的验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"
+    _send_after_commit(e164, body)
+    return {
+        "expires_in": int(ttl.total_seconds()),
+        "resend_after": int(config["OTP_RESEND_AFTER"].total_seconds()),
+    }
+
+
+def _local_midnight(moment: datetime) -> datetime:
+    local = clock.to_local(moment)
+    return clock.as_utc(local.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
+def _count_codes(condition: Any, since: datetime) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(OneTimeCode)
+        .where(condition, OneTimeCode.created_at >= since)
+    )
+
+
+def _send_after_commit(e164: str, body: str) -> None:
+    backend = sms_backend()
+    after_commit(db.session(), lambda: backend.send(SmsMessage(to=e164, body=body)))
+
+
+def consume_code(e164: str, code: str) -> None:
+    """Accept the latest live code for this number once; count and cap wrong guesses."""
+    subject = mobile_hash(e164)
+    now = clock.now()
+    row = db.session.scalar(
+        select(OneTimeCode)
+        .where(
+            OneTimeCode.mobile_hash == subject,
+            OneTimeCode.consumed_at.is_(None),
+            OneTimeCode.superseded_at.is_(None),
+        )
+        .order_by(OneTimeCode.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if row is None or row.expires_at <= now:
+        raise ApiError("otp_invalid", 400)
+    max_attempts = current_app.config["OTP_MAX_ATTEMPTS"]
+    if row.attempts >= max_attempts:
+        raise ApiError("otp_too_many_attempts", 429)
+    expected = cipher().code_hash(subject, code)
+    if not hmac.compare_digest(row.code_hash, expected):
+        row.attempts += 1
+        exhausted = row.attempts >= max_attempts
+        db.session.commit()  # the wrong guess must count even though the request fails
+        raise ApiError(
+            "otp_too_many_attempts" if exhausted else "otp_invalid", 429 if exhausted else 400
+        )
+    row.consumed_at = now
+
+
+def find_donor_by_mobile(e164: str) -> Donor | None:
+    return db.session.scalar(select(Donor).where(Donor.mobile_hash == mobile_hash(e164)))
+
+
+def find_donor_by_id_number(id_number: str) -> Donor | None:
+    return db.session.scalar(select(Donor).where(Donor.id_number_hash == id_number_hash(id_number)))
+
+
+def register_donor(
+    *,
+    name: str,
+    resident_id: ResidentId,
+    e164: str,
+    code: str,
+    abo: str | None = None,
+    rhd: str | None = None,
+    city: str | None = None,
+) -> tuple[Donor, dict[str, Any]]:
+    """Create the account (or take over a pending or erased record) and log the donor in."""
+    consume_code(e164, code)
+    if find_donor_by_mobile(e164) is not None:
+        raise ApiError("mobile_taken", 409, errors={"mobile": ["mobile_taken"]})
+    donor = find_donor_by_id_number(resident_id.number)
+    if donor is not None and donor.status == DONOR_ACTIVE:
+        raise ApiError("id_number_taken", 409, errors={"id_number": ["id_number_taken"]})
+    if donor is None:
+        donor = Donor(id_number_hash=id_number_hash(resident_id.number))
+        db.session.add(donor)
+    donor.status = DONOR_ACTIVE
+    donor.name = name
+    donor.id_number = resident_id.number
+    donor.birth_date = resident_id.birth_date
+    donor.sex = resident_id.sex
+    donor.mobile = e164
+    donor.mobile_hash = mobile_hash(e164)
+    donor.erased_at = None
+    donor.city = city
+    if abo:
+        donor.abo, donor.rhd, donor.blood_group_source = abo, rhd, "self_reported"
+    db.session.flush()
+    audit.record("donor.registered", actor=("donor", donor.id), target=("donor", donor.id))
+    return donor, issue_tokens("donor", donor.id, DONOR)
+
+
+def login_donor(e164: str, code: str) -> tuple[Donor, dict[str, Any]]:
+    donor = find_donor_by_mobile(e164)
+    if donor is None:
+        # Check the code first: only the number's holder learns that it is not registered,
+        # and the code stays usable for registering.
+        consume_code(e164, code)
+        raise ApiError("not_registered", 404)
+    consume_code(e164, code)
+    return donor, issue_tokens("donor", donor.id, DONOR)
+
+
+def get_donor(donor_id: int) -> Donor:
+    donor = db.session.get(Donor, donor_id)
+    if donor is None or donor.status != DONOR_ACTIVE:
+        raise ApiError("token_revoked", 401)
+    return donor
+
+
+def update_profile(donor: Donor, changes: dict[str, Any]) -> Donor:
+    """The fields a donor may change alone; identity fields need staff and documents."""
+    if "blood_group" in changes:
+        group = changes["blood_group"]
+        if group is None:
+            donor.abo = donor.rhd = donor.blood_group_source = None
+        elif donor.blood_group_source != "laboratory":
+            donor.abo, donor.rhd, donor.blood_group_source = (
+                group["abo"],
+                group["rhd"],
+                "self_reported",
+            )
+    if "city" in changes:
+        donor.city = changes["city"]
+    return donor
+
+
+def change_mobile(donor: Donor, new_e164: str, code: str) -> Donor:
+    """Move the account to a number the donor proves to hold; the old number is told."""
+    consume_code(new_e164, code)
+    other = find_donor_by_mobile(new_e164)
+    if other is not None and other.id != donor.id:
+        raise ApiError("mobile_taken", 409, errors={"mobile": ["mobile_taken"]})
+    old = donor.mobile
+    donor.mobile = new_e164
+    donor.mobile_hash = mobile_hash(new_e164)
+    audit.record("donor.mobile_changed", actor=("donor", donor.id), target=("donor", donor.id))
+    if old and old != new_e164:
+        signature = current_app.config["SMS_SIGNATURE"]
+        _send_after_commit(
+            old, f"{signature}您的献血账户已更换绑定手机号。如非本人操作，请联系献血服务中心。"
+        )
+    return donor
+
+
+def erase_donor(donor: Donor, code: str) -> None:
+    """Erase what identifies the donor, keeping the pseudonymised donation records.
+
+    Blood services must keep donation records for traceability, so the row, its keyed ID hash,
+    birth date, sex and blood group stay; the name, ID number and mobile number go, and every
+    login ends. Registering again with the same ID number takes the record back.
+    """
+    if donor.mobile is None:
+        raise ApiError("donor_erased", 409)
+    consume_code(donor.mobile, code)
+    donor.name = None
+    donor.id_number = None
+    donor.mobile = None
+    donor.mobile_hash = None
+    donor.city = None
+    donor.status = DONOR_ERASED
+    donor.erased_at = clock.now()
+    revoke_all_sessions("donor", donor.id, "erased")
+    audit.record("donor.erased", actor=("donor", donor.id), target=("donor", donor.id))

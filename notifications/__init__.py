@@ -1,0 +1,1 @@
+"""Messages to donors: SMS backends now; the outbox, templates and schedules come later."""

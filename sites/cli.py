@@ -1,0 +1,122 @@
+"""`flask users ...`: create staff, administrators and device credentials from the shell."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from core import auth
+from core.errors import ApiError
+from core.extensions import db
+from core.models import Device
+from sites import services
+from sites.models import StaffUser
+
+users_cli = click.Group("users", help="Create and manage staff, administrators and devices.")
+
+
+def _fail(error: ApiError) -> None:
+    raise click.ClickException(f"{error.code} {error.errors or ''}".strip())
+
+
+@users_cli.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--site", "facility_codes", multiple=True, help="ISBT 128 facility code; repeat")
+@click.option("--admin", is_flag=True, help="A station administrator instead of site staff")
+def create_staff(
+    username: str, display_name: str, password: str, facility_codes: tuple[str, ...], admin: bool
+) -> None:
+    """Create a staff member bound to sites, or an administrator."""
+    if len(password) < 10:
+        raise click.ClickException("Use a password of at least 10 characters.")
+    try:
+        user = services.create_staff(
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=auth.ADMIN if admin else auth.STAFF,
+            facility_codes=list(facility_codes),
+        )
+    except ApiError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"created {user.role} {user.username} (id {user.id}) for sites {user.site_ids}")
+
+
+@users_cli.command("set-sites")
+@click.argument("username")
+@click.option("--site", "facility_codes", multiple=True, required=True)
+def set_sites(username: str, facility_codes: tuple[str, ...]) -> None:
+    """Replace the sites a staff member serves (ends their current logins)."""
+    user = _staff(username)
+    try:
+        services.assign_sites(user, list(facility_codes))
+    except ApiError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"{username} now serves {user.site_ids}")
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def disable(username: str) -> None:
+    """Disable a staff member or administrator and end their logins."""
+    services.disable_staff(_staff(username))
+    db.session.commit()
+    click.echo(f"disabled {username}")
+
+
+@users_cli.command("create-device")
+@click.option("--role", type=click.Choice(auth.DEVICE_ROLES), required=True)
+@click.option("--name", required=True)
+@click.option("--benefit-kind", default=None, help="For gates: the benefit kind they check")
+def create_device(role: str, name: str, benefit_kind: str | None) -> None:
+    """Create a device credential; the secret is shown once."""
+    device, secret = auth.create_device(role, name, benefit_kind)
+    db.session.commit()
+    click.echo(f"client_id={device.client_id}\nclient_secret={secret}")
+
+
+@users_cli.command("rotate-device")
+@click.argument("client_id")
+def rotate_device(client_id: str) -> None:
+    """Give a device a new secret; the old one and its tokens stop working."""
+    secret = auth.rotate_device_secret(_device(client_id))
+    db.session.commit()
+    click.echo(f"client_secret={secret}")
+
+
+@users_cli.command("revoke-device")
+@click.argument("client_id")
+def revoke_device(client_id: str) -> None:
+    """Revoke a device for good."""
+    auth.revoke_device(_device(client_id))
+    db.session.commit()
+    click.echo(f"revoked {client_id}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List staff, administrators and devices."""
+    for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.role:8} {user.username:20} {state:9} sites={user.site_ids}")
+    for device in db.session.scalars(select(Device).order_by(Device.id)):
+        state = "active" if device.active else "revoked"
+        click.echo(f"{device.role:8} {device.client_id:20} {state:9} {device.name}")
+
+
+def _staff(username: str) -> StaffUser:
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        raise click.ClickException(f"no staff user {username!r}")
+    return user
+
+
+def _device(client_id: str) -> Device:
+    device = db.session.scalar(select(Device).where(Device.client_id == client_id))
+    if device is None:
+        raise click.ClickException(f"no device {client_id!r}")
+    return device

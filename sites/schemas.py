@@ -1,0 +1,111 @@
+"""Shapes of sites and staff in requests and responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, page_of
+from sites.models import SITE_KINDS
+from sites.services import is_facility_code
+
+TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class OpeningHoursSchema(StrictSchema):
+    weekday = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(1, 7),
+        metadata={"description": "ISO weekday: 1 = Monday … 7 = Sunday"},
+    )
+    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
+    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
+
+    @ma.validates_schema
+    def opens_before_closes(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["opens"] >= data["closes"]:
+            raise ma.ValidationError("Must open before it closes.", "closes")
+
+
+def _facility_code(value: str) -> None:
+    if not is_facility_code(value):
+        raise ma.ValidationError("facility_code_format")
+
+
+class SiteWriteSchema(StrictSchema):
+    facility_code = fields.String(
+        required=True,
+        validate=_facility_code,
+        metadata={"description": "ISBT 128 Facility Identification Number", "example": "W1234"},
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(SITE_KINDS))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    region = fields.String(load_default="zhejiang", validate=validate.Length(min=1, max=32))
+    latitude = fields.Float(validate=validate.Range(-90, 90), allow_none=True, allow_nan=False)
+    longitude = fields.Float(validate=validate.Range(-180, 180), allow_none=True, allow_nan=False)
+    phone = fields.String(validate=validate.Length(max=32), allow_none=True)
+    opening_hours = fields.List(
+        fields.Nested(OpeningHoursSchema), load_default=list, validate=validate.Length(max=50)
+    )
+    active = fields.Boolean(load_default=True)
+
+
+class SiteUpdateSchema(SiteWriteSchema):
+    class Meta:
+        partial = True
+
+
+class SiteSchema(ma.Schema):
+    id = fields.Integer()
+    facility_code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    address = fields.String()
+    city = fields.String()
+    region = fields.String()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    phone = fields.String(allow_none=True)
+    opening_hours = fields.List(fields.Nested(OpeningHoursSchema))
+    notice = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class SiteAdminSchema(SiteSchema):
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime(allow_none=True)
+
+
+class SiteQuerySchema(PageQuerySchema):
+    city = fields.String(validate=validate.Length(min=1, max=64))
+    kind = fields.String(validate=validate.OneOf(SITE_KINDS))
+
+
+class AdminSiteQuerySchema(SiteQuerySchema):
+    include_inactive = fields.Boolean(load_default=False)
+
+
+SitePageSchema = page_of(SiteSchema, "SitePage")
+SiteAdminPageSchema = page_of(SiteAdminSchema, "SiteAdminPage")
+
+
+class NoticeSchema(StrictSchema):
+    notice = fields.String(required=True, allow_none=True, validate=validate.Length(max=500))
+
+
+class StaffLoginSchema(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class StaffProfileSchema(ma.Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    sites = fields.List(fields.Nested(SiteSchema))

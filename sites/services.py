@@ -1,0 +1,162 @@
+"""Sites and staff: creation, listing, password login, and the site scope of every staff action."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, select
+
+from core import audit, clock
+from core.auth import ADMIN, STAFF, Caller, issue_tokens, revoke_all_sessions
+from core.crypto import dummy_password_hash, hash_password, verify_password
+from core.errors import ApiError
+from core.extensions import db
+from sites.models import Site, StaffUser
+
+# ISBT 128 Facility Identification Number: one letter (A–N, P–Z) and four digits.
+FACILITY_CODE = re.compile(r"^[A-NP-Z][0-9]{4}$")
+
+
+def is_facility_code(value: str) -> bool:
+    return bool(FACILITY_CODE.match(value))
+
+
+def create_site(fields: dict[str, Any], actor: Caller) -> Site:
+    if db.session.scalar(select(Site.id).where(Site.facility_code == fields["facility_code"])):
+        raise ApiError(
+            "facility_code_taken", 409, errors={"facility_code": ["facility_code_taken"]}
+        )
+    site = Site(**fields)
+    db.session.add(site)
+    db.session.flush()
+    audit.record("site.created", actor=("staff", actor.principal_id), target=("site", site.id))
+    return site
+
+
+def update_site(site: Site, changes: dict[str, Any], actor: Caller) -> Site:
+    code = changes.get("facility_code")
+    if code and code != site.facility_code:
+        if db.session.scalar(select(Site.id).where(Site.facility_code == code)):
+            raise ApiError(
+                "facility_code_taken", 409, errors={"facility_code": ["facility_code_taken"]}
+            )
+    for key, value in changes.items():
+        setattr(site, key, value)
+    audit.record(
+        "site.updated",
+        actor=("staff", actor.principal_id),
+        target=("site", site.id),
+        details={"fields": sorted(changes)},
+    )
+    return site
+
+
+def get_site(site_id: int, *, include_inactive: bool = False) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None or (not site.active and not include_inactive):
+        raise ApiError("not_found", 404)
+    return site
+
+
+def sites_query(
+    *, city: str | None = None, kind: str | None = None, include_inactive: bool = False
+) -> Select:
+    query = select(Site).order_by(Site.city, Site.name, Site.id)
+    if not include_inactive:
+        query = query.where(Site.active.is_(True))
+    if city:
+        query = query.where(Site.city == city)
+    if kind:
+        query = query.where(Site.kind == kind)
+    return query
+
+
+def create_staff(
+    *, username: str, display_name: str, password: str, role: str, facility_codes: list[str]
+) -> StaffUser:
+    if role not in (STAFF, ADMIN):
+        raise ValueError("role must be staff or admin")
+    if db.session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
+        raise ApiError("username_taken", 409)
+    sites = _sites_by_code(facility_codes)
+    user = StaffUser(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role,
+        sites=sites,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _sites_by_code(codes: list[str]) -> list[Site]:
+    sites = list(db.session.scalars(select(Site).where(Site.facility_code.in_(codes))))
+    missing = set(codes) - {site.facility_code for site in sites}
+    if missing:
+        raise ApiError("not_found", 404, errors={"facility_codes": sorted(missing)})
+    return sites
+
+
+def assign_sites(user: StaffUser, facility_codes: list[str]) -> StaffUser:
+    user.sites = _sites_by_code(facility_codes)
+    revoke_all_sessions("staff", user.id, "sites_changed")
+    return user
+
+
+def disable_staff(user: StaffUser) -> None:
+    user.active = False
+    revoke_all_sessions("staff", user.id, "disabled")
+
+
+def staff_login(username: str, password: str) -> dict[str, Any]:
+    """Password login with a lockout after repeated failures (counted even when refused)."""
+    config = current_app.config
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    now = clock.now()
+    if user is not None and user.locked_until and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        raise ApiError("account_locked", 429, headers={"Retry-After": str(wait)})
+    stored = user.password_hash if user else dummy_password_hash()
+    if not verify_password(stored, password) or user is None:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= config["STAFF_MAX_FAILED_LOGINS"]:
+                user.locked_until = now + config["STAFF_LOCKOUT"]
+                user.failed_logins = 0
+                audit.record("staff.locked", actor=("staff", user.id), target=("staff", user.id))
+            db.session.commit()
+        raise ApiError("login_failed", 401)
+    if not user.active:
+        raise ApiError("account_disabled", 403)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    audit.record("staff.login", actor=("staff", user.id))
+    return issue_tokens("staff", user.id, user.role)
+
+
+def current_staff(who: Caller) -> StaffUser:
+    user = db.session.get(StaffUser, who.principal_id)
+    if user is None or not user.active:
+        raise ApiError("token_revoked", 401)
+    return user
+
+
+def require_site(who: Caller, site_id: int) -> Site:
+    """The site, if the caller serves it (admins serve every site); 403 otherwise."""
+    site = get_site(site_id, include_inactive=True)
+    if who.role == ADMIN:
+        return site
+    if site_id not in current_staff(who).site_ids:
+        raise ApiError("site_not_served", 403)
+    return site
+
+
+def update_notice(site: Site, notice: str | None, who: Caller) -> Site:
+    site.notice = notice
+    audit.record("site.notice", actor=("staff", who.principal_id), target=("site", site.id))
+    return site

@@ -1,0 +1,87 @@
+"""Builds the app on SQLite and on a real PostgreSQL server this suite starts itself.
+
+Every test runs once per database. The schema is built by the Alembic migrations (never
+`create_all`), once per database; after each test every table is emptied, so tests commit for
+real and concurrency tests see each other's transactions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from core.extensions import db
+from tests.pgserver import PostgresServer
+
+DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "sqlite":
+        directory = Path(tempfile.mkdtemp(prefix="donor-sqlite-"))
+        yield f"sqlite:///{directory / 'test.sqlite3'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        yield server.create_database("donor_test")
+
+
+@pytest.fixture(scope="session")
+def built_app(database_url: str) -> Iterator[Flask]:
+    app = create_app(
+        {"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "SMS_BACKEND": "memory"}
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(built_app: Flask) -> Iterator[Flask]:
+    with built_app.app_context():
+        yield built_app
+        db.session.remove()
+        empty_all_tables()
+    built_app.extensions.pop("sms_backend", None)
+
+
+def empty_all_tables() -> None:
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def sms(app: Flask):
+    """The messages the app sent, as the memory SMS backend received them."""
+    from notifications.backends import sms_backend
+
+    return sms_backend().outbox
