@@ -8,6 +8,7 @@ from core.auth import ADMIN, STAFF, caller, roles_required
 from core.extensions import db
 from core.http import Blueprint
 from core.pagination import paginate
+from core.schemas import TokenPairSchema
 from sites import schemas, services
 
 bp = Blueprint("sites", __name__, description="Donation sites and staff")
@@ -31,7 +32,7 @@ def read_site(site_id: int):
 
 @bp.post("/auth/staff-login")
 @bp.arguments(schemas.StaffLoginSchema)
-@bp.response(200, schemas.TokenPairSchema)
+@bp.response(200, TokenPairSchema)
 def staff_login(body: dict[str, Any]):
     """Tokens for site staff and administrators (username and password)."""
     tokens = services.staff_login(body["username"], body["password"])

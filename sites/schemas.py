@@ -35,29 +35,40 @@ def _facility_code(value: str) -> None:
         raise ma.ValidationError("facility_code_format")
 
 
-class SiteWriteSchema(StrictSchema):
-    facility_code = fields.String(
-        required=True,
-        validate=_facility_code,
-        metadata={"description": "ISBT 128 Facility Identification Number", "example": "W1234"},
-    )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    kind = fields.String(required=True, validate=validate.OneOf(SITE_KINDS))
-    address = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    city = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    region = fields.String(load_default="zhejiang", validate=validate.Length(min=1, max=32))
-    latitude = fields.Float(validate=validate.Range(-90, 90), allow_none=True, allow_nan=False)
-    longitude = fields.Float(validate=validate.Range(-180, 180), allow_none=True, allow_nan=False)
-    phone = fields.String(validate=validate.Length(max=32), allow_none=True)
-    opening_hours = fields.List(
-        fields.Nested(OpeningHoursSchema), load_default=list, validate=validate.Length(max=50)
-    )
-    active = fields.Boolean(load_default=True)
+def _site_fields(*, creating: bool) -> dict[str, fields.Field]:
+    """Create requires the essentials and fills defaults; update takes any subset, no defaults."""
+    required = {"required": True} if creating else {}
+
+    def default(value: Any) -> dict[str, Any]:
+        return {"load_default": value} if creating else {}
+
+    return {
+        "facility_code": fields.String(
+            validate=_facility_code,
+            metadata={"description": "ISBT 128 Facility Identification Number", "example": "W1234"},
+            **required,
+        ),
+        "name": fields.String(validate=validate.Length(min=1, max=200), **required),
+        "kind": fields.String(validate=validate.OneOf(SITE_KINDS), **required),
+        "address": fields.String(validate=validate.Length(min=1, max=300), **required),
+        "city": fields.String(validate=validate.Length(min=1, max=64), **required),
+        "region": fields.String(validate=validate.Length(min=1, max=32), **default("zhejiang")),
+        "latitude": fields.Float(
+            validate=validate.Range(-90, 90), allow_none=True, allow_nan=False
+        ),
+        "longitude": fields.Float(
+            validate=validate.Range(-180, 180), allow_none=True, allow_nan=False
+        ),
+        "phone": fields.String(validate=validate.Length(max=32), allow_none=True),
+        "opening_hours": fields.List(
+            fields.Nested(OpeningHoursSchema), validate=validate.Length(max=50), **default(list)
+        ),
+        "active": fields.Boolean(**default(True)),
+    }
 
 
-class SiteUpdateSchema(SiteWriteSchema):
-    class Meta:
-        partial = True
+SiteWriteSchema = StrictSchema.from_dict(_site_fields(creating=True), name="SiteWrite")
+SiteUpdateSchema = StrictSchema.from_dict(_site_fields(creating=False), name="SiteUpdate")
 
 
 class SiteSchema(ma.Schema):
