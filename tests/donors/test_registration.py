@@ -149,3 +149,26 @@ def test_a_refused_registration_leaves_the_code_usable(client, sms):
         json={"name": "张伟", "id_number": resident_id(), "mobile": number, "code": code},
     )
     assert good.status_code == 201
+
+
+def test_a_donor_born_before_their_district_code_existed_can_register(client, sms):
+    # GB 11643-1999: the address code is the one in force when the number was issued, so a
+    # Hangzhou donor born in 1970 holds a 330102 number although the code dates from 1983.
+    data = register_donor(client, sms, id_number=resident_id(birth="19700101", region="330102"))
+    assert data["donor"]["birth_date"] == "1970-01-01"
+
+
+def test_an_address_code_that_never_existed_is_refused(client, sms):
+    number = mobile()
+    send_code(client, number)
+    response = client.post(
+        "/api/v1/donors",
+        json={
+            "name": "张伟",
+            "id_number": resident_id(birth="19900101", region="990000"),
+            "mobile": number,
+            "code": last_code(sms, number),
+        },
+    )
+    assert response.status_code == 422
+    assert "id_number" in response.get_json()["errors"]
