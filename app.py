@@ -9,10 +9,10 @@ import logging
 
 from flask import Flask
 
-from core import auth, crypto, http
+from core import auth, crypto, http, policy, signing
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
-from core.extensions import db, jwt, migrate
+from core.extensions import db, jwt, limiter, migrate
 
 api = ErrorShapingApi()
 
@@ -32,9 +32,12 @@ def create_app(config: str | dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path) + "/migrations", compare_type=True)
     jwt.init_app(app)
+    limiter.init_app(app)
     crypto.init_app(app)
+    signing.init_app(app)
     auth.init_app(app)
     http.init_app(app)
+    policy.init_app(app)
     api.init_app(
         app,
         spec_kwargs={
@@ -52,8 +55,11 @@ def create_app(config: str | dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    from certificate import bp as certificate_bp
+    from certificate import public_bp as verification_bp
     from core.health import bp as health_bp
     from core.routes import bp as auth_bp
+    from core.routes import keys_bp
     from donors import bp as donors_bp
     from sites import bp as sites_bp
 
@@ -61,11 +67,16 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(auth_bp, url_prefix="/api/v1")
     api.register_blueprint(donors_bp, url_prefix="/api/v1")
     api.register_blueprint(sites_bp, url_prefix="/api/v1")
+    api.register_blueprint(certificate_bp, url_prefix="/api/v1")
+    api.register_blueprint(verification_bp)
+    api.register_blueprint(keys_bp)
 
 
 def register_cli(app: Flask) -> None:
+    from certificate.cli import certificate_cli
     from demo import demo_cli
     from sites.cli import users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(certificate_cli)

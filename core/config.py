@@ -7,6 +7,7 @@ and the suite run with no set-up; production refuses to start with any of them.
 from __future__ import annotations
 
 import base64
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ DEV_JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-0123456789"
 DEV_FIELD_KEY = base64.b64encode(b"D" * 32).decode()
 DEV_LOOKUP_KEY = base64.b64encode(b"L" * 32).decode()
 DEV_OTP_KEY = base64.b64encode(b"O" * 32).decode()
+DEV_SIGNING_KEYS = json.dumps({"dev-1": base64.b64encode(b"S" * 32).decode()})
 
 DEV_SECRETS = {
     "SECRET_KEY": DEV_SECRET_KEY,
@@ -26,6 +28,7 @@ DEV_SECRETS = {
     "FIELD_ENCRYPTION_KEY": DEV_FIELD_KEY,
     "LOOKUP_HASH_KEY": DEV_LOOKUP_KEY,
     "OTP_HASH_KEY": DEV_OTP_KEY,
+    "SIGNING_KEYS": DEV_SIGNING_KEYS,
 }
 
 
@@ -36,6 +39,10 @@ class BaseConfig:
     FIELD_ENCRYPTION_KEY = DEV_FIELD_KEY
     LOOKUP_HASH_KEY = DEV_LOOKUP_KEY
     OTP_HASH_KEY = DEV_OTP_KEY
+    SIGNING_KEYS = DEV_SIGNING_KEYS
+    SIGNING_ACTIVE_KID = "dev-1"
+    # Where donors' phones open verification links; the QR codes carry it.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{PROJECT_ROOT / 'instance' / 'donor.sqlite3'}"
     # hide_parameters: a failing statement's values (personal data) never reach logs or errors.
@@ -68,6 +75,16 @@ class BaseConfig:
     PASSWORD_HASH_METHOD = "scrypt"
     STAFF_MAX_FAILED_LOGINS = 5
     STAFF_LOCKOUT = timedelta(minutes=15)
+
+    RATELIMIT_STORAGE_URI = "memory://"  # production: redis://…
+    RATELIMIT_HEADERS_ENABLED = True
+    VERIFY_RATE_LIMIT = "60/minute"  # per client address, on the public verification page
+
+    HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5  # guesses at a bag number, per donor
+
+    # Region policies (policies/<region>.toml); a site or donor names its region.
+    POLICY_DIR = str(PROJECT_ROOT / "policies")
+    DEFAULT_REGION = "zhejiang"
 
     SMS_BACKEND = "console"
     SMS_SIGNATURE = "【无偿献血】"
@@ -108,7 +125,14 @@ ENV_OVERRIDES = (
     "FIELD_ENCRYPTION_KEY",
     "LOOKUP_HASH_KEY",
     "OTP_HASH_KEY",
+    "SIGNING_KEYS",
+    "SIGNING_ACTIVE_KID",
+    "PUBLIC_BASE_URL",
+    "RATELIMIT_STORAGE_URI",
+    "VERIFY_RATE_LIMIT",
     "SMS_BACKEND",
+    "POLICY_DIR",
+    "DEFAULT_REGION",
 )
 
 
@@ -137,6 +161,17 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
     return settings
 
 
+def _signing_seeds(settings: dict) -> dict[str, str]:
+    value = settings["SIGNING_KEYS"]
+    try:
+        seeds = json.loads(value) if isinstance(value, str) else dict(value)
+    except ValueError as exc:
+        raise ConfigError("SIGNING_KEYS must be a JSON object of kid -> base64 seed") from exc
+    if not isinstance(seeds, dict):
+        raise ConfigError("SIGNING_KEYS must be a JSON object of kid -> base64 seed")
+    return seeds
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` and `postgresql://` forms and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -161,6 +196,9 @@ def refuse_development_secrets(settings: dict) -> None:
             raise ConfigError(f"{key} must be base64 of 32 random bytes") from exc
         if len(raw) != 32:
             raise ConfigError(f"{key} must be base64 of 32 random bytes, got {len(raw)}")
+    dev_seeds = set(json.loads(DEV_SIGNING_KEYS).values())
+    if dev_seeds & set(_signing_seeds(settings).values()):
+        raise ConfigError("Refusing to start in production with the development SIGNING_KEYS")
     if len(settings["JWT_SECRET_KEY"]) < 32:
         raise ConfigError("JWT_SECRET_KEY must be at least 32 characters")
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -78,6 +78,70 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A facility code is one letter and four digits (ISBT 128).",
     ),
     "naive_datetime": ("时间必须带时区。", "Times must carry a time zone."),
+    # eligibility reasons (donor-facing: neutral, no medical detail)
+    "too_young": ("未达到献血年龄。", "Below the minimum donor age."),
+    "too_old_first_time": (
+        "已超过首次献血的年龄上限。",
+        "Above the age limit for a first donation.",
+    ),
+    "too_old_repeat": ("已超过献血年龄上限。", "Above the donor age limit."),
+    "interval": ("距上次献血的间隔还不够。", "Too soon after the previous donation."),
+    "yearly_cap": (
+        "已达到本年度该类献血的次数上限。",
+        "This year's limit for this kind is reached.",
+    ),
+    "deferred": (
+        "暂时不能献血，请在可献血日期后再来。",
+        "Not able to donate for now; please come back after the date shown.",
+    ),
+    "policy_undecided": (
+        "该项规则尚待核实，请咨询献血点工作人员。",
+        "This rule is not settled yet; please ask the staff.",
+    ),
+    # donations and certificates
+    "donor_not_eligible": (
+        "献血者当前不符合献血条件；如确需采集，请填写原因。",
+        "The donor is not eligible now; give an override reason to record anyway.",
+    ),
+    "donor_not_found": ("未找到该献血者。", "No such donor."),
+    "unknown_donation_kind": ("不支持的献血类型。", "Unknown donation kind."),
+    "amount_unit_mismatch": (
+        "该献血类型的计量单位不同（毫升或治疗单位）。",
+        "This kind is measured in the other unit (ml or therapeutic units).",
+    ),
+    "amount_not_allowed": ("献血量不在允许范围内。", "This amount is not allowed for this kind."),
+    "amount_not_decided": (
+        "该献血类型的允许献血量尚待核实。",
+        "The allowed amounts for this kind are not settled yet.",
+    ),
+    "collected_in_future": ("采集时间不能晚于当前时间。", "The collection time is in the future."),
+    "din_format": ("献血条码格式不正确（ISBT 128）。", "Not an ISBT 128 donation number."),
+    "din_check_character": ("献血条码校验位不正确。", "The donation number's check fails."),
+    "din_taken": ("该献血条码已登记。", "This donation number is already recorded."),
+    "donation_already_voided": ("该记录已作废。", "This donation is already voided."),
+    "idempotency_key_required": (
+        "请求需要 Idempotency-Key 头（8到128个字符）。",
+        "Send an Idempotency-Key header (8 to 128 characters).",
+    ),
+    "idempotency_key_reused": (
+        "该 Idempotency-Key 已用于另一个请求。",
+        "This Idempotency-Key was used for a different request.",
+    ),
+    "donation_date_invalid": ("献血日期无效。", "The donation date is invalid."),
+    "certificate_unknown": ("未找到该献血证。", "No certificate has this number."),
+    "deferral_reason_unknown": ("未知的暂缓原因代码。", "Unknown deferral reason code."),
+    "deferral_needs_date": (
+        "请提供起算日期或截止日期。",
+        "Give the date the period counts from, or an end date.",
+    ),
+    "history_claim_too_many": (
+        "核验失败次数过多，请明天再试或到献血点办理。",
+        "Too many failed attempts; try again tomorrow or ask at a donation site.",
+    ),
+    "history_claim_failed": (
+        "该献血条码与您的献血记录不符。",
+        "This donation number does not match your records.",
+    ),
     # sites and staff
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),
     "username_taken": ("该用户名已存在。", "This username is already taken."),

@@ -11,8 +11,10 @@ from core import auth
 from core.extensions import db
 from core.http import Blueprint
 from core.schemas import StrictSchema, TokenPairSchema
+from core.signing import keyring
 
 bp = Blueprint("auth", __name__, description="Tokens for every principal")
+keys_bp = Blueprint("keys", __name__, description="Public keys for offline verification")
 
 
 class DeviceCredentialSchema(StrictSchema):
@@ -48,3 +50,10 @@ def device_token(body: dict[str, Any]):
     tokens = auth.authenticate_device(body["client_id"], body["client_secret"])
     db.session.commit()
     return tokens
+
+
+@keys_bp.get("/.well-known/jwks.json")
+@keys_bp.response(200)
+def jwks():
+    """The Ed25519 public keys (JWK set) that certificates and codes are signed with."""
+    return keyring().jwks()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Index, Integer, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
@@ -36,6 +36,9 @@ class Donor(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=clock.now)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Imported history shows only once the donor proves a donation number from it: an ID number
+    # is not a secret, a bag label is.
+    history_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def surname(self) -> str | None:
@@ -61,3 +64,24 @@ class OneTimeCode(db.Model):
         Index("ix_one_time_codes_mobile_created", "mobile_hash", "created_at"),
         Index("ix_one_time_codes_ip_created", "ip_hash", "created_at"),
     )
+
+
+class Deferral(db.Model):
+    """A staff decision that a donor may not give (some kinds) until a date, or ever.
+
+    Only the reason code is kept, never a diagnosis; the donor sees a neutral message.
+    """
+
+    __tablename__ = "deferrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    reason_code: Mapped[str] = mapped_column(String(64))
+    starts_on: Mapped[date] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)  # None: permanent
+    applies_to: Mapped[list[str] | None] = mapped_column(JSON)  # None: every kind
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -20,8 +20,9 @@ from core.auth import DONOR, issue_tokens, revoke_all_sessions
 from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
+from core.policy import RegionPolicy
 from donors.identity import ResidentId
-from donors.models import DONOR_ACTIVE, DONOR_ERASED, Donor, OneTimeCode
+from donors.models import DONOR_ACTIVE, DONOR_ERASED, Deferral, Donor, OneTimeCode
 from notifications.backends import SmsMessage, sms_backend
 
 
@@ -270,3 +271,77 @@ def erase_donor(donor: Donor, code: str) -> None:
     donor.erased_at = clock.now()
     revoke_all_sessions("donor", donor.id, "erased")
     audit.record("donor.erased", actor=("donor", donor.id), target=("donor", donor.id))
+
+
+def record_deferral(
+    *,
+    donor: Donor,
+    reason_code: str,
+    staff_id: int,
+    site_id: int,
+    anchor_date: date | None,
+    until: date | None,
+    permanent: bool,
+    policy: RegionPolicy,
+) -> Deferral:
+    """Staff record that a donor may not give until a date (from the policy's period) or ever."""
+    try:
+        rule = policy.deferral(reason_code)
+    except KeyError:
+        raise ApiError(
+            "deferral_reason_unknown", 422, errors={"reason_code": ["deferral_reason_unknown"]}
+        ) from None
+    today = clock.local_today()
+    starts_on = anchor_date or today
+    if permanent:
+        until = None
+    elif until is None:
+        if rule.period is None or anchor_date is None:
+            raise ApiError("deferral_needs_date", 422, errors={"until": ["deferral_needs_date"]})
+        until = rule.period.add_to(anchor_date)
+    deferral = Deferral(
+        donor_id=donor.id,
+        reason_code=reason_code,
+        starts_on=min(starts_on, today),
+        until=until,
+        applies_to=list(rule.applies_to) if rule.applies_to else None,
+        site_id=site_id,
+        recorded_by=staff_id,
+    )
+    db.session.add(deferral)
+    db.session.flush()
+    audit.record(
+        "donor.deferred",
+        actor=("staff", staff_id),
+        target=("donor", donor.id),
+        details={"deferral": deferral.id, "reason_code": reason_code},
+    )
+    return deferral
+
+
+def get_deferral(deferral_id: int) -> Deferral:
+    deferral = db.session.get(Deferral, deferral_id)
+    if deferral is None:
+        raise ApiError("not_found", 404)
+    return deferral
+
+
+def lift_deferral(deferral: Deferral, staff_id: int) -> Deferral:
+    """End a deferral early (recorded in error, or no longer needed); idempotent."""
+    if deferral.lifted_at is None:
+        deferral.lifted_at = clock.now()
+        deferral.lifted_by = staff_id
+        audit.record(
+            "donor.deferral_lifted",
+            actor=("staff", staff_id),
+            target=("donor", deferral.donor_id),
+            details={"deferral": deferral.id},
+        )
+    return deferral
+
+
+def donor_by_id(donor_id: int) -> Donor:
+    donor = db.session.get(Donor, donor_id)
+    if donor is None:
+        raise ApiError("donor_not_found", 404)
+    return donor

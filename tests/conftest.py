@@ -19,7 +19,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
-from core.extensions import db
+from core.extensions import db, limiter
 from tests.pgserver import PostgresServer
 
 DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
@@ -56,6 +56,7 @@ def built_app(database_url: str) -> Iterator[Flask]:
 
 @pytest.fixture
 def app(built_app: Flask) -> Iterator[Flask]:
+    limiter.reset()
     with built_app.app_context():
         yield built_app
         db.session.remove()

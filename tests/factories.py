@@ -101,3 +101,35 @@ def staff_token(client: FlaskClient, user: Any, password: str = "correct-horse-1
     )
     assert response.status_code == 200, response.get_json()
     return response.get_json()["access_token"]
+
+
+def donor_record(client: FlaskClient, sms: list, **overrides: Any) -> tuple[Any, dict[str, Any]]:
+    """Register through the API and return the Donor row with the registration data."""
+    from donors.models import Donor
+
+    data = register_donor(client, sms, **overrides)
+    return db.session.get(Donor, data["donor"]["id"]), data
+
+
+def record(
+    client: FlaskClient,
+    token: str,
+    site: Site,
+    id_number: str,
+    *,
+    key: str | None = None,
+    **fields: Any,
+) -> Any:
+    """POST /staff/donations with sensible defaults (400 ml of whole blood, now)."""
+    from core import clock
+
+    body = {
+        "site_id": site.id,
+        "donor": {"id_number": id_number},
+        "kind": "whole_blood",
+        "volume_ml": 400,
+        "collected_at": clock.now().isoformat(),
+        **fields,
+    }
+    headers = {**bearer(token), "Idempotency-Key": key or f"key-{next(_sequence):08d}"}
+    return client.post("/api/v1/staff/donations", json=body, headers=headers)

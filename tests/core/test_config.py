@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 
 import pytest
@@ -16,6 +17,8 @@ STRONG = {
     "FIELD_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
     "LOOKUP_HASH_KEY": base64.b64encode(os.urandom(32)).decode(),
     "OTP_HASH_KEY": base64.b64encode(os.urandom(32)).decode(),
+    "SIGNING_KEYS": json.dumps({"k2026": base64.b64encode(os.urandom(32)).decode()}),
+    "SIGNING_ACTIVE_KID": "k2026",
     "SQLALCHEMY_DATABASE_URI": "postgresql://db.example/donors",
 }
 
@@ -31,6 +34,13 @@ def test_production_names_the_one_weak_secret():
     settings = {**STRONG, "OTP_HASH_KEY": load_config("development")["OTP_HASH_KEY"]}
     with pytest.raises(ConfigError, match="OTP_HASH_KEY"):
         load_config("production", settings)
+
+
+def test_production_refuses_the_development_signing_key_among_others():
+    dev_seed = next(iter(json.loads(load_config("development")["SIGNING_KEYS"]).values()))
+    keys = json.dumps({"k2026": json.loads(STRONG["SIGNING_KEYS"])["k2026"], "old": dev_seed})
+    with pytest.raises(ConfigError, match="SIGNING_KEYS"):
+        load_config("production", {**STRONG, "SIGNING_KEYS": keys})
 
 
 def test_production_refuses_sqlite():

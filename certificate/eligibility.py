@@ -1,0 +1,169 @@
+"""May this donor give this kind of donation on this date, and if not, from when?
+
+Everything comes from the region policy in force on the date asked about. Where the policy
+leaves a figure open (POLICY.md marks it unverified), the answer is "not decided" with the open
+question, never a guess: staff may then record with an override reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from certificate.models import VALID, Donation
+from core.extensions import db
+from core.policy import PolicyUndecided, RegionPolicy
+from donors.models import Deferral, Donor
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    until: date | None = None  # None with a blocking reason: no date can be given
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    kind: str
+    on: date
+    allowed: bool
+    earliest_date: date | None
+    reasons: tuple[Reason, ...]
+
+
+def age_on(birth: date, on: date) -> int:
+    """Age in completed years (周岁); a 29 February birthday completes on 1 March."""
+    years = on.year - birth.year
+    if (on.month, on.day) < (birth.month, birth.day):
+        years -= 1
+    return years
+
+
+def _birthday(birth: date, years: int) -> date:
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:  # 29 February in a common year
+        return date(birth.year + years, 3, 1)
+
+
+def past_donations(donor_id: int, before: date | None = None) -> list[Donation]:
+    query = select(Donation).where(Donation.donor_id == donor_id, Donation.status == VALID)
+    if before is not None:
+        query = query.where(Donation.donation_date <= before)
+    return list(db.session.scalars(query.order_by(Donation.donation_date)))
+
+
+def active_deferrals(donor_id: int, on: date) -> list[Deferral]:
+    rows = db.session.scalars(
+        select(Deferral).where(
+            Deferral.donor_id == donor_id,
+            Deferral.lifted_at.is_(None),
+            Deferral.starts_on <= on,
+        )
+    )
+    return [row for row in rows if row.until is None or row.until > on]
+
+
+def check_eligibility(
+    donor: Donor,
+    kind: str,
+    on: date,
+    policy: RegionPolicy,
+    *,
+    history: list[Donation] | None = None,
+    deferrals: list[Deferral] | None = None,
+) -> Eligibility:
+    """The answer for one kind on one date; pass history and deferrals to answer many kinds."""
+    history = past_donations(donor.id, on) if history is None else history
+    deferrals = active_deferrals(donor.id, on) if deferrals is None else deferrals
+    policy.kind(kind, on)  # unknown kinds fail here, before any rule is applied
+    reasons: list[Reason] = []
+
+    reasons.extend(_age_reasons(donor, on, policy, has_history=bool(history)))
+    reasons.extend(_interval_reasons(history, kind, on, policy))
+    reasons.extend(_yearly_cap_reasons(history, kind, on, policy))
+    for deferral in deferrals:
+        if deferral.applies_to is None or kind in deferral.applies_to:
+            reasons.append(Reason("deferred", deferral.until))
+
+    allowed = not reasons
+    earliest: date | None = on
+    for reason in reasons:
+        if reason.until is None:
+            earliest = None
+            break
+        earliest = max(earliest, reason.until)
+    if earliest is not None and not allowed and earliest <= on:
+        earliest = None
+    return Eligibility(kind, on, allowed, earliest, tuple(reasons))
+
+
+def _age_reasons(donor: Donor, on: date, policy: RegionPolicy, *, has_history: bool):
+    try:
+        limits = policy.age_limits(on)
+    except PolicyUndecided as undecided:
+        return [Reason("policy_undecided", None, {"rule": "age", "question": str(undecided)})]
+    age = age_on(donor.birth_date, on)
+    if age < limits.min_years:
+        return [Reason("too_young", _birthday(donor.birth_date, limits.min_years))]
+    if not has_history:
+        if age > limits.max_first_time:
+            return [Reason("too_old_first_time", None)]
+        return []
+    if age > limits.max_repeat:
+        return [Reason("too_old_repeat", None)]
+    if age == limits.max_repeat and not limits.repeat_max_inclusive:
+        if limits.repeat_max_inclusive is None:
+            question = limits.repeat_max_question or "upper age limit"
+            return [Reason("policy_undecided", None, {"rule": "age", "question": question})]
+        return [Reason("too_old_repeat", None)]
+    return []
+
+
+def _interval_reasons(history: list[Donation], kind: str, on: date, policy: RegionPolicy):
+    reasons = []
+    latest_by_kind: dict[str, date] = {}
+    for donation in history:
+        latest_by_kind[donation.kind] = max(
+            latest_by_kind.get(donation.kind, donation.donation_date), donation.donation_date
+        )
+    for previous_kind, previous_date in latest_by_kind.items():
+        try:
+            period = policy.min_interval(previous_kind, kind, on)
+        except PolicyUndecided as undecided:
+            reasons.append(
+                Reason(
+                    "policy_undecided",
+                    None,
+                    {"rule": f"interval:{previous_kind}->{kind}", "question": str(undecided)},
+                )
+            )
+            continue
+        if period is None:
+            continue
+        allowed_from = period.add_to(previous_date)
+        if allowed_from > on:
+            reasons.append(Reason("interval", allowed_from, {"after": previous_kind}))
+    return reasons
+
+
+def _yearly_cap_reasons(history: list[Donation], kind: str, on: date, policy: RegionPolicy):
+    cap = policy.kind(kind, on).max_per_year
+    if cap is None:
+        return []
+    this_year = [d for d in history if d.kind == kind and d.donation_date.year == on.year]
+    if len(this_year) >= cap:
+        return [Reason("yearly_cap", date(on.year + 1, 1, 1), {"cap": cap})]
+    return []
+
+
+def eligibility_for_all_kinds(donor: Donor, on: date, policy: RegionPolicy) -> list[Eligibility]:
+    history = past_donations(donor.id, on)
+    deferrals = active_deferrals(donor.id, on)
+    return [
+        check_eligibility(donor, kind, on, policy, history=history, deferrals=deferrals)
+        for kind in policy.kind_codes(on)
+    ]

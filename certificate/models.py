@@ -1,0 +1,105 @@
+"""Donations, their certificates, each donor's running totals, and idempotent request records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import clock
+from core.extensions import db
+from core.types import UTCDateTime
+from donors.models import Donor
+from sites.models import Site
+
+VALID = "valid"
+VOIDED = "voided"
+
+RECORDED = "recorded"  # by staff at a site, through this service
+IMPORTED = "imported"  # from a station's legacy export
+
+
+class Donation(db.Model):
+    """A collection, as a raw fact. Never edited: a correction voids it and records another."""
+
+    __tablename__ = "donations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    facility_code: Mapped[str] = mapped_column(String(5))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    volume_ml: Mapped[int | None] = mapped_column(Integer)
+    units: Mapped[int | None] = mapped_column(Integer)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    donation_date: Mapped[date] = mapped_column(Date)  # local (Asia/Shanghai) date of collection
+    din: Mapped[str] = mapped_column(String(13))
+    din_flags: Mapped[str] = mapped_column(String(2), default="00")
+    din_check: Mapped[str] = mapped_column(String(1))
+    status: Mapped[str] = mapped_column(String(16), default=VALID)
+    source: Mapped[str] = mapped_column(String(16), default=RECORDED)
+    region: Mapped[str] = mapped_column(String(32))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    donor: Mapped[Donor] = relationship()
+    site: Mapped[Site | None] = relationship()
+    certificate: Mapped[Certificate | None] = relationship(back_populates="donation")
+
+    __table_args__ = (
+        Index("ix_donations_donor_date", "donor_id", "donation_date"),
+        Index("ix_donations_site_date", "site_id", "donation_date"),
+        Index("ix_donations_din", "din"),
+        # One valid record per bag; a correction voids the old record and reuses the DIN.
+        Index(
+            "uq_donations_din_valid",
+            "din",
+            unique=True,
+            postgresql_where=text("status = 'valid'"),
+            sqlite_where=text("status = 'valid'"),
+        ),
+    )
+
+
+class Certificate(db.Model):
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id"), unique=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    kid: Mapped[str] = mapped_column(String(64))
+    signed_token: Mapped[str] = mapped_column(Text)
+
+    donation: Mapped[Donation] = relationship(back_populates="certificate")
+
+
+class DonorTotals(db.Model):
+    """A donor's running totals, recomputed from valid donations in the recording transaction."""
+
+    __tablename__ = "donor_totals"
+
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), primary_key=True)
+    donations: Mapped[int] = mapped_column(Integer, default=0)
+    award_counts: Mapped[int] = mapped_column(Integer, default=0)
+    by_kind: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_donation_date: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class DinSequence(db.Model):
+    """The last sequence number used for DINs this service generated, per facility and year."""
+
+    __tablename__ = "din_sequences"
+
+    facility_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,264 @@
+"""Routes: staff record donations; donors see certificates and eligibility; anyone verifies."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from flask import Response, current_app, render_template, request
+
+from certificate import schemas, services
+from certificate.eligibility import Eligibility, eligibility_for_all_kinds
+from core import clock
+from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
+from core.errors import ApiError, message_for
+from core.extensions import db, limiter
+from core.http import Blueprint
+from core.idempotency import idempotent
+from core.pagination import paginate
+from core.policy import policy_for
+from donors import services as donor_services
+from donors.routes import current_donor
+from sites.services import require_site
+
+bp = Blueprint("certificate", __name__, description="Donations, eligibility and certificates")
+public_bp = Blueprint(
+    "verification", __name__, description="Public verification", template_folder="templates"
+)
+
+
+def eligibility_view(result: Eligibility, kind_name: str) -> dict[str, Any]:
+    return {
+        "kind": result.kind,
+        "kind_name": kind_name,
+        "on": result.on,
+        "allowed": result.allowed,
+        "earliest_date": result.earliest_date,
+        "reasons": [
+            {"code": r.code, "message": message_for(r.code), "until": r.until}
+            for r in result.reasons
+        ],
+    }
+
+
+def eligibility_views(donor, on) -> list[dict[str, Any]]:
+    policy = policy_for(donor.region)
+    return [
+        eligibility_view(result, policy.kind_name(result.kind))
+        for result in eligibility_for_all_kinds(donor, on, policy)
+    ]
+
+
+@bp.post("/staff/donations")
+@roles_required(STAFF, ADMIN)
+@idempotent
+@bp.arguments(schemas.DonationCreateSchema)
+@bp.response(201, schemas.DonationSchema)
+@bp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": True,
+            "schema": {"type": "string", "minLength": 8, "maxLength": 128},
+        }
+    ]
+)
+def record_donation(body: dict[str, Any]):
+    """Record a donation at a site the caller serves; issues the signed certificate."""
+    site = require_site(caller(), body["site_id"])
+    donor = donor_services.find_donor_by_id_number(body["donor"]["id_number"].number)
+    if donor is None:
+        raise ApiError("donor_not_found", 404)
+    donation, _ = services.record_donation(
+        services.DonationRequest(
+            donor=donor,
+            site=site,
+            kind=body["kind"],
+            volume_ml=body.get("volume_ml"),
+            units=body.get("units"),
+            collected_at=body["collected_at"],
+            din=body.get("din"),
+            override_reason=body.get("override_reason"),
+        ),
+        caller(),
+    )
+    return services.donation_view(donation)
+
+
+@bp.post("/staff/donor-lookup")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.StaffDonorLookupSchema)
+@bp.response(200, schemas.StaffDonorLookupResultSchema)
+def lookup_donor(body: dict[str, Any]):
+    """Find a walk-in donor by ID number: masked identity and today's eligibility."""
+    require_site(caller(), body["site_id"])
+    donor = donor_services.find_donor_by_id_number(body["id_number"].number)
+    if donor is None:
+        raise ApiError("donor_not_found", 404)
+    services.audit_staff_access(caller(), donor)
+    db.session.commit()
+    return {"donor": donor, "eligibility": eligibility_views(donor, clock.local_today())}
+
+
+@bp.post("/staff/deferrals")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.DeferralCreateSchema)
+@bp.response(201, schemas.DeferralSchema)
+def record_deferral(body: dict[str, Any]):
+    """Defer a donor at a site the caller serves, for the policy's period or permanently."""
+    site = require_site(caller(), body["site_id"])
+    donor = donor_services.donor_by_id(body["donor_id"])
+    deferral = donor_services.record_deferral(
+        donor=donor,
+        reason_code=body["reason_code"],
+        staff_id=caller().principal_id,
+        site_id=site.id,
+        anchor_date=body.get("anchor_date"),
+        until=body.get("until"),
+        permanent=body["permanent"],
+        policy=policy_for(donor.region),
+    )
+    db.session.commit()
+    return deferral
+
+
+@bp.delete("/staff/deferrals/<int:deferral_id>")
+@roles_required(STAFF, ADMIN)
+@bp.response(200, schemas.DeferralSchema)
+def lift_deferral(deferral_id: int):
+    """Lift a deferral recorded in error or no longer needed (staff of the recording site)."""
+    deferral = donor_services.get_deferral(deferral_id)
+    require_site(caller(), deferral.site_id)
+    deferral = donor_services.lift_deferral(deferral, caller().principal_id)
+    db.session.commit()
+    return deferral
+
+
+@bp.post("/admin/donations/<int:donation_id>/void")
+@roles_required(ADMIN)
+@bp.arguments(schemas.VoidSchema)
+@bp.response(200, schemas.DonationSchema)
+def void_donation(body: dict[str, Any], donation_id: int):
+    """Void a donation with a reason; its certificate shows voided and totals follow."""
+    donation = services.void_donation(services.get_donation(donation_id), body["reason"], caller())
+    db.session.commit()
+    return services.donation_view(donation)
+
+
+@bp.post("/admin/donations/<int:donation_id>/correction")
+@roles_required(ADMIN)
+@bp.arguments(schemas.DonationCorrectionSchema)
+@bp.response(201, schemas.DonationSchema)
+def correct_donation(body: dict[str, Any], donation_id: int):
+    """Void a donation and record its corrected version as a new record."""
+    donation = services.correct_donation(services.get_donation(donation_id), body, caller())
+    db.session.commit()
+    return services.donation_view(donation)
+
+
+@bp.get("/me/eligibility")
+@roles_required(DONOR)
+@bp.arguments(schemas.EligibilityQuerySchema, location="query")
+@bp.response(200, schemas.EligibilityListSchema)
+def my_eligibility(query: dict[str, Any]):
+    """When each kind of donation is next allowed, and why not today."""
+    donor = current_donor()
+    on = query.get("on") or clock.local_today()
+    return {"region": donor.region, "on": on, "kinds": eligibility_views(donor, on)}
+
+
+@bp.get("/me/certificates")
+@roles_required(DONOR)
+@bp.arguments(schemas.CertificateListQuerySchema, location="query")
+@bp.response(200, schemas.CertificatePageSchema)
+def my_certificates(query: dict[str, Any]):
+    """The donor's certificates, newest first."""
+    page = paginate(
+        services.donor_certificates_query(current_donor()), query["page"], query["per_page"]
+    )
+    page["items"] = [services.certificate_view(item) for item in page["items"]]
+    return page
+
+
+@bp.get("/me/certificates/<string:number>")
+@roles_required(DONOR)
+@bp.response(200, schemas.CertificateSchema)
+def my_certificate(number: str):
+    """One of the donor's certificates."""
+    return services.certificate_view(services.donor_certificate(current_donor(), number))
+
+
+@bp.get("/me/card")
+@roles_required(DONOR)
+@bp.response(200, schemas.CardSchema)
+def my_card():
+    """The home screen in one call: totals, latest certificate, next eligible dates."""
+    return services.card_view(current_donor(), eligibility_views)
+
+
+@bp.post("/me/history-claims")
+@roles_required(DONOR)
+@bp.arguments(schemas.HistoryClaimSchema)
+@bp.response(200, schemas.HistoryClaimResultSchema)
+def claim_history(body: dict[str, Any]):
+    """Take over donations imported from the station's records by naming one of their DINs."""
+    count = services.claim_history(current_donor(), body["din"])
+    db.session.commit()
+    return {"claimed_donations": count}
+
+
+def _qr_target(number: str) -> str:
+    return services.donor_certificate(current_donor(), number).number
+
+
+@bp.get("/certificates/<string:number>/qr.png")
+@roles_required(DONOR)
+@bp.response(200, content_type="image/png")
+def certificate_qr_png(number: str):
+    """The certificate's QR code (PNG): a short verification URL."""
+    image = qrcode.make(services.verification_url(_qr_target(number)), box_size=8, border=4)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return Response(buffer.getvalue(), mimetype="image/png")
+
+
+@bp.get("/certificates/<string:number>/qr.svg")
+@roles_required(DONOR)
+@bp.response(200, content_type="image/svg+xml")
+def certificate_qr_svg(number: str):
+    """The certificate's QR code (SVG)."""
+    image = qrcode.make(
+        services.verification_url(_qr_target(number)),
+        image_factory=qrcode.image.svg.SvgPathImage,
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return Response(buffer.getvalue(), mimetype="image/svg+xml")
+
+
+def _verify_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]
+
+
+@public_bp.get("/v/<string:number>")
+@limiter.limit(_verify_limit)
+@public_bp.response(200, schemas.VerificationSchema)
+def verify(number: str):
+    """Verify a certificate: JSON for clients, a small Chinese page for a phone's browser."""
+    result = services.verify_certificate(number)
+    wants_html = (
+        request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    )
+    if wants_html:
+        status = 200 if result else 404
+        return Response(
+            render_template("verify.html", result=result, number=number),
+            status=status,
+            mimetype="text/html",
+        )
+    if result is None:
+        raise ApiError("certificate_unknown", 404)
+    return result

@@ -1,0 +1,193 @@
+"""Shapes of donations, certificates, eligibility and the donor's card."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from core.masking import mask_id_number, mask_name
+from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from donors.schemas import ResidentIdField
+
+REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
+
+
+class DonorRefSchema(StrictSchema):
+    id_number = ResidentIdField(required=True)
+
+
+class DonationCreateSchema(StrictSchema):
+    site_id = bounded_int(1, 2**31 - 1, required=True)
+    donor = fields.Nested(DonorRefSchema, required=True)
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    volume_ml = bounded_int(1, 2000, allow_none=True)
+    units = bounded_int(1, 10, allow_none=True)
+    collected_at = LocalDateTime(required=True)
+    din = fields.String(
+        validate=validate.Length(min=14, max=24),
+        allow_none=True,
+        metadata={"description": "scanned DIN; omit to have one generated"},
+    )
+    override_reason = fields.String(validate=validate.Length(min=2, max=500), allow_none=True)
+
+
+class DonationCorrectionSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    kind = fields.String(validate=validate.Length(min=1, max=32))
+    volume_ml = bounded_int(1, 2000, allow_none=True)
+    units = bounded_int(1, 10, allow_none=True)
+    collected_at = LocalDateTime()
+
+
+class VoidSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+class SiteRefSchema(ma.Schema):
+    facility_code = fields.String()
+    name = fields.String(allow_none=True)
+
+
+class CertificateSchema(ma.Schema):
+    """A certificate as its donor sees it (built by `services.certificate_view`)."""
+
+    number = fields.String()
+    issued_at = LocalDateTime()
+    status = fields.String(metadata={"description": "valid or voided"})
+    kind = fields.String()
+    kind_name = fields.String()
+    volume_ml = fields.Integer(allow_none=True)
+    units = fields.Integer(allow_none=True)
+    donation_date = fields.Date()
+    collected_at = LocalDateTime()
+    site = fields.Nested(SiteRefSchema)
+    din = fields.String()
+    verify_url = fields.String()
+    kid = fields.String()
+    signed_token = fields.String(metadata={"description": "compact JWS (EdDSA); see the JWKS"})
+
+
+CertificatePageSchema = page_of(CertificateSchema, "CertificatePage")
+
+
+class DonationSchema(ma.Schema):
+    id = fields.Integer()
+    donor_id = fields.Integer()
+    site_id = fields.Integer()
+    kind = fields.String()
+    volume_ml = fields.Integer(allow_none=True)
+    units = fields.Integer(allow_none=True)
+    collected_at = LocalDateTime()
+    donation_date = fields.Date()
+    din = fields.String()
+    status = fields.String()
+    replaces_id = fields.Integer(allow_none=True)
+    override_reason = fields.String(allow_none=True)
+    certificate = fields.Nested(CertificateSchema, allow_none=True)
+
+
+class ReasonSchema(ma.Schema):
+    code = fields.String()
+    message = fields.String()
+    until = fields.Date(allow_none=True)
+
+
+class EligibilitySchema(ma.Schema):
+    kind = fields.String()
+    kind_name = fields.String()
+    on = fields.Date()
+    allowed = fields.Boolean()
+    earliest_date = fields.Date(allow_none=True)
+    reasons = fields.List(fields.Nested(ReasonSchema))
+
+
+class EligibilityListSchema(ma.Schema):
+    region = fields.String()
+    on = fields.Date()
+    kinds = fields.List(fields.Nested(EligibilitySchema))
+
+
+class EligibilityQuerySchema(StrictSchema):
+    on = fields.Date(metadata={"description": "the date to ask about; today by default"})
+
+
+class KindTotalsSchema(ma.Schema):
+    donations = fields.Integer()
+    volume_ml = fields.Integer()
+    units = fields.Integer()
+
+
+class CardSchema(ma.Schema):
+    name = fields.String()
+    blood_group = fields.Dict(allow_none=True)
+    donations = fields.Integer()
+    award_counts = fields.Integer(metadata={"description": "counts by the national award rules"})
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Nested(KindTotalsSchema))
+    last_donation_date = fields.Date(allow_none=True)
+    latest_certificate = fields.Nested(CertificateSchema, allow_none=True)
+    next_eligible = fields.List(fields.Nested(EligibilitySchema))
+
+
+class StaffDonorLookupSchema(StrictSchema):
+    id_number = ResidentIdField(required=True)
+    site_id = bounded_int(1, 2**31 - 1, required=True)
+
+
+class StaffDonorViewSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.Function(lambda d: mask_name(d.name))
+    id_number = fields.Function(lambda d: mask_id_number(d.id_number))
+    birth_year = fields.Function(lambda d: d.birth_date.year)
+    sex = fields.String()
+    blood_group = fields.Function(
+        lambda d: {"abo": d.abo, "rhd": d.rhd, "source": d.blood_group_source} if d.abo else None
+    )
+    status = fields.String()
+
+
+class StaffDonorLookupResultSchema(ma.Schema):
+    donor = fields.Nested(StaffDonorViewSchema)
+    eligibility = fields.List(fields.Nested(EligibilitySchema))
+
+
+class DeferralCreateSchema(StrictSchema):
+    site_id = bounded_int(1, 2**31 - 1, required=True)
+    donor_id = bounded_int(1, 2**31 - 1, required=True)
+    reason_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    anchor_date = fields.Date(
+        metadata={"description": "the event, recovery or last-dose date the period counts from"}
+    )
+    until = fields.Date(metadata={"description": "override the policy's period"})
+    permanent = fields.Boolean(load_default=False)
+
+
+class DeferralSchema(ma.Schema):
+    id = fields.Integer()
+    donor_id = fields.Integer()
+    site_id = fields.Integer()
+    reason_code = fields.String()
+    starts_on = fields.Date()
+    until = fields.Date(allow_none=True)
+    applies_to = fields.List(fields.String(), allow_none=True)
+    recorded_at = LocalDateTime()
+    lifted_at = LocalDateTime(allow_none=True)
+
+
+class HistoryClaimSchema(StrictSchema):
+    din = fields.String(required=True, validate=validate.Length(min=13, max=24))
+
+
+class HistoryClaimResultSchema(ma.Schema):
+    claimed_donations = fields.Integer()
+
+
+class CertificateListQuerySchema(PageQuerySchema):
+    pass
+
+
+class VerificationSchema(ma.Schema):
+    status = fields.String(metadata={"description": "valid or voided"})
+    signature = fields.String(metadata={"description": "valid: the signature checks out"})
+    certificate = fields.Dict()
+    kid = fields.String()
+    signed_token = fields.String()

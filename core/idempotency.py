@@ -1,0 +1,80 @@
+"""Idempotency-Key for requests that must never take effect twice (recording a donation).
+
+The key row is inserted in the same transaction as the effect and holds the first response. A
+retry after success replays that response; a retry racing the first request waits on the key's
+unique index and then replays; a failed request leaves no row, so the retry runs afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.auth import caller
+from core.errors import ApiError
+from core.extensions import db
+from core.models import IdempotentRequest
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+
+
+def _stored(principal: str, key: str) -> IdempotentRequest | None:
+    return db.session.scalar(
+        select(IdempotentRequest).where(
+            IdempotentRequest.principal == principal, IdempotentRequest.key == key
+        )
+    )
+
+
+def _replay(row: IdempotentRequest, request_hash: str) -> Response:
+    if row.request_hash != request_hash:
+        raise ApiError("idempotency_key_reused", 422)
+    response = jsonify(row.response)
+    response.status_code = row.status_code or 200
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view: Callable) -> Callable:
+    """Require an Idempotency-Key; run the view at most once per key and caller; commit."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        key = request.headers.get(HEADER, "")
+        if not _KEY.match(key):
+            raise ApiError("idempotency_key_required", 400)
+        who = caller()
+        principal = f"{who.principal_type}:{who.principal_id}"
+        request_hash = hashlib.sha256(
+            request.endpoint.encode() + b"\n" + request.get_data()
+        ).hexdigest()
+        existing = _stored(principal, key)
+        if existing is not None:
+            return _replay(existing, request_hash)
+        row = IdempotentRequest(
+            principal=principal, key=key, endpoint=request.endpoint, request_hash=request_hash
+        )
+        db.session.add(row)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()  # a concurrent twin committed first: answer as it did
+            existing = _stored(principal, key)
+            if existing is None:
+                raise ApiError("conflict", 409) from None
+            return _replay(existing, request_hash)
+        response = view(*args, **kwargs)
+        row.status_code = response.status_code
+        row.response = response.get_json()
+        db.session.commit()
+        return response
+
+    return wrapper

@@ -1,0 +1,626 @@
+"""The one policy loader: what regulators wrote, per region, as data with sources and dates.
+
+`policies/<region>.toml` files are read and validated once, when the app is built; a mistake stops
+the start with the file, the key and the problem. A region file inherits `national.toml` and
+replaces whole sections of it. Every dated rule set carries `effective_from`/`effective_to`, so a
+donation is judged by the rules in force on its day. A figure the sources leave open is written as
+an `open_question` instead of a value; asking for it raises `PolicyUndecided`, and callers refuse
+to decide rather than guess.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from core.config import PROJECT_ROOT
+
+BASE_NAME = "national"
+AMOUNT_UNITS = ("ml", "unit")
+ANY_KIND = "*"
+
+
+class PolicyError(ValueError):
+    """A policy file cannot be used; the message names the file, the key and the problem."""
+
+    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+        super().__init__(f"{path}: {key}: {problem}")
+        self.path, self.key, self.problem = str(path), key, problem
+
+
+class PolicyUndecided(LookupError):
+    """The rule exists but its figure is not settled; the message is the open question."""
+
+    def __init__(self, rule: str, question: str) -> None:
+        super().__init__(f"{rule}: {question}")
+        self.rule, self.question = rule, question
+
+
+_PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """An ISO 8601 date period (`P6M`, `P14D`, `P1Y`). Months are calendar months.
+
+    "6 months" is not defined further by any source (POLICY.md §1.5); calendar months are our
+    documented choice, and a month end that does not exist falls back to the last day of the
+    month (31 August + 6 months = 28 February).
+    """
+
+    years: int = 0
+    months: int = 0
+    weeks: int = 0
+    days: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        match = _PERIOD.match(text or "")
+        if not match or text == "P":
+            raise ValueError(f"{text!r} is not an ISO 8601 period such as P6M or P14D")
+        years, months, weeks, days = (int(part or 0) for part in match.groups())
+        return cls(years, months, weeks, days)
+
+    def add_to(self, day: date) -> date:
+        month_index = day.month - 1 + self.months + 12 * self.years
+        year, month = day.year + month_index // 12, month_index % 12 + 1
+        last = _days_in_month(year, month)
+        moved = date(year, month, min(day.day, last))
+        return date.fromordinal(moved.toordinal() + 7 * self.weeks + self.days)
+
+    def __str__(self) -> str:
+        parts = [(self.years, "Y"), (self.months, "M"), (self.weeks, "W"), (self.days, "D")]
+        return (
+            "P" + "".join(f"{n}{unit}" for n, unit in parts if n)
+            if any(self.__dict__.values())
+            else "P0D"
+        )
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return following.toordinal() - date(year, month, 1).toordinal()
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a figure comes from, carried next to it so answers can cite it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AgeLimits:
+    min_years: int
+    max_first_time: int
+    max_repeat: int
+    # Whether a repeat donor aged 60 (before the 61st birthday) may give: None = not settled.
+    repeat_max_inclusive: bool | None
+    repeat_max_question: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class KindRule:
+    code: str
+    name_zh: str
+    unit: str  # "ml" or "unit" (therapeutic units)
+    amounts: tuple[int, ...] | None
+    max_per_year: int | None
+    source: str
+    open_question: str | None = None
+
+    @property
+    def allowed_amounts(self) -> tuple[int, ...]:
+        if self.amounts is None:
+            raise PolicyUndecided(f"kinds.{self.code}.allowed", self.open_question or "not set")
+        return self.amounts
+
+
+@dataclass(frozen=True)
+class IntervalRule:
+    previous: str
+    following: str
+    minimum: Period | None
+    source: str
+    open_question: str | None = None
+    with_physician_approval: Period | None = None
+
+
+@dataclass(frozen=True)
+class DeferralRule:
+    code: str
+    name_zh: str
+    period: Period | None  # None: staff give the end date (pregnancy, an incubation period)
+    anchor: str
+    applies_to: tuple[str, ...] | None  # None: every kind
+    source: str
+    also_before: Period | None = None
+
+
+@dataclass(frozen=True)
+class HealthStandard:
+    """One edition of the donor health standard, in force over a date range."""
+
+    id: str
+    effective_from: date
+    effective_to: date | None
+    age: AgeLimits
+    kinds: dict[str, KindRule]
+    intervals: tuple[IntervalRule, ...]
+    deferrals: dict[str, DeferralRule]
+    source: str
+
+    def covers(self, on: date) -> bool:
+        return _in_force(self.effective_from, self.effective_to, on)
+
+
+@dataclass(frozen=True)
+class CountingRule:
+    """How one kind converts to award counts: per `ml_per_count` ml, or per therapeutic unit."""
+
+    ml_per_count: int | None = None
+    counts_per_unit: int | None = None
+    partial_question: str | None = None
+    open_question: str | None = None
+
+
+@dataclass(frozen=True)
+class CountingRules:
+    effective_from: date | None
+    effective_to: date | None
+    per_kind: dict[str, CountingRule]
+    source: str
+
+    def covers(self, on: date) -> bool:
+        return _in_force(self.effective_from, self.effective_to, on)
+
+
+def _in_force(start: date | None, end: date | None, on: date) -> bool:
+    return (start is None or start <= on) and (end is None or on <= end)
+
+
+@dataclass
+class RegionPolicy:
+    """The rules of one region, national rules included, as validated from its file."""
+
+    code: str
+    name_zh: str
+    path: Path
+    standards: tuple[HealthStandard, ...]
+    counting: tuple[CountingRules, ...]
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def standard(self, on: date | None = None) -> HealthStandard:
+        on = on or _today()
+        for standard in self.standards:
+            if standard.covers(on):
+                return standard
+        raise PolicyUndecided("standard", f"no donor health standard is in force on {on}")
+
+    def kind(self, code: str, on: date | None = None) -> KindRule:
+        """The kind's rules on a date; KeyError for a kind the policy does not list."""
+        return self.standard(on).kinds[code]
+
+    def kind_name(self, code: str) -> str:
+        """The kind's Chinese name from any edition that lists it (history outlives editions)."""
+        for standard in self.standards:
+            if code in standard.kinds:
+                return standard.kinds[code].name_zh
+        return code
+
+    def kind_codes(self, on: date | None = None) -> list[str]:
+        return list(self.standard(on).kinds)
+
+    def age_limits(self, on: date) -> AgeLimits:
+        return self.standard(on).age
+
+    def min_interval(self, previous: str, following: str, on: date) -> Period | None:
+        """The shortest gap from a `previous` donation to a `following` one, as of `on`."""
+        rule = _interval_rule(self.standard(on).intervals, previous, following)
+        if rule is None:
+            return None
+        if rule.minimum is None:
+            raise PolicyUndecided(
+                f"intervals.{previous}->{following}", rule.open_question or "not set"
+            )
+        return rule.minimum
+
+    def deferral(self, code: str, on: date | None = None) -> DeferralRule:
+        """KeyError for a reason code the policy does not list."""
+        return self.standard(on).deferrals[code]
+
+    def counts_for(self, kind: str, amount: int, on: date) -> int:
+        """Counts by the national award rules in force on the donation's date."""
+        for rules in self.counting:
+            if rules.covers(on):
+                break
+        else:
+            raise PolicyUndecided("awards.counting", f"no counting rule is in force on {on}")
+        rule = rules.per_kind.get(kind)
+        if rule is None or rule.open_question:
+            question = rule.open_question if rule else f"no counting rule for {kind}"
+            raise PolicyUndecided(f"awards.counting.{kind}", question or "not set")
+        if rule.counts_per_unit is not None:
+            return amount * rule.counts_per_unit
+        assert rule.ml_per_count is not None
+        counts, rest = divmod(amount, rule.ml_per_count)
+        if rest:
+            raise PolicyUndecided(
+                f"awards.counting.{kind}.partial", rule.partial_question or "not set"
+            )
+        return counts
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A section later packages read (benefits, blood use, greetings); KeyError if absent."""
+        return self.sections[name]
+
+
+def _interval_rule(
+    rules: Iterable[IntervalRule], previous: str, following: str
+) -> IntervalRule | None:
+    best: IntervalRule | None = None
+    best_rank = 3
+    for rule in rules:
+        if rule.previous not in (previous, ANY_KIND) or rule.following not in (following, ANY_KIND):
+            continue
+        rank = (rule.previous == ANY_KIND) + (rule.following == ANY_KIND)
+        if rank < best_rank:
+            best, best_rank = rule, rank
+    return best
+
+
+def _today() -> date:
+    from core import clock
+
+    return clock.local_today()
+
+
+# ---------------------------------------------------------------- reading and validation
+
+
+class _Reader:
+    """Typed access to a parsed TOML table that reports the full key path on every problem."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+        self.seen: set[str] = set()
+
+    def finish(self, *ignored: str) -> None:
+        """Refuse keys nobody read: a misspelt key must not silently drop a rule."""
+        unknown = sorted(set(self.data) - self.seen - set(ignored))
+        if unknown:
+            raise self.fail(unknown[0], "is not a known key here (misspelt?)")
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, problem: str) -> PolicyError:
+        return PolicyError(self.path, self.key(name), problem)
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def get(self, name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            if required:
+                raise self.fail(name, "is required")
+            return None
+        value = self.data[name]
+        if isinstance(value, bool) and kind is int:
+            raise self.fail(name, "must be a number, not true/false")
+        if not isinstance(value, kind):
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
+            raise self.fail(name, f"must be {names}, got {type(value).__name__}")
+        return value
+
+    def text(self, name: str, *, required: bool = True) -> str | None:
+        value = self.get(name, str, required=required)
+        if value is not None and not value.strip():
+            raise self.fail(name, "must not be empty")
+        return value
+
+    def positive(self, name: str, *, required: bool = True) -> int | None:
+        value = self.get(name, int, required=required)
+        if value is not None and value <= 0:
+            raise self.fail(name, f"must be positive, got {value}")
+        return value
+
+    def day(self, name: str, *, required: bool = True) -> date | None:
+        value = self.get(name, date, required=required)
+        if value is not None and not isinstance(value, date):
+            raise self.fail(name, "must be a date such as 2012-07-01")
+        return value
+
+    def period(self, name: str, *, required: bool = True) -> Period | None:
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            return Period.parse(value)
+        except ValueError as exc:
+            raise self.fail(name, str(exc)) from None
+
+    def table(self, name: str) -> _Reader:
+        return _Reader(self.path, self.get(name, dict), self.key(name))
+
+    def tables(self, name: str) -> list[_Reader]:
+        items = self.get(name, list)
+        readers = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise self.fail(f"{name}[{index}]", "must be a table")
+            readers.append(_Reader(self.path, item, self.key(f"{name}[{index}]")))
+        return readers
+
+    def source(self) -> str:
+        return self.text("source")
+
+    def value_or_question(self, name: str, read: Any) -> tuple[Any, str | None]:
+        """A figure, or an `open_question` in its place; never both, never neither."""
+        question = self.text("open_question", required=False)
+        if self.has(name) and question:
+            raise self.fail(name, "give a value or an open_question, not both")
+        if not self.has(name) and not question:
+            raise self.fail(name, "is required (or an open_question saying why it is not known)")
+        return (read(name) if self.has(name) else None), question
+
+
+def _strict(read: Any) -> Any:
+    """Run a reader function, then refuse any key it did not read."""
+
+    def wrapper(reader: _Reader, *args: Any) -> Any:
+        result = read(reader, *args)
+        reader.finish()
+        return result
+
+    return wrapper
+
+
+def _dates(reader: _Reader) -> tuple[date | None, date | None]:
+    start = reader.day("effective_from", required=False)
+    end = reader.day("effective_to", required=False)
+    if start and end and end < start:
+        raise reader.fail("effective_to", f"{end} is before effective_from {start}")
+    return start, end
+
+
+@_strict
+def _read_age(reader: _Reader) -> AgeLimits:
+    minimum = reader.positive("min_years")
+    first = reader.positive("max_years_first_time")
+    repeat = reader.positive("max_years_repeat")
+    if not minimum < first <= repeat:
+        raise reader.fail("max_years_repeat", "need min_years < max_years_first_time <= repeat")
+    inclusive = reader.get("repeat_max_inclusive", bool, required=False)
+    question = reader.text("repeat_max_question", required=False)
+    if inclusive is None and not question:
+        raise reader.fail("repeat_max_inclusive", "is required (or repeat_max_question)")
+    return AgeLimits(minimum, first, repeat, inclusive, question, reader.source())
+
+
+@_strict
+def _read_kind(reader: _Reader, code: str) -> KindRule:
+    unit = reader.text("unit")
+    if unit not in AMOUNT_UNITS:
+        raise reader.fail("unit", f"must be one of {AMOUNT_UNITS}, got {unit!r}")
+
+    def amounts(name: str) -> tuple[int, ...]:
+        values = reader.get(name, list)
+        if not values or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
+        ):
+            raise reader.fail(name, "must be a non-empty list of positive whole numbers")
+        return tuple(values)
+
+    allowed, question = reader.value_or_question("allowed", amounts)
+    return KindRule(
+        code=code,
+        name_zh=reader.text("name_zh"),
+        unit=unit,
+        amounts=allowed,
+        max_per_year=reader.positive("max_per_year", required=False),
+        source=reader.source(),
+        open_question=question,
+    )
+
+
+@_strict
+def _read_interval(reader: _Reader, kinds: dict[str, KindRule]) -> IntervalRule:
+    previous, following = reader.text("from"), reader.text("to")
+    for name, value in (("from", previous), ("to", following)):
+        if value != ANY_KIND and value not in kinds:
+            raise reader.fail(name, f"{value!r} is not a kind of this standard")
+    minimum, question = reader.value_or_question("min", lambda name: reader.period(name))
+    return IntervalRule(
+        previous=previous,
+        following=following,
+        minimum=minimum,
+        source=reader.source(),
+        open_question=question,
+        with_physician_approval=reader.period("min_with_physician_approval", required=False),
+    )
+
+
+@_strict
+def _read_deferral(
+    reader: _Reader, kinds: dict[str, KindRule], default_source: str
+) -> DeferralRule:
+    applies = reader.get("applies_to", list, required=False)
+    if applies is not None:
+        unknown = [kind for kind in applies if kind not in kinds]
+        if unknown or not applies:
+            raise reader.fail("applies_to", f"unknown kinds {unknown}" if unknown else "is empty")
+    return DeferralRule(
+        code=reader.text("code"),
+        name_zh=reader.text("name_zh"),
+        period=reader.period("period", required=False),
+        anchor=reader.text("anchor"),
+        applies_to=tuple(applies) if applies else None,
+        source=reader.text("source", required=False) or default_source,
+        also_before=reader.period("also_before", required=False),
+    )
+
+
+@_strict
+def _read_standard(reader: _Reader) -> HealthStandard:
+    start, end = _dates(reader)
+    if start is None:
+        raise reader.fail("effective_from", "is required")
+    reader.text("month_arithmetic_question", required=False)
+    if reader.text("month_arithmetic") != "calendar":
+        raise reader.fail("month_arithmetic", "only 'calendar' is implemented")
+    kinds_table = reader.table("kinds")
+    kinds = {code: _read_kind(kinds_table.table(code), code) for code in kinds_table.data}
+    if not kinds:
+        raise kinds_table.fail("", "lists no donation kinds")
+    intervals = tuple(_read_interval(item, kinds) for item in reader.tables("intervals"))
+    for previous in kinds:
+        for following in kinds:
+            if _interval_rule(intervals, previous, following) is None:
+                raise reader.fail(
+                    "intervals",
+                    f"no rule from {previous} to {following} (give min or open_question)",
+                )
+    deferral_table = reader.table("deferrals")
+    deferrals: dict[str, DeferralRule] = {}
+    for item in deferral_table.tables("rules"):
+        rule = _read_deferral(item, kinds, deferral_table.source())
+        if rule.code in deferrals:
+            raise item.fail("code", f"{rule.code!r} appears twice")
+        deferrals[rule.code] = rule
+    deferral_table.finish()
+    return HealthStandard(
+        id=reader.text("id"),
+        effective_from=start,
+        effective_to=end,
+        age=_read_age(reader.table("age")),
+        kinds=kinds,
+        intervals=intervals,
+        deferrals=deferrals,
+        source=reader.source(),
+    )
+
+
+@_strict
+def _read_counting(reader: _Reader) -> CountingRules:
+    start, end = _dates(reader)
+    per_kind_table = reader.table("per_kind")
+    per_kind = {}
+    for code in per_kind_table.data:
+        item = per_kind_table.table(code)
+        rule = CountingRule(
+            ml_per_count=item.positive("ml_per_count", required=False),
+            counts_per_unit=item.positive("counts_per_unit", required=False),
+            partial_question=item.text("partial_question", required=False),
+            open_question=item.text("open_question", required=False),
+        )
+        given = [rule.ml_per_count, rule.counts_per_unit, rule.open_question]
+        if sum(value is not None for value in given) != 1:
+            raise item.fail(code, "give one of ml_per_count, counts_per_unit or open_question")
+        item.finish()
+        per_kind[code] = rule
+    return CountingRules(start, end, per_kind, reader.source())
+
+
+def _check_no_overlap(reader: _Reader, name: str, spans: list[tuple[date | None, date | None]]):
+    ordered = sorted(spans, key=lambda span: span[0] or date.min)
+    for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
+        if end is None or start is None or start <= end:
+            raise reader.fail(name, "date ranges overlap: at most one may be in force on a day")
+
+
+def _merge(base: dict[str, Any], region: dict[str, Any]) -> dict[str, Any]:
+    """Region tables extend the national ones key by key; any other value replaces."""
+    merged = dict(base)
+    for key, value in region.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(path, "(file)", f"not valid TOML: {exc}") from None
+
+
+def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
+    """Read and validate one region file (merged over `base`, the national file)."""
+    own = _parse_file(path)
+    data = _merge(base, own) if base is not None else own
+    reader = _Reader(path, data)
+    meta = reader.table("policy")
+    code = meta.text("code")
+    if code != path.stem:
+        raise meta.fail("code", f"must match the file name {path.stem!r}, got {code!r}")
+    name_zh = meta.text("name_zh")
+    meta.text("law", required=False)
+    meta.text("source", required=False)
+    meta.finish()
+    standards_reader = reader.tables("standard")
+    standards = tuple(_read_standard(item) for item in standards_reader)
+    _check_no_overlap(reader, "standard", [(s.effective_from, s.effective_to) for s in standards])
+    awards = reader.table("awards")
+    counting = tuple(_read_counting(item) for item in awards.tables("counting"))
+    _check_no_overlap(awards, "counting", [(c.effective_from, c.effective_to) for c in counting])
+    known_sections = {"policy", "standard", "awards"}
+    return RegionPolicy(
+        code=code,
+        name_zh=name_zh,
+        path=path,
+        standards=standards,
+        counting=counting,
+        sections={key: value for key, value in data.items() if key not in known_sections}
+        | {"awards": data["awards"]},
+    )
+
+
+def load_policies(directory: Path) -> dict[str, RegionPolicy]:
+    """Every region in `directory`; the national file is the base each region inherits."""
+    base_path = directory / f"{BASE_NAME}.toml"
+    if not base_path.exists():
+        raise PolicyError(base_path, "(file)", "the national base policy is missing")
+    base = _parse_file(base_path)
+    load_region(base_path)  # a mistake in the base is reported against the base file
+    policies = {}
+    for path in sorted(directory.glob("*.toml")):
+        if path.stem == BASE_NAME:
+            continue
+        policies[path.stem] = load_region(path, base)
+    if not policies:
+        raise PolicyError(directory, "(directory)", "holds no region policy")
+    return policies
+
+
+def init_app(app: Flask) -> None:
+    directory = Path(app.config.get("POLICY_DIR") or PROJECT_ROOT / "policies")
+    policies = load_policies(directory)
+    default = app.config["DEFAULT_REGION"]
+    if default not in policies:
+        raise PolicyError(directory, "DEFAULT_REGION", f"no policy file for {default!r}")
+    app.extensions["policies"] = policies
+
+
+def policy_for(region: str | None = None) -> RegionPolicy:
+    """The policy of a region (the default region when none is named)."""
+    policies = current_app.extensions["policies"]
+    return policies[region or current_app.config["DEFAULT_REGION"]]
+
+
+def regions() -> list[str]:
+    return sorted(current_app.extensions["policies"])

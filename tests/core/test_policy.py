@@ -1,0 +1,131 @@
+"""Region policies: loaded from policies/*.toml, validated, dated, and silent where sources are."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core.config import PROJECT_ROOT
+from core.policy import Period, PolicyError, PolicyUndecided, load_policies
+
+POLICIES = PROJECT_ROOT / "policies"
+
+
+@pytest.fixture(scope="module")
+def zhejiang():
+    return load_policies(POLICIES)["zhejiang"]
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path) -> Path:
+    for path in POLICIES.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_zhejiang_and_shandong_are_loaded_over_the_national_base():
+    policies = load_policies(POLICIES)
+    assert {"zhejiang", "shandong"} <= set(policies)
+    assert "national" not in policies
+    assert policies["shandong"].name_zh == "山东省"
+
+
+def test_whole_blood_interval_is_six_calendar_months(zhejiang):
+    # GB 18467-2011 (mandatory): whole blood -> whole blood at least 6 months.
+    period = zhejiang.min_interval("whole_blood", "whole_blood", date(2026, 1, 1))
+    assert period == Period(months=6)
+    assert period.add_to(date(2026, 8, 31)) == date(2027, 2, 28)
+    assert period.add_to(date(2026, 3, 15)) == date(2026, 9, 15)
+
+
+def test_no_standard_is_in_force_before_gb_18467_2011(zhejiang):
+    # GB 18467-2011 took effect 2012-07-01; earlier editions are not in the sources.
+    with pytest.raises(PolicyUndecided):
+        zhejiang.min_interval("whole_blood", "whole_blood", date(2012, 6, 30))
+    assert zhejiang.min_interval("whole_blood", "whole_blood", date(2012, 7, 1))
+
+
+def test_platelet_counts_changed_on_2010_01_01(zhejiang):
+    # National awards: one platelet unit = 4 counts before 2010-01-01, 1 count since.
+    assert zhejiang.counts_for("apheresis_platelets", 2, date(2009, 12, 31)) == 8
+    assert zhejiang.counts_for("apheresis_platelets", 2, date(2010, 1, 1)) == 2
+    # Each 200 ml of whole blood = 1 count.
+    assert zhejiang.counts_for("whole_blood", 400, date(2026, 1, 1)) == 2
+
+
+def test_unsettled_figures_are_refused_not_guessed(zhejiang):
+    on = date(2026, 1, 1)
+    with pytest.raises(PolicyUndecided, match="300 ml"):
+        zhejiang.counts_for("whole_blood", 300, on)
+    with pytest.raises(PolicyUndecided):
+        _ = zhejiang.kind("apheresis_plasma", on).allowed_amounts
+    with pytest.raises(PolicyUndecided):
+        zhejiang.min_interval("apheresis_plasma", "whole_blood", on)
+    assert zhejiang.age_limits(on).repeat_max_inclusive is None
+
+
+def test_a_missing_value_without_an_open_question_names_file_and_key(policy_dir):
+    edit(policy_dir / "national.toml", 'min = "P3M"\n', "")
+    with pytest.raises(PolicyError) as raised:
+        load_policies(policy_dir)
+    assert raised.value.path.endswith("national.toml")
+    assert raised.value.key == "standard[0].intervals[3].min"
+    assert "open_question" in raised.value.problem
+
+
+def test_a_misspelt_key_is_refused(policy_dir):
+    edit(policy_dir / "national.toml", "max_per_year = 24", "max_per_yaer = 24")
+    with pytest.raises(PolicyError, match=r"kinds\.apheresis_platelets\.max_per_yaer"):
+        load_policies(policy_dir)
+
+
+def test_a_wrong_type_is_refused(policy_dir):
+    edit(policy_dir / "national.toml", "min_years = 18", 'min_years = "18"')
+    with pytest.raises(PolicyError, match=r"standard\[0\]\.age\.min_years: must be int"):
+        load_policies(policy_dir)
+
+
+def test_a_bad_period_is_refused(policy_dir):
+    edit(policy_dir / "national.toml", 'period = "P7D"', 'period = "7 days"')
+    with pytest.raises(PolicyError, match="ISO 8601 period"):
+        load_policies(policy_dir)
+
+
+def test_a_region_file_whose_code_differs_from_its_name_is_refused(policy_dir):
+    edit(policy_dir / "shandong.toml", 'code = "shandong"', 'code = "jiangsu"')
+    with pytest.raises(PolicyError, match="shandong.toml: policy.code"):
+        load_policies(policy_dir)
+
+
+def test_broken_toml_is_reported_with_the_file(policy_dir):
+    (policy_dir / "zhejiang.toml").write_text("[policy\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="zhejiang.toml.*not valid TOML"):
+        load_policies(policy_dir)
+
+
+def test_overlapping_editions_are_refused(policy_dir):
+    text = (policy_dir / "national.toml").read_text(encoding="utf-8")
+    start = text.index("[[standard]]")
+    end = text.index(
+        "# ------------------------------------------------------------------ national"
+    )
+    (policy_dir / "national.toml").write_text(text + "\n" + text[start:end], encoding="utf-8")
+    with pytest.raises(PolicyError, match="overlap"):
+        load_policies(policy_dir)
+
+
+def test_the_app_refuses_to_start_with_a_broken_policy(policy_dir):
+    from app import create_app
+
+    edit(policy_dir / "national.toml", 'unit = "ml"', 'unit = "litre"')
+    with pytest.raises(PolicyError, match="unit"):
+        create_app({"APP_ENV": "testing", "POLICY_DIR": str(policy_dir)})
