@@ -37,7 +37,6 @@ def create_app(config: str | dict | None = None) -> Flask:
     signing.init_app(app)
     auth.init_app(app)
     http.init_app(app)
-    policy.init_app(app)
     api.init_app(
         app,
         spec_kwargs={
@@ -50,6 +49,8 @@ def create_app(config: str | dict | None = None) -> Flask:
     )
     register_error_handlers(app)
     register_blueprints(app)
+    # After the blueprints: importing a domain package registers the policy sections it reads.
+    policy.init_app(app)
     register_cli(app)
     return app
 

@@ -90,6 +90,18 @@ class BaseConfig:
     SMS_SIGNATURE = "【无偿献血】"
     TIMEZONE = "Asia/Shanghai"
 
+    # appointments
+    # (end of appointments)
+
+    # rewards
+    # (end of rewards)
+
+    # notifications
+    # (end of notifications)
+
+    # faces
+    # (end of faces)
+
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"

@@ -146,6 +146,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),
     "username_taken": ("该用户名已存在。", "This username is already taken."),
     "site_not_served": ("您不在该献血点工作。", "You do not serve this site."),
+    # appointments: slots, bookings, questionnaire, check-in
+    # (end of appointments)
+    # rewards: totals, benefits, benefit codes, gates
+    # (end of rewards)
+    # notifications: outbox, templates, preferences, webhooks
+    # (end of notifications)
+    # faces: enrolment, verification, identification
+    # (end of faces)
 }
 
 # Chinese for marshmallow's and webargs' stock field messages, so per-field details follow the

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -196,6 +196,7 @@ class RegionPolicy:
     path: Path
     standards: tuple[HealthStandard, ...]
     counting: tuple[CountingRules, ...]
+    awards: AwardRules
     sections: dict[str, Any] = field(default_factory=dict)
 
     def standard(self, on: date | None = None) -> HealthStandard:
@@ -258,8 +259,8 @@ class RegionPolicy:
             )
         return counts
 
-    def section(self, name: str) -> dict[str, Any]:
-        """A section later packages read (benefits, blood use, greetings); KeyError if absent."""
+    def section(self, name: str) -> Any:
+        """What a domain package's registered reader made of its section; KeyError if absent."""
         return self.sections[name]
 
 
@@ -277,6 +278,19 @@ def _interval_rule(
     return best
 
 
+SectionReader = Callable[["PolicyReader"], Any]
+_SECTION_READERS: dict[str, SectionReader] = {}
+
+
+def register_section(name: str, read: SectionReader) -> None:
+    """Teach the loader a section a domain package owns (benefits, booking rules, greetings).
+
+    The package calls this when it is imported, before the app loads the policies; `read`
+    validates the table through a PolicyReader and returns what `RegionPolicy.section` serves.
+    """
+    _SECTION_READERS[name] = read
+
+
 def _today() -> date:
     from core import clock
 
@@ -286,8 +300,11 @@ def _today() -> date:
 # ---------------------------------------------------------------- reading and validation
 
 
-class _Reader:
-    """Typed access to a parsed TOML table that reports the full key path on every problem."""
+class PolicyReader:
+    """Typed access to a parsed TOML table that reports the full key path on every problem.
+
+    Domain packages read their own sections with it (see `register_section`).
+    """
 
     def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
         self.path, self.data, self.prefix = path, data, prefix
@@ -351,16 +368,16 @@ class _Reader:
         except ValueError as exc:
             raise self.fail(name, str(exc)) from None
 
-    def table(self, name: str) -> _Reader:
-        return _Reader(self.path, self.get(name, dict), self.key(name))
+    def table(self, name: str) -> PolicyReader:
+        return PolicyReader(self.path, self.get(name, dict), self.key(name))
 
-    def tables(self, name: str) -> list[_Reader]:
+    def tables(self, name: str) -> list[PolicyReader]:
         items = self.get(name, list)
         readers = []
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 raise self.fail(f"{name}[{index}]", "must be a table")
-            readers.append(_Reader(self.path, item, self.key(f"{name}[{index}]")))
+            readers.append(PolicyReader(self.path, item, self.key(f"{name}[{index}]")))
         return readers
 
     def source(self) -> str:
@@ -379,7 +396,7 @@ class _Reader:
 def _strict(read: Any) -> Any:
     """Run a reader function, then refuse any key it did not read."""
 
-    def wrapper(reader: _Reader, *args: Any) -> Any:
+    def wrapper(reader: PolicyReader, *args: Any) -> Any:
         result = read(reader, *args)
         reader.finish()
         return result
@@ -387,7 +404,7 @@ def _strict(read: Any) -> Any:
     return wrapper
 
 
-def _dates(reader: _Reader) -> tuple[date | None, date | None]:
+def _dates(reader: PolicyReader) -> tuple[date | None, date | None]:
     start = reader.day("effective_from", required=False)
     end = reader.day("effective_to", required=False)
     if start and end and end < start:
@@ -396,7 +413,7 @@ def _dates(reader: _Reader) -> tuple[date | None, date | None]:
 
 
 @_strict
-def _read_age(reader: _Reader) -> AgeLimits:
+def _read_age(reader: PolicyReader) -> AgeLimits:
     minimum = reader.positive("min_years")
     first = reader.positive("max_years_first_time")
     repeat = reader.positive("max_years_repeat")
@@ -410,7 +427,7 @@ def _read_age(reader: _Reader) -> AgeLimits:
 
 
 @_strict
-def _read_kind(reader: _Reader, code: str) -> KindRule:
+def _read_kind(reader: PolicyReader, code: str) -> KindRule:
     unit = reader.text("unit")
     if unit not in AMOUNT_UNITS:
         raise reader.fail("unit", f"must be one of {AMOUNT_UNITS}, got {unit!r}")
@@ -436,7 +453,7 @@ def _read_kind(reader: _Reader, code: str) -> KindRule:
 
 
 @_strict
-def _read_interval(reader: _Reader, kinds: dict[str, KindRule]) -> IntervalRule:
+def _read_interval(reader: PolicyReader, kinds: dict[str, KindRule]) -> IntervalRule:
     previous, following = reader.text("from"), reader.text("to")
     for name, value in (("from", previous), ("to", following)):
         if value != ANY_KIND and value not in kinds:
@@ -454,7 +471,7 @@ def _read_interval(reader: _Reader, kinds: dict[str, KindRule]) -> IntervalRule:
 
 @_strict
 def _read_deferral(
-    reader: _Reader, kinds: dict[str, KindRule], default_source: str
+    reader: PolicyReader, kinds: dict[str, KindRule], default_source: str
 ) -> DeferralRule:
     applies = reader.get("applies_to", list, required=False)
     if applies is not None:
@@ -473,7 +490,7 @@ def _read_deferral(
 
 
 @_strict
-def _read_standard(reader: _Reader) -> HealthStandard:
+def _read_standard(reader: PolicyReader) -> HealthStandard:
     start, end = _dates(reader)
     if start is None:
         raise reader.fail("effective_from", "is required")
@@ -513,7 +530,7 @@ def _read_standard(reader: _Reader) -> HealthStandard:
 
 
 @_strict
-def _read_counting(reader: _Reader) -> CountingRules:
+def _read_counting(reader: PolicyReader) -> CountingRules:
     start, end = _dates(reader)
     per_kind_table = reader.table("per_kind")
     per_kind = {}
@@ -533,7 +550,51 @@ def _read_counting(reader: _Reader) -> CountingRules:
     return CountingRules(start, end, per_kind, reader.source())
 
 
-def _check_no_overlap(reader: _Reader, name: str, spans: list[tuple[date | None, date | None]]):
+@dataclass(frozen=True)
+class AwardTier:
+    code: str
+    name_zh: str
+    min_counts: int
+
+
+@dataclass(frozen=True)
+class AwardRules:
+    """The national dedication award: tiers by counts, and the lifetime honour after golds."""
+
+    edition: str
+    tiers: tuple[AwardTier, ...]
+    lifetime_honor_name_zh: str
+    lifetime_honor_gold_awards: int
+    source: str
+
+
+def _read_award_tiers(awards: PolicyReader) -> AwardRules:
+    tiers = []
+    for item in awards.tables("dedication_tiers"):
+        tiers.append(
+            AwardTier(item.text("code"), item.text("name_zh"), item.positive("min_counts"))
+        )
+        item.finish()
+    counts = [tier.min_counts for tier in tiers]
+    if not tiers or counts != sorted(set(counts)):
+        raise awards.fail("dedication_tiers", "must list tiers with rising min_counts")
+    honor = awards.table("lifetime_honor")
+    rules = AwardRules(
+        edition=awards.text("edition"),
+        tiers=tuple(tiers),
+        lifetime_honor_name_zh=honor.text("name_zh"),
+        lifetime_honor_gold_awards=honor.positive("gold_awards"),
+        source=awards.source(),
+    )
+    honor.text("source", required=False)
+    honor.finish()
+    awards.finish()
+    return rules
+
+
+def _check_no_overlap(
+    reader: PolicyReader, name: str, spans: list[tuple[date | None, date | None]]
+):
     ordered = sorted(spans, key=lambda span: span[0] or date.min)
     for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
         if end is None or start is None or start <= end:
@@ -563,7 +624,7 @@ def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
     """Read and validate one region file (merged over `base`, the national file)."""
     own = _parse_file(path)
     data = _merge(base, own) if base is not None else own
-    reader = _Reader(path, data)
+    reader = PolicyReader(path, data)
     meta = reader.table("policy")
     code = meta.text("code")
     if code != path.stem:
@@ -578,15 +639,24 @@ def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
     awards = reader.table("awards")
     counting = tuple(_read_counting(item) for item in awards.tables("counting"))
     _check_no_overlap(awards, "counting", [(c.effective_from, c.effective_to) for c in counting])
-    known_sections = {"policy", "standard", "awards"}
+    sections: dict[str, Any] = {}
+    for name in data:
+        if name in ("policy", "standard", "awards"):
+            continue
+        read = _SECTION_READERS.get(name)
+        if read is None:
+            raise PolicyError(path, name, "is not a section any package reads (misspelt?)")
+        section = PolicyReader(path, data[name], name)
+        sections[name] = read(section)
+        section.finish()
     return RegionPolicy(
         code=code,
         name_zh=name_zh,
         path=path,
         standards=standards,
         counting=counting,
-        sections={key: value for key, value in data.items() if key not in known_sections}
-        | {"awards": data["awards"]},
+        awards=_read_award_tiers(awards),
+        sections=sections,
     )
 
 

@@ -129,3 +129,40 @@ def test_the_app_refuses_to_start_with_a_broken_policy(policy_dir):
     edit(policy_dir / "national.toml", 'unit = "ml"', 'unit = "litre"')
     with pytest.raises(PolicyError, match="unit"):
         create_app({"APP_ENV": "testing", "POLICY_DIR": str(policy_dir)})
+
+
+def test_a_section_no_package_reads_is_refused(policy_dir):
+    with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
+        handle.write("\n[three_frees]\nthreshold = 20\n")
+    with pytest.raises(PolicyError, match="zhejiang.toml: three_frees: is not a section"):
+        load_policies(policy_dir)
+
+
+def test_a_registered_section_is_read_and_served(policy_dir):
+    from core import policy
+
+    def read(section):
+        return {"days": section.positive("days")}
+
+    policy.register_section("test_only_section", read)
+    try:
+        with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
+            handle.write("\n[test_only_section]\ndays = 3\n")
+        loaded = load_policies(policy_dir)
+        assert loaded["zhejiang"].section("test_only_section") == {"days": 3}
+        with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
+            handle.write("extra = 1\n")
+        with pytest.raises(PolicyError, match="test_only_section.extra"):
+            load_policies(policy_dir)
+    finally:
+        policy._SECTION_READERS.pop("test_only_section")
+
+
+def test_award_tiers_are_read_from_the_national_rules(zhejiang):
+    # 全国无偿献血表彰奖励办法: bronze 20, silver 30, gold 40 counts; lifetime honour after 3 golds.
+    assert [(tier.code, tier.min_counts) for tier in zhejiang.awards.tiers] == [
+        ("bronze", 20),
+        ("silver", 30),
+        ("gold", 40),
+    ]
+    assert zhejiang.awards.lifetime_honor_gold_awards == 3

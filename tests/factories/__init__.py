@@ -1,4 +1,7 @@
-"""Builders for test data, going through the same services the API uses."""
+"""Builders for test data, going through the same services the API uses.
+
+Shared builders live here; each domain adds its own module (`tests/factories/<domain>.py`).
+"""
 
 from __future__ import annotations
 
