@@ -15,10 +15,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import IO
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from certificate.models import IMPORTED, VALID, Donation
 from core import clock
+from core.bulk import insert_rows
 from core.crypto import cipher
 from core.extensions import db
 from core.ids import DinError, parse_din
@@ -208,15 +209,17 @@ def import_donations(stream: IO[str], policy: RegionPolicy, region: str) -> Impo
                     "created_at": clock.now(),
                 }
         if new_people:
+            insert_rows(Donor.__table__, list(new_people.values()))
             created = db.session.execute(
-                insert(Donor).returning(Donor.id_number_hash, Donor.id),
-                list(new_people.values()),
+                select(Donor.id_number_hash, Donor.id).where(
+                    Donor.id_number_hash.in_(list(new_people))
+                )
             ).all()
             donor_ids.update(dict(created))
             report.new_donors += len(created)
         now = clock.now()
-        db.session.execute(
-            insert(Donation),
+        insert_rows(
+            Donation.__table__,
             [
                 {
                     "donor_id": donor_ids[hashes[row.id_number]],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from certificate.models import Donation, DonorTotals
 from core.extensions import db
@@ -80,6 +80,9 @@ def test_good_rows_load_and_bad_rows_are_reported_by_line(app, tmp_path):
     assert count(Donation) == 2
     pending = db.session.scalar(select(Donor))
     assert pending.status == "pending" and pending.mobile is None
+    assert pending.id_number == person  # encrypted on the way in (COPY on PostgreSQL), readable
+    stored = db.session.execute(text("SELECT id_number FROM donors")).scalar()
+    assert person not in stored
 
 
 def test_running_the_same_file_again_loads_nothing_twice(app, tmp_path):
