@@ -13,7 +13,10 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from certificate.eligibility import Eligibility, check_eligibility
 from certificate.events import donation_recorded, donation_voided
@@ -88,15 +91,24 @@ def check_amount(
 
 
 def next_din(site: Site, year: int) -> Din:
-    """A fresh DIN from this site's facility code, under a row lock on the year's counter."""
+    """A fresh DIN from this site's facility code, under a row lock on the year's counter.
+
+    The counter row is created with INSERT ... ON CONFLICT DO NOTHING first, so two stations
+    recording the year's first donations at the same moment queue on the lock instead of one
+    failing on a duplicate key.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(DinSequence)
+        .values(facility_code=site.facility_code, year=year, last=0)
+        .on_conflict_do_nothing()
+    )
     counter = db.session.scalar(
         select(DinSequence)
         .where(DinSequence.facility_code == site.facility_code, DinSequence.year == year)
         .with_for_update()
     )
-    if counter is None:
-        counter = DinSequence(facility_code=site.facility_code, year=year, last=0)
-        db.session.add(counter)
     counter.last += 1
     db.session.flush()
     return make_din(site.facility_code, year, counter.last)
@@ -295,7 +307,12 @@ def donor_certificate(donor: Donor, number: str) -> Certificate:
 
 
 def find_certificate(number: str) -> Certificate | None:
-    return db.session.scalar(select(Certificate).where(Certificate.number == number))
+    """With its donation and site in the same query: verification is the public hot path."""
+    return db.session.scalar(
+        select(Certificate)
+        .options(joinedload(Certificate.donation).joinedload(Donation.site))
+        .where(Certificate.number == number)
+    )
 
 
 def totals_for(donor: Donor) -> DonorTotals:

@@ -241,3 +241,18 @@ def test_plasma_cannot_be_recorded_while_its_volumes_are_unsettled(client, sms):
     assert response.status_code == 422
     assert response.get_json()["code"] == "amount_not_decided"
     assert count(Donation) == 0
+
+
+def test_concurrent_first_donations_of_the_year_get_distinct_dins(app, client, sms):
+    site, token = setup_site(client)
+    donors = [donor_record(client, sms)[1]["plain"]["id_number"] for _ in range(6)]
+    when = clock.now().isoformat()
+
+    def attempt(id_number):
+        with app.app_context(), app.test_client() as other:
+            return record(other, token, site, id_number, collected_at=when)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(attempt, donors))
+    assert [r.status_code for r in responses] == [201] * 6, [r.get_json() for r in responses]
+    assert len({r.get_json()["din"] for r in responses}) == 6
