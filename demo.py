@@ -6,17 +6,20 @@ production.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import current_app
 from sqlalchemy import select
 
-from core import auth
+from certificate import services as certificate_services
+from core import auth, clock
 from core.extensions import db
 from donors import services as donor_services
 from donors.identity import parse_mobile, parse_resident_id
 from donors.models import Donor
 from sites import services as site_services
-from sites.models import Site
+from sites.models import Site, StaffUser
 
 demo_cli = click.Group("demo", help="Demo data for trying the API locally.")
 
@@ -74,6 +77,34 @@ DEMO_DONORS = [
 ]
 
 
+# 张伟's past donations, recorded through the same service staff use, so his card has content.
+DEMO_HISTORY = [
+    ("330102199001011234", "W3301", "whole_blood", 400, None, 400),  # days ago
+    ("330102199001011234", "W3301", "apheresis_platelets", None, 2, 120),
+    ("330203198507154328", "W3301", "whole_blood", 300, None, 30),
+]
+
+
+def record_demo_history() -> None:
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.username == "wulin"))
+    who = auth.Caller("staff", staff.id, auth.STAFF, "demo", {})
+    for id_number, facility_code, kind, volume_ml, units, days_ago in DEMO_HISTORY:
+        collected = clock.now() - timedelta(days=days_ago)
+        certificate_services.record_donation(
+            certificate_services.DonationRequest(
+                donor=donor_services.find_donor_by_id_number(id_number),
+                site=db.session.scalar(select(Site).where(Site.facility_code == facility_code)),
+                kind=kind,
+                volume_ml=volume_ml,
+                units=units,
+                collected_at=collected,
+                din=None,
+                override_reason=None,
+            ),
+            who,
+        )
+
+
 @demo_cli.command("load")
 def load() -> None:
     """Create demo sites, staff (password logins) and donors (log in with an SMS code)."""
@@ -108,6 +139,8 @@ def load() -> None:
             )
         )
     gate, secret = auth.create_device(auth.GATE, "杭州公交闸机（演示）", "urban_public_transport")
+    db.session.flush()
+    record_demo_history()
     db.session.commit()
     click.echo("demo data loaded:")
     for username, _, password, role, codes in DEMO_STAFF:

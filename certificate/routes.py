@@ -36,9 +36,10 @@ def eligibility_view(result: Eligibility, kind_name: str) -> dict[str, Any]:
         "on": result.on,
         "allowed": result.allowed,
         "earliest_date": result.earliest_date,
+        # Two rules may give the donor the same answer (two open questions): say it once.
         "reasons": [
-            {"code": r.code, "message": message_for(r.code), "until": r.until}
-            for r in result.reasons
+            {"code": code, "message": message_for(code), "until": until}
+            for code, until in dict.fromkeys((r.code, r.until) for r in result.reasons)
         ],
     }
 
