@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import qrcode
 import qrcode.image.svg
 from flask import Response, current_app
 
@@ -57,13 +56,6 @@ def my_benefit_code(query: dict[str, Any]):
     return services.benefit_code(current_donor(), query.get("region")), 200, NO_STORE
 
 
-def _qr(code: str) -> qrcode.QRCode:
-    image = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
-    image.add_data(code)
-    image.make(fit=True)
-    return image
-
-
 @bp.get("/me/benefit-code/qr.png")
 @roles_required(DONOR)
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
@@ -72,7 +64,7 @@ def my_benefit_code_png(query: dict[str, Any]):
     """A fresh benefit code as a QR code (PNG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
     buffer = io.BytesIO()
-    _qr(minted["code"]).make_image().save(buffer, format="PNG")
+    services.qr_symbol(minted["code"]).make_image().save(buffer, format="PNG")
     return Response(buffer.getvalue(), mimetype="image/png", headers=NO_STORE)
 
 
@@ -84,7 +76,9 @@ def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
     buffer = io.BytesIO()
-    _qr(minted["code"]).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    services.qr_symbol(minted["code"]).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(
+        buffer
+    )
     return Response(buffer.getvalue(), mimetype="image/svg+xml", headers=NO_STORE)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+import qrcode
 from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -611,3 +612,11 @@ def benefit_code(donor: Donor, region: str | None = None) -> dict[str, Any]:
         "expires_at": datetime.fromtimestamp(expires, tz=clock.LOCAL_ZONE),
         "expires_in": int(ttl.total_seconds()),
     }
+
+
+def qr_symbol(code: str) -> qrcode.QRCode:
+    """The code as a QR symbol at error-correction level M (a phone screen may be scratched)."""
+    symbol = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
+    symbol.add_data(code)
+    symbol.make(fit=True)
+    return symbol
