@@ -110,3 +110,38 @@ class CodeVerifier:
         if found.exp + leeway < now:
             raise CodeRejected(CODE_EXPIRED)
         return found
+
+
+class OfflineGate:
+    """A gate without a network: public keys, its region and benefit, and the codes it admitted.
+
+    It refuses a code it has already admitted until the code expires; two gates sharing no
+    network cannot know of each other's admissions, so the server settles those on upload.
+    """
+
+    def __init__(
+        self, keys: dict[str, Ed25519PublicKey], region: str, token_code: str, leeway: float = 0
+    ) -> None:
+        self.verifier = CodeVerifier(keys)
+        self.region, self.token_code, self.leeway = region, token_code, leeway
+        self._admitted: dict[tuple[str, str], int] = {}
+
+    def check(self, code: str, now: float) -> tuple[str, BenefitCode | None]:
+        """(reason, claims): reason "allowed" admits; anything else is why not."""
+        try:
+            found = self.verifier.verify(code, now, self.leeway)
+        except CodeRejected as rejected:
+            return rejected.reason, None
+        if found.region != self.region:
+            return "wrong_region", found
+        if not found.names(self.token_code):
+            return "wrong_kind", found
+        key = (found.ref, found.jti)
+        if key in self._admitted:
+            return "replayed", found
+        if len(self._admitted) > 10_000:
+            self._admitted = {
+                k: exp for k, exp in self._admitted.items() if exp + self.leeway >= now
+            }
+        self._admitted[key] = found.exp
+        return "allowed", found

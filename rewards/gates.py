@@ -252,6 +252,20 @@ def _token_code(gate: Gate, on: date) -> str | None:
     return benefit.token_code if benefit else None
 
 
+def offline_kit(gate: Gate) -> dict[str, Any]:
+    """What a gate downloads while online to check codes offline: keys, region, benefit letter."""
+    token_code = _token_code(gate, clock.local_today())
+    if token_code is None:
+        raise ApiError("benefit_kind_unknown", 409)
+    return {
+        "region": gate.region,
+        "benefit_kind": gate.benefit_kind,
+        "token_code": token_code,
+        "code_ttl": int(current_app.config["BENEFIT_CODE_TTL"].total_seconds()),
+        "jwks": keyring().jwks(),
+    }
+
+
 def _admits(code: BenefitCode, gate: Gate, on: date) -> str | None:
     """Why this gate may not admit the code's holder, or None."""
     if code.region != gate.region:

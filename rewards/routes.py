@@ -96,6 +96,14 @@ def gate_verify(body: dict[str, Any]):
     return decision
 
 
+@bp.get("/gate/offline-kit")
+@roles_required(GATE)
+@bp.response(200, schemas.OfflineKitSchema)
+def gate_offline_kit():
+    """Everything a gate needs to check codes offline: the public keys, its region and letter."""
+    return gates.offline_kit(gates.gate_of(caller()))
+
+
 @bp.post("/gate/offline-uses")
 @roles_required(GATE)
 @bp.arguments(schemas.OfflineUploadSchema)

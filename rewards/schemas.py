@@ -179,6 +179,14 @@ class GateDecisionSchema(ma.Schema):
     checked_at = LocalDateTime()
 
 
+class OfflineKitSchema(ma.Schema):
+    region = fields.String()
+    benefit_kind = fields.String()
+    token_code = fields.String(metadata={"description": "the letter codes carry for this benefit"})
+    code_ttl = fields.Integer()
+    jwks = fields.Dict(metadata={"description": "as /.well-known/jwks.json"})
+
+
 class OfflineUseSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CODE_LENGTH))
     used_at = LocalDateTime(required=True)
