@@ -304,8 +304,9 @@ def _insert_use(values: dict[str, Any]) -> bool:
         insert(BenefitUse)
         .values(recorded_at=clock.now(), **values)
         .on_conflict_do_nothing(index_elements=["ref", "jti"])
+        .returning(BenefitUse.id)
     )
-    return db.session.execute(statement).rowcount == 1
+    return db.session.execute(statement).scalar() is not None
 
 
 def _decision(outcome: str, reason: str, gate: Gate, name: str | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import qrcode
@@ -597,21 +597,28 @@ def benefit_code(donor: Donor, region: str | None = None) -> dict[str, Any]:
     _, edition = _section_in_force(region)
     holder = db.session.get(BenefitHolder, donor.id)
     ttl = current_app.config["BENEFIT_CODE_TTL"]
-    expires = int(clock.now().timestamp() + ttl.total_seconds())
-    claims = {
-        "sub": holder.ref,
-        "rg": region,
-        "bk": "".join(benefit.token_code for benefit in edition.benefits),
-        "jti": secrets.token_urlsafe(8),
-        "exp": expires,
-    }
+    token_codes = "".join(benefit.token_code for benefit in edition.benefits)
+    code, expires = mint_code(holder.ref, region, token_codes, ttl)
     return {
-        "code": keyring().sign(claims, TOKEN_TYPE),
+        "code": code,
         "region": region,
         "kinds": list(edition.kinds),
         "expires_at": datetime.fromtimestamp(expires, tz=clock.LOCAL_ZONE),
         "expires_in": int(ttl.total_seconds()),
     }
+
+
+def mint_code(ref: str, region: str, token_codes: str, ttl: timedelta) -> tuple[str, int]:
+    """Sign a benefit code; returns the code and its expiry (seconds since the epoch)."""
+    expires = int(clock.now().timestamp() + ttl.total_seconds())
+    claims = {
+        "sub": ref,
+        "rg": region,
+        "bk": token_codes,
+        "jti": secrets.token_urlsafe(8),
+        "exp": expires,
+    }
+    return keyring().sign(claims, TOKEN_TYPE), expires
 
 
 def qr_symbol(code: str) -> qrcode.QRCode:
