@@ -49,7 +49,7 @@ def prepare(database_url: str, codes_needed: int) -> tuple[str, list[str], dict]
             donor = Donor(
                 name="测试" + chr(0x4E00 + number),
                 id_number=f"bench-{number}",
-                id_number_hash=f"bench-{number:060d}",
+                id_number_hash=f"bench-{number:058d}",
                 birth_date=date(1990, 1, 1),
                 sex="male",
             )

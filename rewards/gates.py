@@ -224,7 +224,16 @@ class Gate:
 
 
 def gate_of(caller: Caller) -> Gate:
-    """The gate behind a device token: its operator must be registered and active."""
+    """The gate behind a device token: its operator must be registered and active.
+
+    Kept per process and login session once found: a device's operator and region never change,
+    and deactivating the operator revokes the device's sessions, which the auth check refuses
+    before this runs.
+    """
+    known = current_app.extensions.setdefault("benefit_gates", {})
+    found = known.get(caller.session_id)
+    if found is not None:
+        return found
     row = db.session.execute(
         select(GateOperator.id, GateOperator.region, GateOperator.active)
         .join(GateDevice, GateDevice.operator_id == GateOperator.id)
@@ -234,7 +243,10 @@ def gate_of(caller: Caller) -> Gate:
         raise ApiError("gate_not_registered", 403)
     if not row.active:
         raise ApiError("operator_inactive", 403)
-    return Gate(caller.principal_id, row.id, row.region, caller.claims.get("kind") or "")
+    found = Gate(caller.principal_id, row.id, row.region, caller.claims.get("kind") or "")
+    if len(known) < 10_000:
+        known[caller.session_id] = found
+    return found
 
 
 def verifier() -> CodeVerifier:
@@ -286,13 +298,17 @@ def _holder_at(ref: str, region: str, moment: datetime | None) -> tuple[int, str
             BenefitHolding.since <= moment,
             or_(BenefitHolding.withdrawn_at.is_(None), BenefitHolding.withdrawn_at > moment),
         )
-    row = db.session.execute(
-        select(BenefitHolder.donor_id, Donor.name)
-        .join(BenefitHolding, BenefitHolding.donor_id == BenefitHolder.donor_id)
-        .join(Donor, Donor.id == BenefitHolder.donor_id)
-        .where(BenefitHolder.ref == ref, BenefitHolding.region == region, standing)
-        .limit(1)
-    ).first()
+    row = (
+        db.session.connection()
+        .execute(
+            select(BenefitHolder.donor_id, Donor.name)
+            .join(BenefitHolding, BenefitHolding.donor_id == BenefitHolder.donor_id)
+            .join(Donor, Donor.id == BenefitHolder.donor_id)
+            .where(BenefitHolder.ref == ref, BenefitHolding.region == region, standing)
+            .limit(1)
+        )
+        .first()
+    )
     return (row.donor_id, row.name) if row else None
 
 
@@ -306,7 +322,7 @@ def _insert_use(values: dict[str, Any]) -> bool:
         .on_conflict_do_nothing(index_elements=["ref", "jti"])
         .returning(BenefitUse.id)
     )
-    return db.session.execute(statement).scalar() is not None
+    return db.session.connection().execute(statement).scalar() is not None
 
 
 def _decision(outcome: str, reason: str, gate: Gate, name: str | None = None) -> dict[str, Any]:
