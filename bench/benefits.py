@@ -31,7 +31,7 @@ HOLDERS = 300
 CODE_LIFE = timedelta(minutes=30)  # bench codes outlive the run; the server checks each one's exp
 
 
-def prepare(database_url: str, codes_needed: int) -> tuple[str, list[str], dict]:
+def prepare(database_url: str, codes_needed: int) -> tuple[str, str, list[str], dict]:
     """Holders (bronze award won in Zhejiang), a transit gate, and fresh codes for them."""
     os.environ.update(app_env(database_url))
     from app import create_app
@@ -74,6 +74,7 @@ def prepare(database_url: str, codes_needed: int) -> tuple[str, list[str], dict]
         device, _, secret = gates.create_gate_device(operator, "bench gate", None, admin)
         db.session.commit()
         token = auth.authenticate_device(device.client_id, secret)["access_token"]
+        donor_token = auth.issue_tokens("donor", donors[0].id, auth.DONOR)["access_token"]
         db.session.commit()
         refs = [holder.ref for holder in db.session.scalars(db.select(BenefitHolder))]
         codes = [
@@ -82,7 +83,7 @@ def prepare(database_url: str, codes_needed: int) -> tuple[str, list[str], dict]
         ]
         keys = {kid: key.public for kid, key in app.extensions["keyring"].keys.items()}
         db.engine.dispose()
-    return token, codes, keys
+    return token, donor_token, codes, keys
 
 
 def verify_script(path: str, token: str) -> str:
@@ -124,21 +125,28 @@ async def _one(host: str, port: int, payload: bytes) -> tuple[int, bool]:
     return status, b'"decision":"allow"' in response
 
 
-async def paced(base: str, token: str, codes: list[str], rate: int, seconds: int) -> dict:
-    """Send `rate` requests a second on schedule; latency counts from the scheduled time."""
+async def paced(base: str, token: str, codes: list, rate: int, seconds: int) -> dict:
+    """Send `rate` requests a second on schedule; latency counts from the scheduled time.
+
+    A code of None sends GET /healthz instead: the client's own floor at that rate.
+    """
     parts = urlsplit(base)
     host, port = parts.hostname, parts.port
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     outcomes = {"non_2xx": 0, "errors": 0, "allowed": 0}
 
-    async def send(scheduled: float, code: str) -> None:
-        body = f'{{"code":"{code}"}}'.encode()
-        payload = (
-            f"POST /api/v1/gate/verify HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        ).encode() + body
+    async def send(scheduled: float, code: str | None) -> None:
+        if code is None:
+            payload = f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+            payload = payload.encode()
+        else:
+            body = f'{{"code":"{code}"}}'.encode()
+            payload = (
+                f"POST /api/v1/gate/verify HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode() + body
         try:
             status, allowed = await _one(host, port, payload)
         except OSError:
@@ -218,11 +226,12 @@ def main() -> None:
     print(f"machine: {machine()}")
     with postgres() as url:
         migrate(url)
-        token, codes, keys = prepare(url, wrk_codes + paced_codes + 5000)
-        for_wrk, for_paced, for_offline = (
+        token, donor_token, codes, keys = prepare(url, wrk_codes + 2 * paced_codes + 5000)
+        for_wrk, for_paced, for_sustained, for_offline = (
             codes[:wrk_codes],
             codes[wrk_codes : wrk_codes + paced_codes],
-            codes[wrk_codes + paced_codes :],
+            codes[wrk_codes + paced_codes : wrk_codes + 2 * paced_codes],
+            codes[wrk_codes + 2 * paced_codes :],
         )
         print(f"codes: {len(codes)} pre-minted for {HOLDERS} holders, {len(codes[0])} characters")
         with tempfile.NamedTemporaryFile("w", suffix=".codes", delete=False) as handle:
@@ -243,9 +252,22 @@ def main() -> None:
                 if verify["requests"] > len(for_wrk):
                     print(f"  note: {verify['requests'] - len(for_wrk)} requests reused a code")
                 print(f"online ratio verify/healthz: {verify['rps'] / health['rps']:.2f}")
+                me = wrk(
+                    base + "/api/v1/me", headers={"Authorization": f"Bearer {donor_token}"}, **load
+                )
+                show("GET /api/v1/me (reference: token + 2 reads)", me)
+                floor = asyncio.run(
+                    paced(base, token, [None] * paced_codes, args.rate, args.seconds)
+                )
+                show(f"GET /healthz at {args.rate}/s (paced: the client's floor)", floor)
                 fixed = asyncio.run(paced(base, token, for_paced, args.rate, args.seconds))
                 show(f"POST /api/v1/gate/verify at {args.rate}/s (paced)", fixed)
                 print(f"  allowed {fixed['allowed']} of {fixed['requests']} at the fixed rate")
+                # The same at half the throughput wrk found, for the latency of a sustainable load.
+                rate = max(10, int(verify["rps"] / 2))
+                codes_left = for_sustained[: rate * args.seconds]
+                steady = asyncio.run(paced(base, token, codes_left, rate, len(codes_left) // rate))
+                show(f"POST /api/v1/gate/verify at {rate}/s (paced)", steady)
         finally:
             Path(codes_file).unlink(missing_ok=True)
     gate_rate, bare_rate = offline(for_offline, keys)
