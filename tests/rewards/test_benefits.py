@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.extensions import db
+from core.models import AuditEntry
 from rewards.models import BenefitApplication, BenefitHolding
 from tests.factories import make_site, make_staff, staff_token
 from tests.factories.rewards import Scheme
@@ -238,3 +239,16 @@ def test_a_donor_sees_only_their_own_benefits(client, sms):
     assert count_route(zhejiang(other))["counted"] == 0
     mine = client.get("/api/v1/me/benefits", headers=holder_headers).get_json()
     assert zhejiang(mine)["held"] is True
+
+
+def test_an_admin_reads_a_donors_benefits_and_the_look_is_logged(client, sms):
+    scheme = Scheme(client, sms)
+    donor, _, _, _ = scheme.holder()
+    response = client.get(f"/api/v1/admin/donors/{donor.id}/benefits", headers=scheme.admin)
+    assert zhejiang(response.get_json())["held"] is True
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "donor.benefits_viewed_by_staff")
+    )
+    assert entry.target_id == str(donor.id)
+    staff = {"Authorization": f"Bearer {scheme.staff}"}
+    assert client.get(f"/api/v1/admin/donors/{donor.id}/benefits", headers=staff).status_code == 403
