@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     from core.routes import bp as auth_bp
     from core.routes import keys_bp
     from donors import bp as donors_bp
+    from rewards import bp as rewards_bp
     from sites import bp as sites_bp
 
     api.register_blueprint(health_bp)
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(donors_bp, url_prefix="/api/v1")
     api.register_blueprint(sites_bp, url_prefix="/api/v1")
     api.register_blueprint(certificate_bp, url_prefix="/api/v1")
+    api.register_blueprint(rewards_bp, url_prefix="/api/v1")
     api.register_blueprint(verification_bp)
     api.register_blueprint(keys_bp)
 

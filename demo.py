@@ -138,9 +138,9 @@ def load() -> None:
                 city="杭州市",
             )
         )
-    gate, secret = auth.create_device(auth.GATE, "杭州公交闸机（演示）", "urban_public_transport")
     db.session.flush()
     record_demo_history()
+    gate, secret = _demo_gate_and_holder()
     db.session.commit()
     click.echo("demo data loaded:")
     for username, _, password, role, codes in DEMO_STAFF:
@@ -148,3 +148,31 @@ def load() -> None:
     for name, _, mobile, *_ in DEMO_DONORS:
         click.echo(f"  donor  {name} mobile {mobile} (POST /api/v1/auth/otp, code in the log)")
     click.echo(f"  gate   client_id={gate.client_id} client_secret={secret}")
+    click.echo(
+        "  张伟 holds Zhejiang's three frees (bronze award 2022-2023, recorded for the demo)"
+    )
+
+
+def _demo_gate_and_holder():
+    """A Hangzhou bus gate bound to its operator, and one demo donor holding the three frees."""
+    from datetime import date
+
+    from rewards.models import GateDevice, GateOperator
+    from rewards.services import AwardRecord, record_award
+
+    operator = GateOperator(
+        name="杭州公交集团（演示）",
+        category="transit",
+        region="zhejiang",
+        benefit_kind="urban_public_transport",
+    )
+    db.session.add(operator)
+    gate, secret = auth.create_device(auth.GATE, "杭州公交闸机（演示）", "urban_public_transport")
+    db.session.add(GateDevice(device_id=gate.id, operator_id=operator.id, location="武林广场站"))
+    holder = db.session.scalar(select(Donor).where(Donor.name == DEMO_DONORS[0][0]))
+    record_award(
+        holder,
+        AwardRecord("bronze", "zhejiang", "2022-2023", "国卫医急发〔2025〕11号", date(2025, 8, 1)),
+        actor=None,
+    )
+    return gate, secret

@@ -126,6 +126,9 @@ class CardSchema(ma.Schema):
     last_donation_date = fields.Date(allow_none=True)
     latest_certificate = fields.Nested(CertificateSchema, allow_none=True)
     next_eligible = fields.List(fields.Nested(EligibilitySchema))
+    benefits = fields.Raw(
+        metadata={"description": "the three frees, as GET /me/benefits (added by rewards)"}
+    )
 
 
 class StaffDonorLookupSchema(StrictSchema):

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from certificate.eligibility import Eligibility, check_eligibility
-from certificate.events import donation_recorded, donation_voided
+from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
     IMPORTED,
     RECORDED,
@@ -244,13 +244,40 @@ def refresh_totals(donor: Donor) -> DonorTotals:
 
 
 def award_counts_for(donation: Donation) -> int:
-    """Counts by the national award rules in force on the donation's date."""
+    """Counts by the national award rules in force on the donation's date (0 while undecided)."""
+    return count_donation(donation).counts or 0
+
+
+@dataclass(frozen=True)
+class CountedDonation:
+    """A donation with its counts by the national award rules, or the question that stops them.
+
+    A 300 ml whole-blood or a plasma donation has no settled count: it is "not yet counted",
+    shown with its open question, never silently 0 and never guessed.
+    """
+
+    donation: Donation
+    counts: int | None
+    open_question: str | None
+
+
+def count_donation(donation: Donation) -> CountedDonation:
     policy = policy_for(donation.region)
     amount = donation.volume_ml if donation.volume_ml is not None else donation.units
     try:
-        return policy.counts_for(donation.kind, amount or 0, donation.donation_date)
-    except PolicyUndecided:
-        return 0
+        counts = policy.counts_for(donation.kind, amount or 0, donation.donation_date)
+    except PolicyUndecided as undecided:
+        return CountedDonation(donation, None, undecided.question)
+    return CountedDonation(donation, counts, None)
+
+
+def counted_donations(donor: Donor, region: str | None = None) -> list[CountedDonation]:
+    """The donor's valid, proven donations (in `region` if given), oldest first, with counts."""
+    query = select(Donation).where(visible_to_donor(donor), Donation.status == VALID)
+    if region is not None:
+        query = query.where(Donation.region == region)
+    donations = db.session.scalars(query.order_by(Donation.donation_date, Donation.id))
+    return [count_donation(donation) for donation in donations]
 
 
 def void_donation(donation: Donation, reason: str, admin: Caller) -> Donation:
@@ -517,7 +544,7 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
 def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
     totals = totals_for(donor)
     latest = latest_certificate(donor)
-    return {
+    card = {
         "name": donor.name,
         "blood_group": {"abo": donor.abo, "rhd": donor.rhd} if donor.abo else None,
         "donations": totals.donations,
@@ -527,3 +554,6 @@ def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
         "latest_certificate": certificate_view(latest) if latest else None,
         "next_eligible": eligibility_views(donor, clock.local_today()),
     }
+    for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):
+        card.update(sections or {})
+    return card

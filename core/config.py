@@ -94,6 +94,11 @@ class BaseConfig:
     # (end of appointments)
 
     # rewards
+    BENEFIT_CODE_TTL = timedelta(seconds=60)  # a code on the donor's screen lives about a minute
+    BENEFIT_OFFLINE_CLOCK_SKEW = timedelta(seconds=30)  # an offline gate's clock may drift
+    BENEFIT_OFFLINE_MAX_AGE = timedelta(days=31)  # offline uses must be uploaded within a month
+    BENEFIT_OFFLINE_BATCH_MAX = 500  # uses per upload
+    BENEFIT_USAGE_MAX_DAYS = 366  # longest settlement report
     # (end of rewards)
 
     # notifications

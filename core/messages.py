@@ -149,6 +149,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # appointments: slots, bookings, questionnaire, check-in
     # (end of appointments)
     # rewards: totals, benefits, benefit codes, gates
+    "region_unknown": ("没有该地区的政策。", "No policy for this region."),
+    "award_unknown": ("该地区不认可此奖项代码。", "This award is not known in the region."),
+    "award_period_invalid": (
+        "表彰年度应为“2022-2023”或“2023”这样的格式。",
+        "The award period is like 2022-2023 or 2023.",
+    ),
+    "awarded_in_future": ("表彰日期不能晚于今天。", "The award date is in the future."),
+    "award_already_recorded": (
+        "该献血者此年度的该奖项已登记。",
+        "This award for this period is already recorded.",
+    ),
+    "award_already_revoked": ("该奖项记录已撤销。", "This award record is already revoked."),
+    "benefit_route_unavailable": (
+        "该地区没有可申请的“三免”途径。",
+        "The region offers no three-frees route to apply for.",
+    ),
+    "no_three_free": ("该地区没有“三免”政策。", "The region has no three-frees policy."),
+    "no_application": ("该地区不受理申请。", "The region takes no applications."),
+    "no_benefit_held": (
+        "您目前未享有“三免”优待，无法生成优待码。",
+        "You hold no three-frees benefit, so there is no benefit code.",
+    ),
+    "benefit_kind_unknown": (
+        "该地区的“三免”政策中没有此项优待。",
+        "The region's three frees have no such benefit.",
+    ),
+    "operator_inactive": ("该运营单位已停用。", "This operator is deactivated."),
+    "device_revoked": ("该设备已吊销。", "This device is revoked."),
+    "gate_not_registered": (
+        "该设备未登记到任何运营单位。",
+        "This device is not registered to an operator.",
+    ),
+    "usage_range_invalid": ("结束日期不能早于开始日期。", "The end date is before the start."),
+    "usage_range_too_long": ("查询区间过长。", "The date range is too long."),
+    "offline_batch_too_large": ("一次上传的记录过多。", "Too many uses in one upload."),
+    # what a gate shows (reason codes of POST /gate/verify)
+    "gate_allowed": ("核验通过，请通行。", "Admitted."),
+    "gate_code_invalid": ("无效的优待码。", "Not a valid benefit code."),
+    "gate_code_expired": ("优待码已过期，请刷新后重试。", "The code has expired; refresh it."),
+    "gate_wrong_region": ("该优待码不适用于本地区。", "The code is for another region."),
+    "gate_wrong_kind": ("该优待码不含本处的优待项目。", "The code does not cover this benefit."),
+    "gate_not_held": ("持码人目前未享有该优待。", "The holder does not hold this benefit now."),
+    "gate_replayed": ("该优待码已使用，请刷新后重试。", "This code was already used."),
     # (end of rewards)
     # notifications: outbox, templates, preferences, webhooks
     # (end of notifications)

@@ -1,0 +1,148 @@
+"""Awards won, benefits held, gate operators and their devices, and every use at a gate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import clock
+from core.extensions import db
+from core.types import UTCDateTime
+
+ADMIN_SOURCE = "admin"
+IMPORT_SOURCE = "import"
+
+GRANTED = "granted"
+REFUSED = "refused"
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+class AwardGrant(db.Model):
+    """An award conferred on a donor by a decision (the national awards come every two years).
+
+    Recorded by an administrator or imported from a station's list; a mistaken record is revoked
+    with a reason, never deleted, and whatever rested on it is withdrawn at once.
+    """
+
+    __tablename__ = "award_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    award: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(32))  # where it was won
+    period: Mapped[str] = mapped_column(String(20))  # the years the decision covers, "2022-2023"
+    decision: Mapped[str] = mapped_column(String(200))  # e.g. 国卫医急发〔2025〕11号
+    awarded_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(16), default=ADMIN_SOURCE)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # One record per award, period and donor: re-importing a list adds nothing twice.
+        UniqueConstraint("donor_id", "award", "period", name="uq_award_grants_donor_award_period"),
+    )
+
+
+class BenefitApplication(db.Model):
+    """A donor's application on the counted-donations route, with what the records showed."""
+
+    __tablename__ = "benefit_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    outcome: Mapped[str] = mapped_column(String(16))
+    counted: Mapped[int] = mapped_column(Integer)
+    required: Mapped[int] = mapped_column(Integer)
+
+
+class BenefitHolder(db.Model):
+    """The pseudonym a donor's benefit codes carry: a keyed hash, not reversible without the key."""
+
+    __tablename__ = "benefit_holders"
+
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(24), unique=True)
+
+
+class BenefitHolding(db.Model):
+    """One unbroken period in which a donor holds a region's benefits by one route.
+
+    The row opens when the route's condition is met and closes (withdrawn_at) the moment it no
+    longer is; a later return opens a new row, so the history of standing is kept.
+    """
+
+    __tablename__ = "benefit_holdings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    region: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str] = mapped_column(String(32))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    award_grant_id: Mapped[int | None] = mapped_column(ForeignKey("award_grants.id"))
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("benefit_applications.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (Index("ix_benefit_holdings_donor_region", "donor_id", "region"),)
+
+
+class GateOperator(db.Model):
+    """A transit company, a park or a clinic that admits holders and is reimbursed for it."""
+
+    __tablename__ = "gate_operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(32))
+    benefit_kind: Mapped[str] = mapped_column(String(64))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GateDevice(db.Model):
+    """Binds a gate's device credential (core.models.Device) to the operator it serves."""
+
+    __tablename__ = "gate_devices"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("gate_operators.id"), index=True)
+    location: Mapped[str | None] = mapped_column(String(200))
+
+
+class BenefitUse(db.Model):
+    """A holder admitted at a gate: the evidence operators are reimbursed on.
+
+    A code is used once: (ref, jti) is unique, so a replayed code finds its use already here.
+    """
+
+    __tablename__ = "benefit_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(24))
+    jti: Mapped[str] = mapped_column(String(32))
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("gate_operators.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    region: Mapped[str] = mapped_column(String(32))
+    benefit_kind: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_on: Mapped[date] = mapped_column(Date)  # local (Asia/Shanghai) day, for settlement
+    mode: Mapped[str] = mapped_column(String(8))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    __table_args__ = (
+        UniqueConstraint("ref", "jti", name="uq_benefit_uses_code"),
+        Index("ix_benefit_uses_operator_day", "operator_id", "used_on"),
+    )

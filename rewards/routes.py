@@ -1,0 +1,310 @@
+"""Routes: donors see and use their three frees; gates check codes; admins run the scheme."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import qrcode.image.svg
+from flask import Response, current_app
+
+from core.auth import ADMIN, DONOR, GATE, caller, roles_required
+from core.errors import ApiError
+from core.extensions import db
+from core.http import Blueprint
+from core.pagination import paginate
+from donors import services as donor_services
+from donors.routes import current_donor
+from rewards import gates, schemas, services
+from rewards.models import GRANTED
+
+bp = Blueprint("rewards", __name__, description="The three frees: benefits, codes and gates")
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+# ---------------------------------------------------------------- donors
+
+
+@bp.get("/me/benefits")
+@roles_required(DONOR)
+@bp.response(200, schemas.BenefitsSchema)
+def my_benefits():
+    """The three frees: what is held, since when and by which route, and progress to the rest."""
+    return services.benefits_view(current_donor())
+
+
+@bp.post("/me/benefit-applications")
+@roles_required(DONOR)
+@bp.arguments(schemas.ApplicationSchema)
+@bp.response(201, schemas.ApplicationResultSchema)
+@bp.alt_response(200, schema=schemas.ApplicationResultSchema, description="refused or held")
+def apply(body: dict[str, Any]):
+    """Apply on the counted-donations route: granted at once when the records prove it."""
+    donor = current_donor()
+    outcome, view = services.apply(donor, body.get("region") or donor.region)
+    db.session.commit()
+    return {"outcome": outcome, "benefits": view}, 201 if outcome == GRANTED else 200
+
+
+@bp.get("/me/benefit-code")
+@roles_required(DONOR)
+@bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
+@bp.response(200, schemas.BenefitCodeSchema)
+def my_benefit_code(query: dict[str, Any]):
+    """A fresh benefit code (about a minute) to show at a gate, turnstile or clinic desk."""
+    return services.benefit_code(current_donor(), query.get("region")), 200, NO_STORE
+
+
+@bp.get("/me/benefit-code/qr.png")
+@roles_required(DONOR)
+@bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
+@bp.response(200, content_type="image/png")
+def my_benefit_code_png(query: dict[str, Any]):
+    """A fresh benefit code as a QR code (PNG)."""
+    minted = services.benefit_code(current_donor(), query.get("region"))
+    buffer = io.BytesIO()
+    services.qr_symbol(minted["code"]).make_image().save(buffer, format="PNG")
+    return Response(buffer.getvalue(), mimetype="image/png", headers=NO_STORE)
+
+
+@bp.get("/me/benefit-code/qr.svg")
+@roles_required(DONOR)
+@bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
+@bp.response(200, content_type="image/svg+xml")
+def my_benefit_code_svg(query: dict[str, Any]):
+    """A fresh benefit code as a QR code (SVG)."""
+    minted = services.benefit_code(current_donor(), query.get("region"))
+    buffer = io.BytesIO()
+    services.qr_symbol(minted["code"]).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(
+        buffer
+    )
+    return Response(buffer.getvalue(), mimetype="image/svg+xml", headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- gates
+
+
+@bp.post("/gate/verify")
+@roles_required(GATE)
+@bp.arguments(schemas.GateVerifySchema)
+@bp.response(200, schemas.GateDecisionSchema)
+def gate_verify(body: dict[str, Any]):
+    """Check a scanned benefit code and record the use: allow or deny, with a reason."""
+    decision = gates.verify_online(body["code"], gates.gate_of(caller()))
+    db.session.commit()
+    return decision
+
+
+@bp.get("/gate/offline-kit")
+@roles_required(GATE)
+@bp.response(200, schemas.OfflineKitSchema)
+def gate_offline_kit():
+    """Everything a gate needs to check codes offline: the public keys, its region and letter."""
+    return gates.offline_kit(gates.gate_of(caller()))
+
+
+@bp.post("/gate/offline-uses")
+@roles_required(GATE)
+@bp.arguments(schemas.OfflineUploadSchema)
+@bp.response(200, schemas.OfflineUploadResultSchema)
+def gate_offline_uses(body: dict[str, Any]):
+    """Upload uses admitted offline, each with its code; a batch sent again adds nothing."""
+    if len(body["uses"]) > current_app.config["BENEFIT_OFFLINE_BATCH_MAX"]:
+        raise ApiError("offline_batch_too_large", 422, errors={"uses": ["offline_batch_too_large"]})
+    result = gates.upload_offline(body["uses"], gates.gate_of(caller()))
+    db.session.commit()
+    return result
+
+
+@bp.get("/gate/usage")
+@roles_required(GATE)
+@bp.arguments(schemas.GateUsageQuerySchema, location="query")
+@bp.response(200, schemas.UsagePageSchema)
+def gate_usage(query: dict[str, Any]):
+    """The operator's own uses per day and benefit kind (what it will be reimbursed for)."""
+    gates.check_range(query["from_"], query["to"])
+    gate = gates.gate_of(caller())
+    select = gates.usage_query(query["from_"], query["to"], gate.operator_id)
+    return gates.usage_page(select, query["page"], query["per_page"])
+
+
+@bp.get("/gate/usage.csv")
+@roles_required(GATE)
+@bp.arguments(schemas.GateUsageCsvQuerySchema, location="query")
+@bp.response(200, content_type="text/csv")
+def gate_usage_csv(query: dict[str, Any]):
+    """The operator's own uses per day and benefit kind, as CSV."""
+    gates.check_range(query["from_"], query["to"])
+    gate = gates.gate_of(caller())
+    select = gates.usage_query(query["from_"], query["to"], gate.operator_id)
+    return _csv(gates.usage_csv(select), f"usage-{query['from_']}-{query['to']}.csv")
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# ---------------------------------------------------------------- admins: awards
+
+
+@bp.post("/admin/donors/<int:donor_id>/awards")
+@roles_required(ADMIN)
+@bp.arguments(schemas.AwardCreateSchema)
+@bp.response(201, schemas.AwardSchema)
+def record_award(body: dict[str, Any], donor_id: int):
+    """Record an award conferred on a donor; benefits resting on it begin at once."""
+    grant = services.record_award(
+        donor_services.donor_by_id(donor_id), services.AwardRecord(**body), actor=caller()
+    )
+    db.session.commit()
+    return services.award_view(grant)
+
+
+@bp.get("/admin/donors/<int:donor_id>/awards")
+@roles_required(ADMIN)
+@bp.arguments(schemas.PageQuerySchema, location="query")
+@bp.response(200, schemas.AwardPageSchema)
+def donor_awards(query: dict[str, Any], donor_id: int):
+    """A donor's recorded awards, newest first, revoked ones included."""
+    donor = donor_services.donor_by_id(donor_id)
+    page = paginate(services.donor_awards_query(donor), query["page"], query["per_page"])
+    page["items"] = [services.award_view(grant) for grant in page["items"]]
+    return page
+
+
+@bp.post("/admin/awards/<int:grant_id>/revoke")
+@roles_required(ADMIN)
+@bp.arguments(schemas.RevokeSchema)
+@bp.response(200, schemas.AwardSchema)
+def revoke_award(body: dict[str, Any], grant_id: int):
+    """Revoke a mistaken award record; benefits resting on it are withdrawn at once."""
+    grant = services.revoke_award(services.get_award(grant_id), body["reason"], caller())
+    db.session.commit()
+    return services.award_view(grant)
+
+
+@bp.get("/admin/donors/<int:donor_id>/benefits")
+@roles_required(ADMIN)
+@bp.response(200, schemas.BenefitsSchema)
+def donor_benefits(donor_id: int):
+    """A donor's three frees as the donor sees them (the access is logged)."""
+    donor = donor_services.donor_by_id(donor_id)
+    view = services.benefits_view(donor)
+    services.audit_admin_view(caller(), donor)
+    db.session.commit()
+    return view
+
+
+# ---------------------------------------------------------------- admins: operators and devices
+
+
+@bp.post("/admin/gate-operators")
+@roles_required(ADMIN)
+@bp.arguments(schemas.OperatorCreateSchema)
+@bp.response(201, schemas.OperatorSchema)
+def create_operator(body: dict[str, Any]):
+    """Register a transit company, park, museum or clinic that admits holders."""
+    operator = gates.create_operator(body, caller())
+    db.session.commit()
+    return operator
+
+
+@bp.get("/admin/gate-operators")
+@roles_required(ADMIN)
+@bp.arguments(schemas.OperatorQuerySchema, location="query")
+@bp.response(200, schemas.OperatorPageSchema)
+def list_operators(query: dict[str, Any]):
+    """Gate operators, oldest first."""
+    return paginate(gates.operators_query(query.get("region")), query["page"], query["per_page"])
+
+
+@bp.get("/admin/gate-operators/<int:operator_id>")
+@roles_required(ADMIN)
+@bp.response(200, schemas.OperatorSchema)
+def read_operator(operator_id: int):
+    """One gate operator."""
+    return gates.get_operator(operator_id)
+
+
+@bp.post("/admin/gate-operators/<int:operator_id>/deactivate")
+@roles_required(ADMIN)
+@bp.response(200, schemas.OperatorSchema)
+def deactivate_operator(operator_id: int):
+    """End an operator's service: all its devices stop working at once."""
+    operator = gates.deactivate_operator(gates.get_operator(operator_id), caller())
+    db.session.commit()
+    return operator
+
+
+@bp.post("/admin/gate-operators/<int:operator_id>/devices")
+@roles_required(ADMIN)
+@bp.arguments(schemas.DeviceCreateSchema)
+@bp.response(201, schemas.DeviceSchema)
+def create_device(body: dict[str, Any], operator_id: int):
+    """Register a gate device for the operator; its secret is shown this once."""
+    operator = gates.get_operator(operator_id)
+    device, link, secret = gates.create_gate_device(
+        operator, body["name"], body.get("location"), caller()
+    )
+    db.session.commit()
+    return gates.device_view(device, link, secret)
+
+
+@bp.get("/admin/gate-operators/<int:operator_id>/devices")
+@roles_required(ADMIN)
+@bp.arguments(schemas.PageQuerySchema, location="query")
+@bp.response(200, schemas.DevicePageSchema)
+def list_devices(query: dict[str, Any], operator_id: int):
+    """The operator's gate devices (never their secrets)."""
+    operator = gates.get_operator(operator_id)
+    return gates.devices_page(operator, query["page"], query["per_page"])
+
+
+@bp.post("/admin/gate-devices/<string:client_id>/rotate")
+@roles_required(ADMIN)
+@bp.response(200, schemas.DeviceSchema)
+def rotate_device(client_id: str):
+    """Give a gate device a new secret; the old secret and its tokens stop working."""
+    view = gates.rotate_gate_device(client_id, caller())
+    db.session.commit()
+    return view
+
+
+@bp.post("/admin/gate-devices/<string:client_id>/revoke")
+@roles_required(ADMIN)
+@bp.response(200, schemas.DeviceSchema)
+def revoke_device(client_id: str):
+    """Revoke a lost or retired gate device for good."""
+    view = gates.revoke_gate_device(client_id, caller())
+    db.session.commit()
+    return view
+
+
+# ---------------------------------------------------------------- admins: settlement
+
+
+@bp.get("/admin/benefit-usage")
+@roles_required(ADMIN)
+@bp.arguments(schemas.UsageQuerySchema, location="query")
+@bp.response(200, schemas.UsagePageSchema)
+def usage(query: dict[str, Any]):
+    """Uses per operator, day and benefit kind, for reimbursing operators."""
+    gates.check_range(query["from_"], query["to"])
+    select = gates.usage_query(query["from_"], query["to"], query.get("operator_id"))
+    return gates.usage_page(select, query["page"], query["per_page"])
+
+
+@bp.get("/admin/benefit-usage.csv")
+@roles_required(ADMIN)
+@bp.arguments(schemas.UsageCsvQuerySchema, location="query")
+@bp.response(200, content_type="text/csv")
+def usage_csv(query: dict[str, Any]):
+    """Uses per operator, day and benefit kind, as CSV."""
+    gates.check_range(query["from_"], query["to"])
+    select = gates.usage_query(query["from_"], query["to"], query.get("operator_id"))
+    return _csv(gates.usage_csv(select), f"benefit-usage-{query['from_']}-{query['to']}.csv")

@@ -1,0 +1,208 @@
+"""The policy sections this package reads: `three_free` (per region) and `honours` (national).
+
+A region's three frees are dated editions, each listing the benefits and the routes to them
+(an award won, or counted donations on application). Every figure comes from the policy file with
+its source; a figure the sources leave open is an open question and the route refuses to decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from core.policy import PolicyReader, PolicyUndecided, RegionPolicy, register_section
+
+THREE_FREE = "three_free"
+HONOURS = "honours"
+AWARD_ROUTE = "national_award"
+COUNT_ROUTE = "region_donation_count"
+ROUTES = (AWARD_ROUTE, COUNT_ROUTE)
+SCOPES = ("province", "city")
+LIFETIME_HONOR = "lifetime_honor"
+
+
+@dataclass(frozen=True)
+class Benefit:
+    kind: str
+    name_zh: str
+    token_code: str  # one character: benefit codes must stay small enough for a fast QR read
+
+
+@dataclass(frozen=True)
+class AwardRoute:
+    """Holding one of `awards` earns the benefits; `won_in_region` None means undecided."""
+
+    awards: tuple[str, ...]
+    won_in_region: bool | None
+    won_in_region_question: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class CountRoute:
+    """Counted donations in the region (national rules), granted on the donor's application."""
+
+    min_counts: int | None
+    on_application: bool
+    source: str
+    open_question: str | None = None
+
+    @property
+    def threshold(self) -> int:
+        if self.min_counts is None:
+            raise PolicyUndecided(f"{THREE_FREE}.{COUNT_ROUTE}", self.open_question or "not set")
+        return self.min_counts
+
+
+@dataclass(frozen=True)
+class Edition:
+    effective_from: date
+    effective_to: date | None
+    benefits: tuple[Benefit, ...]
+    award_route: AwardRoute | None
+    count_route: CountRoute | None
+    source: str
+
+    def covers(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+    def benefit(self, kind: str) -> Benefit | None:
+        return next((b for b in self.benefits if b.kind == kind), None)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(b.kind for b in self.benefits)
+
+
+@dataclass(frozen=True)
+class ThreeFree:
+    name_zh: str
+    legal_basis: str
+    credential: str
+    scope: str
+    source: str
+    editions: tuple[Edition, ...]
+
+    def edition(self, on: date) -> Edition | None:
+        """The edition in force on `on`, or None before the first (no benefits then)."""
+        return next((e for e in self.editions if e.covers(on)), None)
+
+    def all_kinds(self) -> set[str]:
+        return {kind for edition in self.editions for kind in edition.kinds}
+
+
+@dataclass(frozen=True)
+class Honour:
+    code: str
+    name_zh: str
+    source: str
+
+
+def _read_benefit(reader: PolicyReader) -> Benefit:
+    code = reader.text("token_code")
+    if len(code) != 1 or not code.isascii() or not code.isalnum():
+        raise reader.fail("token_code", "must be one ASCII letter or digit")
+    benefit = Benefit(reader.text("kind"), reader.text("name_zh"), code)
+    reader.finish()
+    return benefit
+
+
+def _read_award_route(reader: PolicyReader) -> AwardRoute:
+    awards = reader.get("awards", list)
+    if not awards or not all(isinstance(code, str) and code for code in awards):
+        raise reader.fail("awards", "must be a non-empty list of award codes")
+    won = reader.get("won_in_region", bool, required=False)
+    question = reader.text("won_in_region_question", required=False)
+    if (won is None) == (question is None):
+        raise reader.fail("won_in_region", "give won_in_region or won_in_region_question")
+    return AwardRoute(tuple(awards), won, question, reader.source())
+
+
+def _read_count_route(reader: PolicyReader) -> CountRoute:
+    minimum, question = reader.value_or_question("min_counts", reader.positive)
+    on_application = reader.get("on_application", bool)
+    return CountRoute(minimum, on_application, reader.source(), question)
+
+
+def _read_edition(reader: PolicyReader) -> Edition:
+    start = reader.day("effective_from")
+    end = reader.day("effective_to", required=False)
+    if end is not None and end < start:
+        raise reader.fail("effective_to", f"{end} is before effective_from {start}")
+    benefits = tuple(_read_benefit(item) for item in reader.tables("benefits"))
+    if not benefits:
+        raise reader.fail("benefits", "lists no benefits")
+    for field in ("kind", "token_code"):
+        values = [getattr(b, field) for b in benefits]
+        if len(values) != len(set(values)):
+            raise reader.fail("benefits", f"a {field} appears twice")
+    award_route = count_route = None
+    for item in reader.tables("routes"):
+        code = item.text("code")
+        if code == AWARD_ROUTE and award_route is None:
+            award_route = _read_award_route(item)
+        elif code == COUNT_ROUTE and count_route is None:
+            count_route = _read_count_route(item)
+        else:
+            raise item.fail("code", f"must be one of {ROUTES}, each at most once; got {code!r}")
+        item.finish()
+    if award_route is None and count_route is None:
+        raise reader.fail("routes", "lists no route to the benefits")
+    edition = Edition(start, end, benefits, award_route, count_route, reader.source())
+    reader.finish()
+    return edition
+
+
+def read_three_free(reader: PolicyReader) -> ThreeFree:
+    scope = reader.text("scope")
+    if scope not in SCOPES:
+        raise reader.fail("scope", f"must be one of {SCOPES}, got {scope!r}")
+    editions = tuple(
+        sorted(
+            (_read_edition(item) for item in reader.tables("editions")),
+            key=lambda e: e.effective_from,
+        )
+    )
+    if not editions:
+        raise reader.fail("editions", "lists no edition")
+    for earlier, later in zip(editions, editions[1:], strict=False):
+        if earlier.effective_to is None or later.effective_from <= earlier.effective_to:
+            raise reader.fail("editions", "date ranges overlap: one edition at a time")
+    return ThreeFree(
+        name_zh=reader.text("name_zh"),
+        legal_basis=reader.text("legal_basis"),
+        credential=reader.text("credential"),
+        scope=scope,
+        source=reader.source(),
+        editions=editions,
+    )
+
+
+def read_honours(reader: PolicyReader) -> dict[str, Honour]:
+    reader.source()
+    honours: dict[str, Honour] = {}
+    for item in reader.tables("awards"):
+        honour = Honour(item.text("code"), item.text("name_zh"), item.source())
+        if honour.code in honours:
+            raise item.fail("code", f"{honour.code!r} appears twice")
+        honours[honour.code] = honour
+        item.finish()
+    return honours
+
+
+register_section(THREE_FREE, read_three_free)
+register_section(HONOURS, read_honours)
+
+
+def three_free(policy: RegionPolicy) -> ThreeFree | None:
+    """The region's three frees, or None where its policy grants none."""
+    return policy.sections.get(THREE_FREE)
+
+
+def award_names(policy: RegionPolicy) -> dict[str, str]:
+    """Every award an administrator may record, by code, with its Chinese name."""
+    names = {tier.code: tier.name_zh for tier in policy.awards.tiers}
+    names[LIFETIME_HONOR] = policy.awards.lifetime_honor_name_zh
+    for honour in policy.sections.get(HONOURS, {}).values():
+        names[honour.code] = honour.name_zh
+    return names

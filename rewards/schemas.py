@@ -1,0 +1,295 @@
+"""Shapes of the three frees, benefit codes, gate decisions, operators, devices and usage."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from rewards.codes import MAX_CODE_LENGTH
+from rewards.gates import CATEGORIES
+
+REGION = fields.String(validate=validate.Length(min=1, max=32))
+REASON = fields.String(required=True, validate=validate.Length(min=2, max=500))
+
+
+# ---------------------------------------------------------------- awards
+
+
+class AwardCreateSchema(StrictSchema):
+    award = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "description": "bronze, silver, gold, lifetime_honor or an honour the policy names"
+        },
+    )
+    region = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the region where the award was won"},
+    )
+    period = fields.String(
+        required=True,
+        validate=validate.Length(min=4, max=9),
+        metadata={"description": "the years the decision covers, e.g. 2022-2023"},
+    )
+    decision = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=200),
+        metadata={"description": "the decision conferring it, e.g. 国卫医急发〔2025〕11号"},
+    )
+    awarded_on = fields.Date(required=True)
+
+
+class AwardSchema(ma.Schema):
+    id = fields.Integer()
+    award = fields.String()
+    award_name = fields.String()
+    region = fields.String()
+    period = fields.String()
+    decision = fields.String()
+    awarded_on = fields.Date()
+    source = fields.String(metadata={"description": "admin or import"})
+    recorded_at = LocalDateTime()
+    revoked_at = LocalDateTime(allow_none=True)
+    revoke_reason = fields.String(allow_none=True)
+
+
+AwardPageSchema = page_of(AwardSchema, "AwardPage")
+
+
+class RevokeSchema(StrictSchema):
+    reason = REASON
+
+
+# ---------------------------------------------------------------- the donor's view
+
+
+class HoldingSchema(ma.Schema):
+    route = fields.String(metadata={"description": "national_award or region_donation_count"})
+    since = LocalDateTime()
+    award = fields.Nested(AwardSchema, allow_none=True)
+
+
+class BenefitItemSchema(ma.Schema):
+    kind = fields.String()
+    name = fields.String()
+    held = fields.Boolean()
+
+
+class AwardNameSchema(ma.Schema):
+    award = fields.String()
+    name = fields.String()
+
+
+class NextStepSchema(ma.Schema):
+    kind = fields.String()
+    kind_name = fields.String()
+    amount = fields.Integer()
+    unit = fields.String()
+    donations = fields.Integer(metadata={"description": "donations of this size still needed"})
+
+
+class UncountedSchema(ma.Schema):
+    donation_date = fields.Date()
+    kind = fields.String()
+    amount = fields.Integer()
+    unit = fields.String()
+    question = fields.String(metadata={"description": "why the rules give it no count yet"})
+
+
+class RouteSchema(ma.Schema):
+    route = fields.String()
+    met = fields.Boolean()
+    question = fields.String(allow_none=True)
+    # national_award
+    awards_accepted = fields.List(fields.Nested(AwardNameSchema))
+    won_in_region = fields.Boolean(allow_none=True)
+    awards_held = fields.List(fields.Nested(AwardSchema))
+    # region_donation_count
+    on_application = fields.Boolean()
+    counted = fields.Integer()
+    required = fields.Integer(allow_none=True)
+    remaining = fields.Integer(allow_none=True)
+    can_apply = fields.Boolean()
+    next_steps = fields.List(fields.Nested(NextStepSchema))
+    not_yet_counted = fields.List(fields.Nested(UncountedSchema))
+    message = fields.String(allow_none=True)
+
+
+class RegionBenefitsSchema(ma.Schema):
+    region = fields.String()
+    region_name = fields.String()
+    name = fields.String(allow_none=True)
+    legal_basis = fields.String(allow_none=True)
+    credential = fields.String(allow_none=True)
+    held = fields.Boolean()
+    holdings = fields.List(fields.Nested(HoldingSchema))
+    benefits = fields.List(fields.Nested(BenefitItemSchema))
+    routes = fields.List(fields.Nested(RouteSchema))
+
+
+class BenefitsSchema(ma.Schema):
+    regions = fields.List(fields.Nested(RegionBenefitsSchema))
+
+
+class ApplicationSchema(StrictSchema):
+    region = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the region applied to; the donor's region by default"},
+    )
+
+
+class ApplicationResultSchema(ma.Schema):
+    outcome = fields.String(metadata={"description": "granted, refused or already_held"})
+    benefits = fields.Nested(RegionBenefitsSchema)
+
+
+class BenefitCodeQuerySchema(StrictSchema):
+    region = fields.String(validate=validate.Length(min=1, max=32))
+
+
+class BenefitCodeSchema(ma.Schema):
+    code = fields.String(metadata={"description": "compact JWS (EdDSA, typ benefit+jwt)"})
+    region = fields.String()
+    kinds = fields.List(fields.String())
+    expires_at = LocalDateTime()
+    expires_in = fields.Integer()
+
+
+# ---------------------------------------------------------------- gates
+
+
+class GateVerifySchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CODE_LENGTH))
+
+
+class GateDecisionSchema(ma.Schema):
+    decision = fields.String(metadata={"description": "allow or deny"})
+    reason = fields.String(
+        metadata={
+            "description": "allowed, code_invalid, code_expired, wrong_region, wrong_kind, "
+            "not_held or replayed"
+        }
+    )
+    message = fields.String()
+    benefit_kind = fields.String()
+    name = fields.String(allow_none=True, metadata={"description": "masked: surname only"})
+    checked_at = LocalDateTime()
+
+
+class OfflineKitSchema(ma.Schema):
+    region = fields.String()
+    benefit_kind = fields.String()
+    token_code = fields.String(metadata={"description": "the letter codes carry for this benefit"})
+    code_ttl = fields.Integer()
+    jwks = fields.Dict(metadata={"description": "as /.well-known/jwks.json"})
+
+
+class OfflineUseSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CODE_LENGTH))
+    used_at = LocalDateTime(required=True)
+
+
+class OfflineUploadSchema(StrictSchema):
+    uses = fields.List(fields.Nested(OfflineUseSchema), required=True)
+
+
+class OfflineResultSchema(ma.Schema):
+    index = fields.Integer()
+    jti = fields.String()
+    outcome = fields.String(metadata={"description": "recorded, duplicate or rejected"})
+    reason = fields.String()
+
+
+class OfflineUploadResultSchema(ma.Schema):
+    recorded = fields.Integer()
+    duplicate = fields.Integer()
+    rejected = fields.Integer()
+    results = fields.List(fields.Nested(OfflineResultSchema))
+
+
+# ---------------------------------------------------------------- operators and devices
+
+
+class OperatorCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    region = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    benefit_kind = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    contact = fields.String(validate=validate.Length(max=200), allow_none=True)
+
+
+class OperatorSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    category = fields.String()
+    region = fields.String()
+    benefit_kind = fields.String()
+    contact = fields.String(allow_none=True)
+    active = fields.Boolean()
+    created_at = LocalDateTime()
+    deactivated_at = LocalDateTime(allow_none=True)
+
+
+OperatorPageSchema = page_of(OperatorSchema, "GateOperatorPage")
+
+
+class OperatorQuerySchema(PageQuerySchema):
+    region = REGION
+
+
+class DeviceCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    location = fields.String(validate=validate.Length(max=200), allow_none=True)
+
+
+class DeviceSchema(ma.Schema):
+    client_id = fields.String()
+    client_secret = fields.String(metadata={"description": "shown once, on creation or rotation"})
+    name = fields.String()
+    location = fields.String(allow_none=True)
+    operator_id = fields.Integer()
+    benefit_kind = fields.String()
+    active = fields.Boolean()
+    created_at = LocalDateTime()
+    secret_rotated_at = LocalDateTime(allow_none=True)
+    revoked_at = LocalDateTime(allow_none=True)
+
+
+DevicePageSchema = page_of(DeviceSchema, "GateDevicePage")
+
+
+# ---------------------------------------------------------------- usage
+
+
+class GateUsageQuerySchema(PageQuerySchema):
+    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first day"})
+    to = fields.Date(required=True, metadata={"description": "last day (inclusive)"})
+
+
+class GateUsageCsvQuerySchema(StrictSchema):
+    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first day"})
+    to = fields.Date(required=True, metadata={"description": "last day (inclusive)"})
+
+
+class UsageQuerySchema(GateUsageQuerySchema):
+    operator_id = bounded_int(1, 2**31 - 1, strict=False)
+
+
+class UsageCsvQuerySchema(GateUsageCsvQuerySchema):
+    operator_id = bounded_int(1, 2**31 - 1, strict=False)
+
+
+class UsageRowSchema(ma.Schema):
+    day = fields.Date()
+    operator_id = fields.Integer()
+    operator_name = fields.String()
+    benefit_kind = fields.String()
+    uses = fields.Integer()
+    online = fields.Integer()
+    offline = fields.Integer()
+
+
+UsagePageSchema = page_of(UsageRowSchema, "BenefitUsagePage")
