@@ -9,15 +9,20 @@ from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_i
 from notifications.models import STATUSES
 from notifications.templates import TEMPLATES
 
-STRICT_BOOLEAN = {"truthy": {True}, "falsy": {False}}
+
+class JsonBoolean(fields.Boolean):
+    """true or false only: not "no", not 0."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class PreferencesUpdateSchema(StrictSchema):
-    greetings = fields.Boolean(**STRICT_BOOLEAN, metadata={"description": "birthday, donor days"})
-    appeals = fields.Boolean(**STRICT_BOOLEAN, metadata={"description": "low-stock appeals"})
-    reminders = fields.Boolean(
-        **STRICT_BOOLEAN, metadata={"description": "'you may give again' reminders"}
-    )
+    greetings = JsonBoolean(metadata={"description": "birthday and donor-day greetings"})
+    appeals = JsonBoolean(metadata={"description": "low-stock appeals"})
+    reminders = JsonBoolean(metadata={"description": "'you may give again' reminders"})
 
 
 class QuietHoursSchema(ma.Schema):

@@ -13,14 +13,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from certificate.models import VALID, Donation
-from certificate.services import verification_url
+from certificate.services import CLOCK_SKEW, verification_url
 from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
 from core.ids import DinError, parse_din
 from core.masking import mask_mobile
-from core.policy import policy_for
+from core.policy import policy_for, regions
 from donors.models import Donor
 from notifications.models import (
     CLOSED,
@@ -108,6 +108,8 @@ def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, 
         din = parse_din(body["din"])
     except DinError as error:
         raise ApiError(error.code, 422, errors={"din": [error.code]}) from error
+    if body["issued_at"] > clock.now() + CLOCK_SKEW:
+        raise ApiError("issued_in_future", 422, errors={"issued_at": ["issued_in_future"]})
     existing = db.session.scalar(
         select(UnitIssue).where(UnitIssue.din == din.body, UnitIssue.issue_ref == body["issue_id"])
     )
@@ -335,6 +337,8 @@ def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
     if body["ends_on"] < today:
         raise ApiError("appeal_ends_in_past", 422, errors={"ends_on": ["appeal_ends_in_past"]})
     region = body.get("region") or current_app.config["DEFAULT_REGION"]
+    if region not in regions():
+        raise ApiError("validation_failed", 422, errors={"region": ["Invalid value."]})
     policy = policy_for(region)
     try:
         policy.kind(body["kind"], today)
