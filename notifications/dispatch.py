@@ -85,9 +85,7 @@ def open_session() -> Session:
 def dispatch_soon(ids: list[int]) -> None:
     """Called after a cause commits: send now in-process, or ring the Celery worker."""
     if current_app.config["NOTIFY_DISPATCH"] == "celery":
-        from notifications.tasks import send_messages
-
-        send_messages.delay(ids)
+        current_app.extensions["celery"].send_task("notifications.send_messages", args=[ids])
         return
     with open_session() as session:
         deliver(session, ids=ids)
@@ -113,10 +111,15 @@ def claim(session: Session, ids: list[int] | None, limit: int) -> tuple[str, lis
         candidates = candidates.where(OutboxMessage.id.in_(ids))
     candidates = candidates.order_by(OutboxMessage.not_before, OutboxMessage.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # Lock the rows first (other workers skip them), then take them: one statement with
+        # the locking subquery inside may be re-evaluated by the planner and take too many.
+        chosen = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+        target = OutboxMessage.id.in_(chosen)
+    else:
+        target = OutboxMessage.id.in_(candidates.scalar_subquery())  # SQLite: one atomic UPDATE
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(candidates.scalar_subquery()), _due(now))
+        .where(target, _due(now))
         .values(
             status=SENDING,
             claim_token=token,

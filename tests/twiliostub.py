@@ -47,11 +47,14 @@ class TwilioStub:
 
             def _answer(self, status: int, payload: dict) -> None:
                 raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except OSError:  # the client died before the answer (the kill test)
+                    self.close_connection = True
 
             def do_POST(self) -> None:
                 path = urlparse(self.path).path

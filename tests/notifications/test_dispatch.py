@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -38,6 +39,21 @@ def test_two_workers_never_claim_the_same_message(client, sms, daytime):
             _, theirs = claim(second, None, 4)
     assert len(mine) == 4 and len(theirs) == 2
     assert not {row.id for row in mine} & {row.id for row in theirs}
+
+
+def test_workers_claiming_at_the_same_moment_share_the_messages_out(app, client, sms, daytime):
+    donors = [donor_record(client, sms)[0] for _ in range(12)]
+    waiting_birthdays(donors)
+    moment = clock.now() + timedelta(minutes=31)
+
+    def one_worker(_: int) -> list[int]:
+        with app.app_context(), open_session() as session:
+            return [row.id for row in claim(session, None, 3)[1]]
+
+    with clock.frozen_at(moment), ThreadPoolExecutor(max_workers=4) as pool:
+        claimed = list(pool.map(one_worker, range(4)))
+    every = [message for batch in claimed for message in batch]
+    assert len(every) == len(set(every)) == 12
 
 
 def test_a_lease_that_ran_out_is_taken_over_and_the_message_sent_once(client, sms, daytime):
