@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import current_app
@@ -174,7 +175,12 @@ def render(code: str, context: dict[str, Any]) -> str:
     if given != spec.variables:
         missing, extra = spec.variables - given, given - spec.variables
         raise TemplateError(f"{code}: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    return signature() + _env.from_string(spec.text).render(**context)
+    return signature() + _compiled(code).render(**context)
+
+
+@cache
+def _compiled(code: str):
+    return _env.from_string(TEMPLATES[code].text)
 
 
 # GSM 03.38 basic set; any other character sends the whole message as UCS-2.
