@@ -37,7 +37,7 @@ from notifications.models import (
     StockAppeal,
     UnitIssue,
 )
-from notifications.outbox import Draft, write_one
+from notifications.outbox import Draft, dispatch_after_commit, write_one
 from notifications.templates import (
     CAPPED,
     OPT_OUTS,
@@ -275,6 +275,7 @@ def retry_message(row: OutboxMessage, admin: Caller) -> OutboxMessage:
         actor=("staff", admin.principal_id),
         target=("notification", row.id),
     )
+    dispatch_after_commit(db.session(), [row.id])
     return row
 
 

@@ -14,9 +14,31 @@ from celery import Celery, Task, shared_task
 from flask import Flask
 
 from core import clock
+from core.config import ConfigError
+
+DISPATCH_MODES = ("inline", "celery")
+
+
+def check_settings(config: dict) -> None:
+    """Refuse at start what would otherwise fail at the first message."""
+    from notifications.backends import BACKENDS, TwilioBackend
+
+    if config["NOTIFY_DISPATCH"] not in DISPATCH_MODES:
+        raise ConfigError(f"NOTIFY_DISPATCH must be one of {DISPATCH_MODES}")
+    if config["SMS_BACKEND"] not in BACKENDS:
+        raise ConfigError(f"SMS_BACKEND must be one of {sorted(BACKENDS)}")
+    if config["SMS_BACKEND"] == "memory" and config.get("ENV_NAME") == "production":
+        raise ConfigError("SMS_BACKEND=memory keeps messages in a list: not for production")
+    if config["SMS_BACKEND"] == "twilio":
+        TwilioBackend(config)  # checks the TWILIO_* settings; makes no request
+    lease = int(config["NOTIFY_LEASE_SECONDS"])
+    if lease <= 2 * float(config["TWILIO_TIMEOUT_SECONDS"]):
+        raise ConfigError("NOTIFY_LEASE_SECONDS must exceed twice TWILIO_TIMEOUT_SECONDS")
 
 
 def init_app(app: Flask) -> Celery:
+    check_settings(app.config)
+
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             with app.app_context():

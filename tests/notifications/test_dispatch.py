@@ -175,3 +175,22 @@ def test_a_message_for_an_erased_donor_is_not_sent(client, sms, daytime):
     assert db.session.scalar(select(OutboxMessage.status).where(OutboxMessage.id == row.id)) == (
         "cancelled"
     )
+
+
+def test_an_admin_sends_a_failed_message_again_once(
+    app, client, sms, daytime, twilio_stub, monkeypatch
+):
+    donor, data = donor_record(client, sms)
+    use_twilio(app, twilio_stub, monkeypatch)
+    (row,) = waiting_birthdays([donor])
+    twilio_stub.refusals.append((400, 21614))  # Twilio: not a mobile number
+    with clock.travelled(timedelta(minutes=31)):
+        send_due()
+        admin = bearer(admin_token(client))
+        retried = client.post(f"/api/v1/admin/notifications/{row.id}/retry", headers=admin)
+        again = client.post(f"/api/v1/admin/notifications/{row.id}/retry", headers=admin)
+    assert retried.status_code == 200
+    assert again.status_code == 409 and again.get_json()["code"] == "message_not_retryable"
+    assert len(twilio_stub.sent_to(to(data))) == 1
+    db.session.refresh(row)
+    assert row.status == "sent"

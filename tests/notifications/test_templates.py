@@ -51,3 +51,20 @@ def test_admins_see_each_template_with_its_length_in_parts(client):
     assert thanks["segments"] == segments(thanks["sample"]) and thanks["segments"] >= 2
     assert by_code["otp"]["urgent"] and not by_code["otp"]["can_opt_out"]
     assert by_code["appeal"]["can_opt_out"] and by_code["appeal"]["capped"]
+
+
+@pytest.mark.parametrize(
+    "settings,problem",
+    [
+        ({"SMS_BACKEND": "twilio"}, "TWILIO_ACCOUNT_SID"),
+        ({"SMS_BACKEND": "carrier-pigeon"}, "SMS_BACKEND"),
+        ({"NOTIFY_DISPATCH": "threads"}, "NOTIFY_DISPATCH"),
+        ({"NOTIFY_LEASE_SECONDS": 5}, "NOTIFY_LEASE_SECONDS"),
+    ],
+)
+def test_the_app_refuses_to_start_with_unusable_message_settings(settings, problem):
+    from app import create_app
+    from core.config import ConfigError
+
+    with pytest.raises(ConfigError, match=problem):
+        create_app({"APP_ENV": "testing", **settings})
