@@ -265,6 +265,9 @@ def erase_donor(donor: Donor, code: str) -> None:
     donor.status = DONOR_ERASED
     donor.erased_at = clock.now()
     revoke_all_sessions("donor", donor.id, "erased")
+    from notifications import services as messages
+
+    messages.forget_donor(donor.id)
     audit.record("donor.erased", actor=("donor", donor.id), target=("donor", donor.id))
 
 

@@ -183,6 +183,8 @@ def _write(session: Session, row: OutboxMessage, token: str, **values) -> bool:
 def _close(session: Session, row: OutboxMessage, token: str, status: str, **values) -> bool:
     if row.sensitive:
         values["body"] = None
+    if row.to_mobile is not None and (row.sensitive or status == SENT):
+        values["to_mobile"] = None  # a number kept only until its message is out
     return _write(session, row, token, status=status, claim_token=None, locked_until=None, **values)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
@@ -142,7 +142,6 @@ class ScheduleRun(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     written: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    note: Mapped[str | None] = mapped_column(Text)
 
 
 # Finding today's birthdays among millions of donors: an equality look-up per birth year on a

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from certificate.models import VALID, Donation
@@ -23,6 +23,7 @@ from core.masking import mask_mobile
 from core.policy import policy_for, regions
 from donors.models import Donor
 from notifications.models import (
+    CANCELLED,
     CLOSED,
     DELIVERED,
     FAILED,
@@ -92,6 +93,20 @@ def send_login_code(code_id: int, e164: str, code: str, minutes: int, expires_at
 def tell_old_number(audit_id: int, old_e164: str) -> None:
     write_one(
         "mobile_changed", Draft(key=f"mobile-changed:{audit_id}", mobile=old_e164, context={})
+    )
+
+
+def forget_donor(donor_id: int) -> None:
+    """Erasure: texts that name the donor go, and nothing still waiting is sent."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.donor_id == donor_id, OutboxMessage.status == PENDING)
+        .values(status=CANCELLED, status_reason="donor_erased")
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.donor_id == donor_id)
+        .values(body=None, to_mobile=None)
     )
 
 

@@ -25,7 +25,6 @@ def upgrade():
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('written', sa.Integer(), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('note', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('job', 'day', name=op.f('pk_notification_schedule_runs'))
     )
     op.create_table('notification_outbox',

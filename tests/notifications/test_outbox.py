@@ -195,3 +195,40 @@ def test_a_donor_without_a_number_gets_a_skipped_row(client, sms, daytime):
     assert (row.status, row.status_reason) == ("skipped", "no_mobile")
     assert row.body is None
     assert send_due().claimed == 0
+
+
+def test_erasure_wipes_the_texts_that_name_the_donor_and_cancels_what_waits(client, sms, daytime):
+    from tests.factories import bearer, last_code, send_code
+
+    site, token = desk(client)
+    donor, data, _ = donor_who_gave(client, sms, site, token)
+    later = clock.now() + timedelta(hours=1)
+    (waiting,) = write(
+        "birthday",
+        [Draft(key="birthday:erase", donor=donor, context={"name": "张伟"})],
+        not_before=later,
+        expires_at=later + timedelta(hours=1),
+    )
+    db.session.commit()
+    with clock.travelled(timedelta(minutes=2)):
+        send_code(client, data["plain"]["mobile"])
+        erased = client.post(
+            "/api/v1/me/erasure",
+            json={"code": last_code(sms, data["plain"]["mobile"])},
+            headers=bearer(data["tokens"]["access_token"]),
+        )
+    assert erased.status_code == 204
+    mine = outbox(donor_id=donor.id)
+    assert mine and all(row.body is None for row in mine)
+    db.session.refresh(waiting)
+    assert (waiting.status, waiting.status_reason) == ("cancelled", "donor_erased")
+    with clock.travelled(timedelta(hours=1, minutes=1)):
+        assert send_due().claimed == 0
+
+
+def test_a_number_kept_for_a_donorless_message_is_dropped_once_it_is_sent(client, sms):
+    from tests.factories import mobile, send_code
+
+    send_code(client, mobile())
+    (row,) = outbox(template="otp")
+    assert row.status == "sent" and row.to_mobile is None
