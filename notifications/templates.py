@@ -143,8 +143,8 @@ TEMPLATES: dict[str, MessageTemplate] = {
         _template(
             "appeal",
             APPEAL,
-            SALUTATION + "{{ city }}{{ group }}血库存偏紧，急需您的帮助。如身体条件允许，"
-            "请近期到就近献血点献血。不想收到此类短信可在小程序“消息设置”中关闭。",
+            SALUTATION + "{{ city }}{{ group }}血库存偏紧，如身体允许请近期到就近献血点献血。"
+            "可在小程序“消息设置”中关闭此类短信。",
             {"name": "张伟", "city": "杭州市", "group": "O型RhD阴性"},
         ),
     )
