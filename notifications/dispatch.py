@@ -212,6 +212,11 @@ def _deliver_one(
 ) -> None:
     now = clock.now()
     report.ids.append(row.id)
+    expired = row.expires_at is not None and row.expires_at <= now
+    if expired and row.in_flight_since is None:
+        if _close(session, row, token, EXPIRED, status_reason="expired"):
+            report.expired += 1
+        return
     mobile = _recipient(session, row)
     if not mobile or not row.body:
         if _close(session, row, token, CANCELLED, status_reason="no_mobile"):
@@ -239,7 +244,7 @@ def _deliver_one(
             if _sent(session, row, token, backend, fresh[0]):
                 report.found_at_provider += 1
             return
-    if row.expires_at is not None and row.expires_at <= now:
+    if expired:
         if _close(session, row, token, EXPIRED, status_reason="expired", in_flight_since=None):
             report.expired += 1
         return

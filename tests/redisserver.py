@@ -25,9 +25,11 @@ def ensure_redis_server() -> str:
     if found:
         return found
     if os.geteuid() == 0:
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "redis-server"], check=True, capture_output=True
-        )
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"]
+        if subprocess.run(install, capture_output=True).returncode != 0:
+            # A fresh machine may have no package lists yet.
+            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
+            subprocess.run(install, check=True, capture_output=True)
         found = shutil.which("redis-server")
     if not found:
         raise RuntimeError("redis-server is missing: apt-get install redis-server")
