@@ -49,6 +49,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     )
     register_error_handlers(app)
     register_blueprints(app)
+    register_workers(app)
     # After the blueprints: importing a domain package registers the policy sections it reads.
     policy.init_app(app)
     register_cli(app)
@@ -62,6 +63,8 @@ def register_blueprints(app: Flask) -> None:
     from core.routes import bp as auth_bp
     from core.routes import keys_bp
     from donors import bp as donors_bp
+    from notifications import bp as notifications_bp
+    from notifications import webhooks_bp
     from rewards import bp as rewards_bp
     from sites import bp as sites_bp
 
@@ -73,13 +76,24 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(rewards_bp, url_prefix="/api/v1")
     api.register_blueprint(verification_bp)
     api.register_blueprint(keys_bp)
+    api.register_blueprint(notifications_bp, url_prefix="/api/v1")
+    api.register_blueprint(webhooks_bp)
+
+
+def register_workers(app: Flask) -> None:
+    """The Celery app of the production profile (no connection is made until a task is sent)."""
+    from notifications import init_app as notifications_init_app
+
+    notifications_init_app(app)
 
 
 def register_cli(app: Flask) -> None:
     from certificate.cli import certificate_cli
     from demo import demo_cli
+    from notifications.cli import notifications_cli
     from sites.cli import users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(certificate_cli)
+    app.cli.add_command(notifications_cli)

@@ -102,6 +102,36 @@ class BaseConfig:
     # (end of rewards)
 
     # notifications
+    # inline: each message is sent in-process right after its transaction commits (embedded
+    # default; `flask notifications worker` sends what waits: retries, quiet hours, schedules).
+    # celery: the commit rings a Celery worker (Redis broker); Celery beat runs the schedules.
+    NOTIFY_DISPATCH = "inline"
+    CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    NOTIFY_SWEEP_SECONDS = 30  # how often waiting messages are looked for
+    NOTIFY_SCHEDULE_SECONDS = 300  # how often the daily jobs check whether their time has come
+    NOTIFY_BATCH_SIZE = 100
+    # A worker holds a message this long; it must exceed TWILIO_TIMEOUT_SECONDS by far, so a
+    # message is never taken over while its first send may still be on the wire.
+    NOTIFY_LEASE_SECONDS = 120
+    NOTIFY_MAX_ATTEMPTS = 8
+    NOTIFY_RETRY_BASE_SECONDS = 30  # doubled after each failed attempt
+    NOTIFY_RETRY_MAX_SECONDS = 3600
+    # Manners (operational choices, not regulations): no non-urgent message in the night, and
+    # at most so many reminders, greetings and appeals per donor in any 7 days.
+    NOTIFY_QUIET_HOURS = ("21:00", "08:00")
+    NOTIFY_WEEKLY_CAP = 3
+    NOTIFY_GREETING_TIME = "09:00"
+    NOTIFY_APPOINTMENT_REMINDER_TIME = "10:00"  # on the day before the appointment
+    NOTIFY_APPEAL_MAX_WAVE = 200
+    NOTIFY_APPEAL_WAVE_INTERVAL = timedelta(hours=4)
+    NOTIFY_ELIGIBLE_LOOKBACK_DAYS = 400  # remind donors whose last donation is this recent
+    # Twilio (SMS_BACKEND=twilio): the sender is a number or a messaging service.
+    TWILIO_ACCOUNT_SID = ""
+    TWILIO_AUTH_TOKEN = ""
+    TWILIO_FROM = ""
+    TWILIO_MESSAGING_SERVICE_SID = ""
+    TWILIO_API_BASE = ""  # empty: Twilio itself; tests point it at a stub on loopback
+    TWILIO_TIMEOUT_SECONDS = 10
     # (end of notifications)
 
     # faces
@@ -148,6 +178,18 @@ ENV_OVERRIDES = (
     "RATELIMIT_STORAGE_URI",
     "VERIFY_RATE_LIMIT",
     "SMS_BACKEND",
+    "SMS_SIGNATURE",
+    "NOTIFY_DISPATCH",
+    "CELERY_BROKER_URL",
+    "NOTIFY_SWEEP_SECONDS",
+    "NOTIFY_LEASE_SECONDS",
+    "NOTIFY_BATCH_SIZE",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_API_BASE",
+    "TWILIO_TIMEOUT_SECONDS",
     "POLICY_DIR",
     "DEFAULT_REGION",
 )

@@ -194,6 +194,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "gate_replayed": ("该优待码已使用，请刷新后重试。", "This code was already used."),
     # (end of rewards)
     # notifications: outbox, templates, preferences, webhooks
+    "unit_unknown": (
+        "未找到该献血条码对应的有效献血记录。",
+        "No valid donation has this donation number.",
+    ),
+    "unit_issue_conflict": (
+        "该出库编号已登记为发往另一家医院。",
+        "This issue was already reported for another hospital.",
+    ),
+    "issued_in_future": ("出库时间不能晚于当前时间。", "The issue time is in the future."),
+    "message_not_retryable": (
+        "该短信不能重发（未失败，或为验证码）。",
+        "This message cannot be sent again (not failed, or a one-time code).",
+    ),
+    "appeal_ends_in_past": ("呼吁的截止日期已过。", "The appeal's end date has passed."),
+    "signature_invalid": ("回调签名无效。", "The callback signature is invalid."),
     # (end of notifications)
     # faces: enrolment, verification, identification
     # (end of faces)

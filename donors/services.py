@@ -15,7 +15,6 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from core import audit, clock
-from core.aftercommit import after_commit
 from core.auth import DONOR, issue_tokens, revoke_all_sessions
 from core.crypto import cipher
 from core.errors import ApiError
@@ -23,7 +22,6 @@ from core.extensions import db
 from core.policy import RegionPolicy
 from donors.identity import ResidentId
 from donors.models import DONOR_ACTIVE, DONOR_ERASED, Deferral, Donor, OneTimeCode
-from notifications.backends import SmsMessage, sms_backend
 
 
 def mobile_hash(e164: str) -> str:
@@ -88,18 +86,18 @@ def request_code(e164: str, client_ip: str) -> dict[str, int]:
     length = config["OTP_LENGTH"]
     code = f"{secrets.randbelow(10**length):0{length}d}"
     ttl = config["OTP_TTL"]
-    db.session.add(
-        OneTimeCode(
-            mobile_hash=subject,
-            ip_hash=ip_key,
-            code_hash=cipher().code_hash(subject, code),
-            created_at=now,
-            expires_at=now + ttl,
-        )
+    row = OneTimeCode(
+        mobile_hash=subject,
+        ip_hash=ip_key,
+        code_hash=cipher().code_hash(subject, code),
+        created_at=now,
+        expires_at=now + ttl,
     )
-    minutes = int(ttl.total_seconds() // 60)
-    body = f"{config['SMS_SIGNATURE']}您的验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"
-    _send_after_commit(e164, body)
+    db.session.add(row)
+    db.session.flush()
+    from notifications import services as messages  # it imports donors: import when used
+
+    messages.send_login_code(row.id, e164, code, int(ttl.total_seconds() // 60), row.expires_at)
     return {
         "expires_in": int(ttl.total_seconds()),
         "resend_after": int(config["OTP_RESEND_AFTER"].total_seconds()),
@@ -117,11 +115,6 @@ def _count_codes(condition: Any, since: datetime) -> int:
         .select_from(OneTimeCode)
         .where(condition, OneTimeCode.created_at >= since)
     )
-
-
-def _send_after_commit(e164: str, body: str) -> None:
-    backend = sms_backend()
-    after_commit(db.session(), lambda: backend.send(SmsMessage(to=e164, body=body)))
 
 
 def consume_code(e164: str, code: str) -> None:
@@ -243,12 +236,14 @@ def change_mobile(donor: Donor, new_e164: str, code: str) -> Donor:
     old = donor.mobile
     donor.mobile = new_e164
     donor.mobile_hash = mobile_hash(new_e164)
-    audit.record("donor.mobile_changed", actor=("donor", donor.id), target=("donor", donor.id))
+    entry = audit.record(
+        "donor.mobile_changed", actor=("donor", donor.id), target=("donor", donor.id)
+    )
     if old and old != new_e164:
-        signature = current_app.config["SMS_SIGNATURE"]
-        _send_after_commit(
-            old, f"{signature}您的献血账户已更换绑定手机号。如非本人操作，请联系献血服务中心。"
-        )
+        db.session.flush()
+        from notifications import services as messages
+
+        messages.tell_old_number(entry.id, old)
     return donor
 
 
@@ -270,6 +265,9 @@ def erase_donor(donor: Donor, code: str) -> None:
     donor.status = DONOR_ERASED
     donor.erased_at = clock.now()
     revoke_all_sessions("donor", donor.id, "erased")
+    from notifications import services as messages
+
+    messages.forget_donor(donor.id)
     audit.record("donor.erased", actor=("donor", donor.id), target=("donor", donor.id))
 
 

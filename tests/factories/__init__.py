@@ -33,8 +33,9 @@ def mobile() -> str:
 
 def last_code(sms: list, to_mobile: str) -> str:
     for message in reversed(sms):
-        if message.to.endswith(to_mobile[-11:]):
-            return re.search(r"验证码是(\d{6})", message.body).group(1)
+        found = re.search(r"验证码是(\d{6})", message.body)
+        if found and message.to.endswith(to_mobile[-11:]):
+            return found.group(1)
     raise AssertionError(f"no code was sent to {to_mobile}")
 
 

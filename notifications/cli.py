@@ -1,0 +1,63 @@
+"""`flask notifications ...`: the embedded worker, one-off runs, and a look at the outbox."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from sqlalchemy import func, select
+
+from core import clock
+from core.extensions import db
+from notifications.dispatch import deliver_due
+from notifications.models import OutboxMessage
+from notifications.schedules import tick
+
+notifications_cli = click.Group("notifications", help="Messages to donors.")
+
+
+def _run_once() -> str:
+    done = tick()
+    report = deliver_due()
+    parts = [f"{name} {count}" for name, count in done.items()]
+    parts.append(f"sent {report.sent}")
+    if report.found_at_provider:
+        parts.append(f"already at provider {report.found_at_provider}")
+    for name in ("retrying", "failed", "expired", "cancelled", "held_for_quiet_hours"):
+        if getattr(report, name):
+            parts.append(f"{name.replace('_', ' ')} {getattr(report, name)}")
+    return ", ".join(parts)
+
+
+@notifications_cli.command("tick")
+def tick_once() -> None:
+    """Run today's jobs if not yet run, advance appeals, and send what is due (for cron)."""
+    click.echo(_run_once())
+
+
+@notifications_cli.command("worker")
+@click.option("--interval", type=float, default=None, help="seconds between sweeps")
+def worker(interval: float | None) -> None:
+    """The embedded scheduler and sender, without Redis or Celery: loops until stopped."""
+    pause = interval or float(current_app.config["NOTIFY_SWEEP_SECONDS"])
+    click.echo(f"sending due messages every {pause:g} s; Ctrl-C stops")
+    try:
+        while True:
+            summary = _run_once()
+            if summary != "sent 0":
+                click.echo(f"{clock.local_now():%H:%M:%S} {summary}")
+            db.session.remove()
+            time.sleep(pause)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@notifications_cli.command("status")
+def status() -> None:
+    """How many messages are in each state."""
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    for name, count in sorted(rows):
+        click.echo(f"{name:<12} {count}")

@@ -1,0 +1,250 @@
+"""Writing messages to the outbox, in the transaction of whatever causes them.
+
+A message is a row with a unique idempotency key (`thanks:<donation>`, `birthday:<donor>:<year>`,
+`otp:<code>` ...). Writing the same key again changes nothing, so a retried request or a re-run
+job never asks for a second message; a rolled-back cause takes its message with it. The manners
+are decided here too: opted-out, over-cap and unreachable donors get a `skipped` row (so a re-run
+does not reconsider them), and non-urgent messages are dated out of the quiet hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.aftercommit import after_commit
+from core.extensions import db
+from donors.models import DONOR_ACTIVE, Donor
+from notifications.models import (
+    CANCELLED,
+    PENDING,
+    SKIPPED,
+    NotificationPreference,
+    OutboxMessage,
+)
+from notifications.templates import (
+    CAPPED,
+    GREETING,
+    OPT_OUTS,
+    SECURITY,
+    URGENT,
+    render,
+    segments,
+    template,
+)
+
+WEEK = timedelta(days=7)
+# How long a message is worth sending when its cause does not say (codes expire with the code).
+DEFAULT_LIFETIME = {
+    SECURITY: timedelta(minutes=15),
+    "transactional": timedelta(days=3),
+    "reminder": timedelta(days=7),
+    "appeal": timedelta(days=3),
+}
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Enough of a donor to decide whether to write: no number, only whether there is one."""
+
+    id: int
+    status: str
+    mobile_hash: str | None
+
+    @classmethod
+    def of(cls, donor: Donor) -> Addressee:
+        return cls(donor.id, donor.status, donor.mobile_hash)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One message to write: for a donor (their number is looked up when it is sent) or a number."""
+
+    key: str
+    context: dict[str, Any]
+    donor: Donor | Addressee | None = None
+    mobile: str | None = None
+
+
+def _clock_time(text: str) -> time:
+    hours, minutes = (int(part) for part in text.split(":"))
+    return time(hours, minutes)
+
+
+def quiet_until(moment: datetime) -> datetime | None:
+    """When the quiet hours around `moment` end, or None if `moment` is not in them."""
+    start_text, end_text = current_app.config["NOTIFY_QUIET_HOURS"]
+    start, end = _clock_time(start_text), _clock_time(end_text)
+    local = clock.to_local(moment)
+    now = local.time()
+    quiet = (now >= start or now < end) if start > end else (start <= now < end)
+    if not quiet:
+        return None
+    end_day = local.date() if now < end else local.date() + timedelta(days=1)
+    return clock.as_utc(datetime.combine(end_day, end, tzinfo=clock.LOCAL_ZONE))
+
+
+def polite_time(category: str, moment: datetime) -> datetime:
+    """`moment`, or the end of the quiet hours for a non-urgent message written in them."""
+    if category in URGENT:
+        return moment
+    return quiet_until(moment) or moment
+
+
+def local_moment(day, at: str) -> datetime:
+    """A local wall-clock time on a local date, in UTC."""
+    return clock.as_utc(datetime.combine(day, _clock_time(at), tzinfo=clock.LOCAL_ZONE))
+
+
+def default_expiry(category: str, not_before: datetime) -> datetime:
+    if category == GREETING:
+        # A greeting belongs to its day: one that cannot go before the quiet hours is dropped.
+        start = current_app.config["NOTIFY_QUIET_HOURS"][0]
+        return local_moment(clock.to_local(not_before).date(), start)
+    return not_before + DEFAULT_LIFETIME[category]
+
+
+def preferences_for(
+    session: Session, donor_ids: Iterable[int]
+) -> dict[int, NotificationPreference]:
+    ids = list(donor_ids)
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(NotificationPreference).where(NotificationPreference.donor_id.in_(ids))
+    )
+    return {row.donor_id: row for row in rows}
+
+
+def recent_capped_counts(session: Session, donor_ids: Iterable[int]) -> dict[int, int]:
+    """Reminders, greetings and appeals written for each donor in the last 7 days."""
+    ids = list(donor_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(OutboxMessage.donor_id, func.count())
+        .where(
+            OutboxMessage.donor_id.in_(ids),
+            OutboxMessage.category.in_(CAPPED),
+            OutboxMessage.status.notin_((SKIPPED, CANCELLED)),
+            OutboxMessage.created_at >= clock.now() - WEEK,
+        )
+        .group_by(OutboxMessage.donor_id)
+    )
+    return dict(rows.all())
+
+
+def opted_out(preference: NotificationPreference | None, category: str) -> bool:
+    field = OPT_OUTS.get(category)
+    return bool(field and preference is not None and not getattr(preference, field))
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = OutboxMessage.__table__
+    for start in range(0, len(rows), 1000):
+        statement = insert(table).values(rows[start : start + 1000])
+        session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+
+
+def write(
+    code: str,
+    drafts: list[Draft],
+    *,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+    session: Session | None = None,
+    dispatch: bool = True,
+) -> list[OutboxMessage]:
+    """Write one message per draft (once per key) and return the rows, old or new.
+
+    With `dispatch`, messages due now go out as soon as the transaction commits.
+    """
+    session = session or db.session()
+    spec = template(code)
+    now = clock.now()
+    wanted = [draft.key for draft in drafts]
+    existing = _existing(session, wanted)
+    fresh = [draft for draft in drafts if draft.key not in existing]
+    donor_ids = {draft.donor.id for draft in fresh if draft.donor is not None}
+    preferences = preferences_for(session, donor_ids) if spec.category in OPT_OUTS else {}
+    counts = recent_capped_counts(session, donor_ids) if spec.category in CAPPED else {}
+    cap = int(current_app.config["NOTIFY_WEEKLY_CAP"])
+    start = polite_time(spec.category, max(not_before or now, now))
+    expiry = expires_at or default_expiry(spec.category, start)
+    rows = []
+    for draft in fresh:
+        status, reason = PENDING, None
+        donor = draft.donor
+        if start >= expiry:
+            status, reason = SKIPPED, "too_late"
+        elif donor is not None and (donor.status != DONOR_ACTIVE or not donor.mobile_hash):
+            status, reason = SKIPPED, "no_mobile"
+        elif donor is not None and opted_out(preferences.get(donor.id), spec.category):
+            status, reason = SKIPPED, "opted_out"
+        elif donor is not None and spec.category in CAPPED:
+            if counts.get(donor.id, 0) >= cap:
+                status, reason = SKIPPED, "weekly_cap"
+            else:
+                counts[donor.id] = counts.get(donor.id, 0) + 1
+        body = render(code, draft.context)
+        rows.append(
+            {
+                "key": draft.key,
+                "template": code,
+                "category": spec.category,
+                "donor_id": donor.id if donor is not None else None,
+                "to_mobile": draft.mobile if donor is None else None,
+                "body": body if status == PENDING else None,
+                "sensitive": spec.sensitive,
+                "segments": segments(body),
+                "status": status,
+                "status_reason": reason,
+                "not_before": start,
+                "expires_at": expiry,
+                "attempts": 0,
+                "created_at": now,
+            }
+        )
+    if rows:
+        _insert_ignoring_duplicates(session, rows)
+    found = _existing(session, wanted)
+    written = [found[key] for key in wanted if key in found]
+    if dispatch:
+        due = [row.id for row in written if row.status == PENDING and row.not_before <= now]
+        if due:
+            dispatch_after_commit(session, due)
+    return written
+
+
+def write_one(code: str, draft: Draft, **options: Any) -> OutboxMessage:
+    return write(code, [draft], **options)[0]
+
+
+def _existing(session: Session, keys: list[str]) -> dict[str, OutboxMessage]:
+    found: dict[str, OutboxMessage] = {}
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.key.in_(chunk))):
+            found[row.key] = row
+    return found
+
+
+def dispatch_after_commit(session: Session, ids: list[int]) -> None:
+    """Once the cause has committed, send now (inline) or ring the Celery worker."""
+
+    def go() -> None:
+        from notifications.dispatch import dispatch_soon
+
+        dispatch_soon(ids)
+
+    after_commit(session, go)

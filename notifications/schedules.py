@@ -1,0 +1,422 @@
+"""Messages that come from the calendar: birthdays, greeting days, reminders, appeal waves.
+
+Each daily job may run any number of times on its day (Celery beat or the embedded worker ticks
+every few minutes): it records its run in `notification_schedule_runs`, and every message it
+writes has an idempotency key, so a second run writes nothing new. The jobs write rows dated for
+the hour they should go (09:00 for greetings); the dispatcher sends them then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from certificate.eligibility import check_eligibility, past_donations
+from certificate.models import VALID, Donation, DonorTotals
+from core import clock
+from core.extensions import db
+from core.policy import Period, PolicyUndecided, policy_for, regions
+from donors.models import DONOR_ACTIVE, Donor
+from notifications.bookings import booking_directory
+from notifications.models import (
+    CANCELLED,
+    CLOSED,
+    OPEN,
+    PENDING,
+    SKIPPED,
+    NotificationPreference,
+    OutboxMessage,
+    ScheduleRun,
+    StockAppeal,
+)
+from notifications.outbox import Addressee, Draft, local_moment, write
+from notifications.rules import appeal_rules_of, greetings_of
+from notifications.templates import APPEAL
+
+log = logging.getLogger("notifications.schedules")
+
+OLDEST_DONOR_YEARS = 120  # birth years looked at for birthdays; donors are adults
+CHUNK = 1000
+
+
+def _greeting_expiry(on: date) -> datetime:
+    return local_moment(on, current_app.config["NOTIFY_QUIET_HOURS"][0])
+
+
+def _reachable_donors(region: str):
+    return select(Donor.id, Donor.status, Donor.mobile_hash, Donor.name).where(
+        Donor.region == region,
+        Donor.status == DONOR_ACTIVE,
+        Donor.mobile_hash.is_not(None),
+    )
+
+
+def _chunks(query) -> Iterator[list]:
+    """Rows of `query` (ordered by donor id) a thousand at a time, by key, not by offset."""
+    last = 0
+    while True:
+        rows = db.session.execute(query.where(Donor.id > last).limit(CHUNK)).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def birthday_dates(month_days: list[tuple[int, int]], on: date) -> list[date]:
+    """Every birth date with these month-days in the last 120 years: equality look-ups on the
+    birth-date index, quicker than any expression over it."""
+    dates = []
+    for year in range(on.year - OLDEST_DONOR_YEARS, on.year + 1):
+        for month, day in month_days:
+            try:
+                dates.append(date(year, month, day))
+            except ValueError:  # 29 February of a common year
+                continue
+    return dates
+
+
+def greet_birthdays(on: date) -> int:
+    """Birthday greetings for today, at the greeting hour, to donors who have given blood."""
+    written = 0
+    for region in regions():
+        greetings = greetings_of(policy_for(region))
+        dates = birthday_dates(greetings.birthdays_greeted_on(on), on)
+        query = (
+            _reachable_donors(region)
+            .join(DonorTotals, DonorTotals.donor_id == Donor.id)
+            .where(Donor.birth_date.in_(dates), DonorTotals.donations > 0)
+            .order_by(Donor.id)
+        )
+        for rows in _chunks(query):
+            drafts = [
+                Draft(
+                    key=f"birthday:{row.id}:{on.year}",
+                    donor=Addressee(row.id, row.status, row.mobile_hash),
+                    context={"name": row.name or ""},
+                )
+                for row in rows
+            ]
+            written += len(
+                write(
+                    "birthday",
+                    drafts,
+                    not_before=local_moment(on, current_app.config["NOTIFY_GREETING_TIME"]),
+                    expires_at=_greeting_expiry(on),
+                    dispatch=False,
+                )
+            )
+    return written
+
+
+def greet_the_day(on: date) -> int:
+    """Greetings on the policy's days (World Blood Donor Day ...); open questions are not sent."""
+    written = 0
+    for region in regions():
+        for day in greetings_of(policy_for(region)).days:
+            if not day.falls_on(on):
+                continue
+            if day.open_question:
+                log.info("greeting %s not sent: %s", day.code, day.open_question)
+                continue
+            if day.audience != "donors":
+                # No register of volunteer-award holders exists yet: refuse rather than guess.
+                log.info("greeting %s not sent: no register of %s", day.code, day.audience)
+                continue
+            query = (
+                _reachable_donors(region)
+                .join(DonorTotals, DonorTotals.donor_id == Donor.id)
+                .where(DonorTotals.donations > 0)
+                .order_by(Donor.id)
+            )
+            for rows in _chunks(query):
+                drafts = [
+                    Draft(
+                        key=f"greeting:{day.code}:{row.id}:{on.year}",
+                        donor=Addressee(row.id, row.status, row.mobile_hash),
+                        context={"name": row.name or ""},
+                    )
+                    for row in rows
+                ]
+                written += len(
+                    write(
+                        day.template,
+                        drafts,
+                        not_before=local_moment(on, current_app.config["NOTIFY_GREETING_TIME"]),
+                        expires_at=_greeting_expiry(on),
+                        dispatch=False,
+                    )
+                )
+    return written
+
+
+def remind_eligible_again(on: date) -> int:
+    """Donors who may give again and have no booking hear so once per donation."""
+    directory = booking_directory()
+    lookback = on - timedelta(days=int(current_app.config["NOTIFY_ELIGIBLE_LOOKBACK_DAYS"]))
+    written = 0
+    for region in regions():
+        policy = policy_for(region)
+        query = (
+            select(Donor)
+            .join(DonorTotals, DonorTotals.donor_id == Donor.id)
+            .where(
+                Donor.region == region,
+                Donor.status == DONOR_ACTIVE,
+                Donor.mobile_hash.is_not(None),
+                DonorTotals.last_donation_date >= lookback,
+                DonorTotals.last_donation_date < on,
+            )
+            .order_by(Donor.id)
+        )
+        drafts = []
+        for donor in db.session.scalars(query):
+            history = past_donations(donor.id, on)
+            if not history:
+                continue
+            last = history[-1]
+            try:
+                result = check_eligibility(donor, last.kind, on, policy, history=history)
+            except (KeyError, PolicyUndecided):
+                continue
+            if not result.allowed or directory.active_booking(donor.id) is not None:
+                continue
+            drafts.append(
+                Draft(
+                    key=f"eligible:{donor.id}:{last.id}",
+                    donor=Addressee.of(donor),
+                    context={
+                        "name": donor.name or "",
+                        "kind_name": "捐献" + policy.kind_name(last.kind),
+                    },
+                )
+            )
+        if drafts:
+            written += len(
+                write(
+                    "eligible_again",
+                    drafts,
+                    not_before=local_moment(on, current_app.config["NOTIFY_GREETING_TIME"]),
+                    dispatch=False,
+                )
+            )
+    return written
+
+
+def remind_appointments(on: date) -> int:
+    """The day before each appointment, a reminder (from the booking directory)."""
+    bookings = booking_directory().bookings_on(on + timedelta(days=1))
+    if not bookings:
+        return 0
+    donors = {
+        donor.id: donor
+        for donor in db.session.scalars(
+            select(Donor).where(Donor.id.in_({booking.donor_id for booking in bookings}))
+        )
+    }
+    written = 0
+    for booking in bookings:
+        donor = donors.get(booking.donor_id)
+        if donor is None:
+            continue
+        starts = clock.to_local(booking.starts_at)
+        written += len(
+            write(
+                "appointment_reminder",
+                [
+                    Draft(
+                        key=f"appointment:{booking.id}",
+                        donor=Addressee.of(donor),
+                        context={
+                            "name": donor.name or "",
+                            "day": f"{starts.month}月{starts.day}日",
+                            "time": starts.strftime("%H:%M"),
+                            "site": booking.site_name,
+                        },
+                    )
+                ],
+                not_before=local_moment(on, current_app.config["NOTIFY_APPOINTMENT_REMINDER_TIME"]),
+                expires_at=clock.as_utc(booking.starts_at),
+                dispatch=False,
+            )
+        )
+    return written
+
+
+# ------------------------------------------------------------------ appeal waves
+
+
+def period_start(period: Period, today: date) -> date:
+    """The first day from which `period` has not yet passed by `today`."""
+    day = today - timedelta(
+        days=period.years * 366 + period.months * 31 + period.weeks * 7 + period.days
+    )
+    while period.add_to(day) <= today:
+        day += timedelta(days=1)
+    return day
+
+
+def _group_name(appeal: StockAppeal) -> str:
+    return f"{appeal.abo}型RhD{'阳性' if appeal.rhd == 'positive' else '阴性'}"
+
+
+def appeal_candidates(appeal: StockAppeal, wanted: int, on: date) -> list[Donor]:
+    """Eligible donors of the group near the city, most likely first (regular and recent),
+    leaving out anyone who heard an appeal within the policy's period or opted out."""
+    policy = policy_for(appeal.region)
+    rules = appeal_rules_of(policy)
+    since = local_moment(period_start(rules.once_per, on), "00:00")
+    recently_appealed = select(OutboxMessage.donor_id).where(
+        OutboxMessage.category == APPEAL,
+        OutboxMessage.status.notin_((SKIPPED, CANCELLED)),
+        OutboxMessage.created_at >= since,
+        OutboxMessage.donor_id.is_not(None),
+    )
+    this_appeal = select(OutboxMessage.donor_id).where(
+        OutboxMessage.key.like(f"appeal:{appeal.id}:%"), OutboxMessage.donor_id.is_not(None)
+    )
+    opted_out = select(NotificationPreference.donor_id).where(
+        NotificationPreference.appeals.is_(False)
+    )
+    from sites.models import Site
+
+    gave_in_city = (
+        select(Donation.donor_id)
+        .join(Site, Site.id == Donation.site_id)
+        .where(Site.city == appeal.city, Donation.status == VALID)
+    )
+    query = (
+        select(Donor)
+        .outerjoin(DonorTotals, DonorTotals.donor_id == Donor.id)
+        .where(
+            Donor.abo == appeal.abo,
+            Donor.rhd == appeal.rhd,
+            Donor.region == appeal.region,
+            Donor.status == DONOR_ACTIVE,
+            Donor.mobile_hash.is_not(None),
+            or_(Donor.city == appeal.city, Donor.id.in_(gave_in_city)),
+            Donor.id.notin_(recently_appealed),
+            Donor.id.notin_(this_appeal),
+            Donor.id.notin_(opted_out),
+        )
+        .order_by(
+            DonorTotals.donations.desc().nulls_last(),
+            DonorTotals.last_donation_date.desc().nulls_last(),
+            Donor.id,
+        )
+    )
+    chosen: list[Donor] = []
+    for donor in db.session.scalars(query.limit(wanted * 20)):
+        try:
+            result = check_eligibility(donor, appeal.kind, on, policy)
+        except (KeyError, PolicyUndecided):
+            continue
+        if result.allowed:
+            chosen.append(donor)
+            if len(chosen) >= wanted:
+                break
+    return chosen
+
+
+def advance_appeal(appeal: StockAppeal) -> int:
+    """Write the appeal's next wave if its time has come; the wave never exceeds the free
+    places near the city (when the booking directory knows them) nor the administrator's cap."""
+    now = clock.now()
+    if (
+        appeal.status != OPEN
+        or appeal.next_wave_at is None
+        or clock.as_utc(appeal.next_wave_at) > now
+    ):
+        return 0
+    today = clock.local_today()
+    interval = current_app.config["NOTIFY_APPEAL_WAVE_INTERVAL"]
+    if today > appeal.ends_on:
+        appeal.status, appeal.next_wave_at, appeal.closed_at = CLOSED, None, now
+        return 0
+    free = booking_directory().free_places_near(appeal.city, today, appeal.ends_on)
+    size = appeal.max_wave if free is None else min(appeal.max_wave, free)
+    appeal.next_wave_at = now + interval
+    if size <= 0:
+        return 0
+    donors = appeal_candidates(appeal, size, today)
+    if not donors:
+        return 0
+    rows = write(
+        "appeal",
+        [
+            Draft(
+                key=f"appeal:{appeal.id}:{donor.id}",
+                donor=Addressee.of(donor),
+                context={
+                    "name": donor.name or "",
+                    "city": appeal.city,
+                    "group": _group_name(appeal),
+                },
+            )
+            for donor in donors
+        ],
+        expires_at=local_moment(appeal.ends_on, current_app.config["NOTIFY_QUIET_HOURS"][0]),
+    )
+    told = sum(1 for row in rows if row.status == PENDING)
+    appeal.waves += 1
+    appeal.notified += told
+    return told
+
+
+def advance_appeals() -> int:
+    due = db.session.scalars(
+        select(StockAppeal).where(
+            StockAppeal.status == OPEN, StockAppeal.next_wave_at <= clock.now()
+        )
+    ).all()
+    return sum(advance_appeal(appeal) for appeal in due)
+
+
+# ------------------------------------------------------------------ running the jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[date], int]
+
+
+DAILY_JOBS = (
+    Job("birthdays", greet_birthdays),
+    Job("greeting_days", greet_the_day),
+    Job("eligible_again", remind_eligible_again),
+    Job("appointment_reminders", remind_appointments),
+)
+
+
+def run_daily_jobs(on: date | None = None) -> dict[str, int]:
+    """Run each daily job not yet done today; one transaction per job."""
+    on = on or clock.local_today()
+    done: dict[str, int] = {}
+    for job in DAILY_JOBS:
+        if db.session.get(ScheduleRun, (job.name, on)) is not None:
+            continue
+        written = job.run(on)
+        db.session.add(ScheduleRun(job=job.name, day=on, written=written))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # another tick finished it first; its rows stand
+            continue
+        done[job.name] = written
+    return done
+
+
+def tick() -> dict[str, int]:
+    """What the scheduler does every few minutes: daily jobs when due, appeal waves."""
+    done = run_daily_jobs()
+    waves = advance_appeals()
+    db.session.commit()
+    if waves:
+        done["appeal_messages"] = waves
+    return done

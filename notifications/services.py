@@ -1,0 +1,417 @@
+"""The rules of talking to donors: what causes a message, who may turn what off, what admins see.
+
+No `request` in here: routes, the CLI, the Celery tasks and the tests call the same functions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+
+from certificate.models import VALID, Donation
+from certificate.services import CLOCK_SKEW, verification_url
+from core import audit, clock
+from core.auth import Caller
+from core.errors import ApiError
+from core.extensions import db
+from core.ids import DinError, parse_din
+from core.masking import mask_mobile
+from core.policy import policy_for, regions
+from donors.models import Donor
+from notifications.models import (
+    CANCELLED,
+    CLOSED,
+    DELIVERED,
+    FAILED,
+    NOT_DELIVERED,
+    OPEN,
+    PENDING,
+    SENDING,
+    SENT,
+    UNDELIVERED,
+    NotificationPreference,
+    OutboxMessage,
+    StockAppeal,
+    UnitIssue,
+)
+from notifications.outbox import Draft, dispatch_after_commit, write_one
+from notifications.templates import (
+    CAPPED,
+    OPT_OUTS,
+    TEMPLATES,
+    render,
+    segments,
+)
+
+# ------------------------------------------------------------------ what donors are told
+
+
+def salutation_name(donor: Donor) -> str:
+    return donor.name or ""
+
+
+def amount_text(donation: Donation) -> str:
+    if donation.volume_ml is not None:
+        return f"{donation.volume_ml}毫升"
+    return f"{donation.units}个治疗单位"
+
+
+def thank_for_donation(donation: Donation) -> OutboxMessage | None:
+    """The thank-you, written in the recording transaction (a correction is not thanked again)."""
+    if donation.replaces_id is not None or donation.certificate is None:
+        return None
+    number = donation.certificate.number
+    donor = donation.donor
+    return write_one(
+        "thanks",
+        Draft(
+            key=f"thanks:{donation.id}",
+            donor=donor,
+            context={
+                "name": salutation_name(donor),
+                "amount": amount_text(donation),
+                "number": number,
+                "url": verification_url(number),
+            },
+        ),
+    )
+
+
+def send_login_code(code_id: int, e164: str, code: str, minutes: int, expires_at: datetime) -> None:
+    """One-time codes go through the outbox too: urgent, and their text is wiped once sent."""
+    write_one(
+        "otp",
+        Draft(key=f"otp:{code_id}", mobile=e164, context={"code": code, "minutes": minutes}),
+        expires_at=expires_at,
+    )
+
+
+def tell_old_number(audit_id: int, old_e164: str) -> None:
+    write_one(
+        "mobile_changed", Draft(key=f"mobile-changed:{audit_id}", mobile=old_e164, context={})
+    )
+
+
+def forget_donor(donor_id: int) -> None:
+    """Erasure: texts that name the donor go, and nothing still waiting is sent."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.donor_id == donor_id, OutboxMessage.status == PENDING)
+        .values(status=CANCELLED, status_reason="donor_erased")
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.donor_id == donor_id)
+        .values(body=None, to_mobile=None)
+    )
+
+
+def _month_day(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, bool]:
+    """The station system says a unit went to a hospital; its donor hears where. Once per issue.
+
+    Returns the issue and whether it is new; the same report again changes nothing.
+    """
+    try:
+        din = parse_din(body["din"])
+    except DinError as error:
+        raise ApiError(error.code, 422, errors={"din": [error.code]}) from error
+    if body["issued_at"] > clock.now() + CLOCK_SKEW:
+        raise ApiError("issued_in_future", 422, errors={"issued_at": ["issued_in_future"]})
+    existing = db.session.scalar(
+        select(UnitIssue).where(UnitIssue.din == din.body, UnitIssue.issue_ref == body["issue_id"])
+    )
+    if existing is not None:
+        if existing.hospital != body["hospital"]:
+            raise ApiError("unit_issue_conflict", 409, errors={"issue_id": ["unit_issue_conflict"]})
+        return existing, False
+    donation = db.session.scalar(
+        select(Donation).where(Donation.din == din.body, Donation.status == VALID)
+    )
+    if donation is None:
+        raise ApiError("unit_unknown", 404, errors={"din": ["unit_unknown"]})
+    issue = UnitIssue(
+        din=din.body,
+        issue_ref=body["issue_id"],
+        hospital=body["hospital"],
+        component=body.get("component"),
+        issued_at=body["issued_at"],
+        donation_id=donation.id,
+        reported_by=device.principal_id,
+    )
+    db.session.add(issue)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # the same report raced itself: answer as the first did
+        existing = db.session.scalar(
+            select(UnitIssue).where(
+                UnitIssue.din == din.body, UnitIssue.issue_ref == body["issue_id"]
+            )
+        )
+        if existing is None:
+            raise ApiError("conflict", 409) from None
+        return existing, False
+    donor = donation.donor
+    write_one(
+        "unit_issued",
+        Draft(
+            key=f"journey:{din.body}:{body['issue_id']}",
+            donor=donor,
+            context={
+                "name": salutation_name(donor),
+                "donated_on": _month_day(donation.donation_date),
+                "issued_on": _month_day(clock.to_local(body["issued_at"]).date()),
+                "hospital": body["hospital"],
+            },
+        ),
+    )
+    audit.record(
+        "unit.issued",
+        actor=("device", device.principal_id),
+        target=("donation", donation.id),
+        details={"issue": issue.id},
+    )
+    return issue, True
+
+
+# ------------------------------------------------------------------ preferences
+
+PREFERENCE_FIELDS = tuple(OPT_OUTS.values())
+
+
+def preferences(donor: Donor) -> dict[str, Any]:
+    row = db.session.get(NotificationPreference, donor.id)
+    values = {name: getattr(row, name) if row else True for name in PREFERENCE_FIELDS}
+    quiet_start, quiet_end = current_app.config["NOTIFY_QUIET_HOURS"]
+    return {
+        **values,
+        "transactional": True,
+        "quiet_hours": {"start": quiet_start, "end": quiet_end},
+        "weekly_cap": int(current_app.config["NOTIFY_WEEKLY_CAP"]),
+        "updated_at": row.updated_at if row else None,
+    }
+
+
+def update_preferences(donor: Donor, changes: dict[str, bool]) -> dict[str, Any]:
+    """Greetings, appeals and reminders can be turned off; what concerns the donor's own
+    donations, bookings and account cannot."""
+    row = db.session.get(NotificationPreference, donor.id)
+    if row is None:
+        row = NotificationPreference(donor_id=donor.id)
+        db.session.add(row)
+    for name in PREFERENCE_FIELDS:
+        if name in changes:
+            setattr(row, name, changes[name])
+    row.updated_at = clock.now()
+    audit.record(
+        "notifications.preferences_changed",
+        actor=("donor", donor.id),
+        target=("donor", donor.id),
+        details={name: changes[name] for name in PREFERENCE_FIELDS if name in changes},
+    )
+    db.session.flush()
+    return preferences(donor)
+
+
+# ------------------------------------------------------------------ what administrators see
+
+
+def message_view(row: OutboxMessage) -> dict[str, Any]:
+    mobile = row.to_mobile
+    if mobile is None and row.donor_id is not None:
+        donor = db.session.get(Donor, row.donor_id)
+        mobile = donor.mobile if donor else None
+    return {
+        "id": row.id,
+        "key": row.key,
+        "template": row.template,
+        "category": row.category,
+        "donor_id": row.donor_id,
+        "mobile": mask_mobile(mobile),
+        "segments": row.segments,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "error_code": row.error_code,
+        "attempts": row.attempts,
+        "provider": row.provider,
+        "provider_sid": row.provider_sid,
+        "provider_status": row.provider_status,
+        "not_before": row.not_before,
+        "created_at": row.created_at,
+        "sent_at": row.sent_at,
+        "delivered_at": row.delivered_at,
+    }
+
+
+def messages_query(statuses: list[str] | None, template: str | None) -> Select:
+    query = select(OutboxMessage)
+    if statuses:
+        query = query.where(OutboxMessage.status.in_(statuses))
+    if template:
+        query = query.where(OutboxMessage.template == template)
+    return query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+
+
+def undelivered_query() -> Select:
+    """Messages that did not reach their donor and will not be tried again on their own."""
+    return messages_query(list(NOT_DELIVERED), None)
+
+
+def get_message(message_id: int) -> OutboxMessage:
+    row = db.session.get(OutboxMessage, message_id)
+    if row is None:
+        raise ApiError("not_found", 404)
+    return row
+
+
+def retry_message(row: OutboxMessage, admin: Caller) -> OutboxMessage:
+    """An administrator sends an undelivered message again (for a number now corrected, say)."""
+    if row.status not in NOT_DELIVERED or row.sensitive:
+        raise ApiError("message_not_retryable", 409)
+    if row.body is None:
+        raise ApiError("message_not_retryable", 409)
+    row.status, row.status_reason, row.error_code = PENDING, None, None
+    now = clock.now()
+    lifetime = row.expires_at - row.created_at if row.expires_at else None
+    row.not_before = now
+    row.expires_at = now + lifetime if lifetime else None
+    row.in_flight_since = None
+    row.attempts = 0
+    audit.record(
+        "notifications.retried",
+        actor=("staff", admin.principal_id),
+        target=("notification", row.id),
+    )
+    dispatch_after_commit(db.session(), [row.id])
+    return row
+
+
+def template_views() -> list[dict[str, Any]]:
+    """Every template with a sample rendering and its length in SMS parts."""
+    views = []
+    for spec in TEMPLATES.values():
+        sample = render(spec.code, spec.sample)
+        views.append(
+            {
+                "code": spec.code,
+                "category": spec.category,
+                "urgent": spec.category == "security",
+                "can_opt_out": spec.category in OPT_OUTS,
+                "capped": spec.category in CAPPED,
+                "variables": sorted(spec.variables),
+                "sample": sample,
+                "characters": len(sample),
+                "segments": segments(sample),
+            }
+        )
+    return views
+
+
+# ------------------------------------------------------------------ delivery callbacks
+
+_PROVIDER_STATES = {
+    "delivered": DELIVERED,
+    "read": DELIVERED,
+    "undelivered": UNDELIVERED,
+    "failed": FAILED,
+}
+
+
+def record_delivery_status(sid: str, provider_status: str, error_code: str | None) -> bool:
+    """A provider's word on a message it took; final states never move backwards."""
+    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.provider_sid == sid))
+    if row is None:
+        return False
+    row.provider_status = provider_status[:16]
+    final = _PROVIDER_STATES.get(provider_status)
+    if final is not None and row.status in (SENT, SENDING, PENDING):
+        row.status = final
+        if final == DELIVERED:
+            row.delivered_at = clock.now()
+        else:
+            row.status_reason = "provider"
+            row.error_code = f"twilio:{error_code}" if error_code else None
+    return True
+
+
+# ------------------------------------------------------------------ stock appeals
+
+
+def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
+    """Blood group X is low in city Y: open an appeal; its first wave is written at once."""
+    from notifications.schedules import advance_appeal
+
+    today = clock.local_today()
+    if body["ends_on"] < today:
+        raise ApiError("appeal_ends_in_past", 422, errors={"ends_on": ["appeal_ends_in_past"]})
+    region = body.get("region") or current_app.config["DEFAULT_REGION"]
+    if region not in regions():
+        raise ApiError("validation_failed", 422, errors={"region": ["Invalid value."]})
+    policy = policy_for(region)
+    try:
+        policy.kind(body["kind"], today)
+    except KeyError:
+        raise ApiError(
+            "unknown_donation_kind", 422, errors={"kind": ["unknown_donation_kind"]}
+        ) from None
+    max_wave = min(
+        body.get("max_wave") or int(current_app.config["NOTIFY_APPEAL_MAX_WAVE"]),
+        int(current_app.config["NOTIFY_APPEAL_MAX_WAVE"]),
+    )
+    appeal = StockAppeal(
+        abo=body["abo"],
+        rhd=body["rhd"],
+        city=body["city"],
+        kind=body["kind"],
+        region=region,
+        ends_on=body["ends_on"],
+        max_wave=max_wave,
+        status=OPEN,
+        next_wave_at=clock.now(),
+        declared_by=admin.principal_id,
+    )
+    db.session.add(appeal)
+    db.session.flush()
+    audit.record(
+        "appeal.declared",
+        actor=("staff", admin.principal_id),
+        target=("appeal", appeal.id),
+        details={"abo": appeal.abo, "rhd": appeal.rhd, "city": appeal.city},
+    )
+    advance_appeal(appeal)
+    return appeal
+
+
+def get_appeal(appeal_id: int) -> StockAppeal:
+    appeal = db.session.get(StockAppeal, appeal_id)
+    if appeal is None:
+        raise ApiError("not_found", 404)
+    return appeal
+
+
+def close_appeal(appeal: StockAppeal, admin: Caller) -> StockAppeal:
+    """Stock recovered: no further waves; messages already written still go (they are true)."""
+    if appeal.status != CLOSED:
+        appeal.status = CLOSED
+        appeal.closed_at = clock.now()
+        appeal.closed_by = admin.principal_id
+        appeal.next_wave_at = None
+        audit.record(
+            "appeal.closed", actor=("staff", admin.principal_id), target=("appeal", appeal.id)
+        )
+    return appeal
+
+
+def appeals_query(status: str | None) -> Select:
+    query = select(StockAppeal)
+    if status:
+        query = query.where(StockAppeal.status == status)
+    return query.order_by(StockAppeal.declared_at.desc(), StockAppeal.id.desc())

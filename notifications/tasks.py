@@ -1,0 +1,94 @@
+"""The production profile: Celery workers with Redis as the broker, Celery beat for schedules.
+
+The broker only rings the bell; the outbox is the mailbox. A task lost with a killed worker or a
+broker restart loses nothing: beat's sweep finds every due row (and every row whose lease ran
+out) within `NOTIFY_SWEEP_SECONDS`.
+
+    celery -A notifications.worker worker --loglevel=INFO        # sends messages
+    celery -A notifications.worker beat --loglevel=INFO          # sweeps and schedules
+"""
+
+from __future__ import annotations
+
+from celery import Celery, Task, shared_task
+from flask import Flask
+
+from core import clock
+from core.config import ConfigError
+
+DISPATCH_MODES = ("inline", "celery")
+
+
+def check_settings(config: dict) -> None:
+    """Refuse at start what would otherwise fail at the first message."""
+    from notifications.backends import BACKENDS, TwilioBackend
+
+    if config["NOTIFY_DISPATCH"] not in DISPATCH_MODES:
+        raise ConfigError(f"NOTIFY_DISPATCH must be one of {DISPATCH_MODES}")
+    if config["SMS_BACKEND"] not in BACKENDS:
+        raise ConfigError(f"SMS_BACKEND must be one of {sorted(BACKENDS)}")
+    if config["SMS_BACKEND"] == "memory" and config.get("ENV_NAME") == "production":
+        raise ConfigError("SMS_BACKEND=memory keeps messages in a list: not for production")
+    if config["SMS_BACKEND"] == "twilio":
+        TwilioBackend(config)  # checks the TWILIO_* settings; makes no request
+    lease = int(config["NOTIFY_LEASE_SECONDS"])
+    if lease <= 2 * float(config["TWILIO_TIMEOUT_SECONDS"]):
+        raise ConfigError("NOTIFY_LEASE_SECONDS must exceed twice TWILIO_TIMEOUT_SECONDS")
+
+
+def init_app(app: Flask) -> Celery:
+    check_settings(app.config)
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    config = app.config
+    celery.conf.update(
+        broker_url=config["CELERY_BROKER_URL"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        # A commit must not hang on an absent broker: the sweep sends the message anyway.
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
+        timezone=str(clock.LOCAL_ZONE),
+        beat_schedule={
+            "sweep-outbox": {
+                "task": "notifications.deliver_due",
+                "schedule": float(config["NOTIFY_SWEEP_SECONDS"]),
+            },
+            "run-schedules": {
+                "task": "notifications.tick",
+                "schedule": float(config["NOTIFY_SCHEDULE_SECONDS"]),
+            },
+        },
+    )
+    app.extensions["celery"] = celery
+    return celery
+
+
+@shared_task(name="notifications.send_messages")
+def send_messages(ids: list[int]) -> int:
+    """Send these messages now, if they are due and nobody else holds them."""
+    from notifications.dispatch import deliver, open_session
+
+    with open_session() as session:
+        return deliver(session, ids=[int(i) for i in ids]).sent
+
+
+@shared_task(name="notifications.deliver_due")
+def deliver_due() -> int:
+    from notifications.dispatch import deliver_due as sweep
+
+    return sweep().sent
+
+
+@shared_task(name="notifications.tick")
+def tick() -> dict[str, int]:
+    from notifications.schedules import tick as run
+
+    return run()

@@ -1,0 +1,204 @@
+"""The messages donors receive: Chinese texts, each with its category and its variables.
+
+Every text is a Jinja2 template rendered with StrictUndefined, and its variables are declared:
+a context that misses one or brings one more is refused before anything is written, so a
+donor never receives "您好，{{ name }}". The sender's signature (`SMS_SIGNATURE`, in 【】)
+leads every message, as Chinese carriers require.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from flask import current_app
+from jinja2 import Environment, StrictUndefined, meta
+
+# Categories decide the manners. `security` messages are urgent: never held back by quiet hours,
+# caps or opt-outs. `transactional` ones concern something the donor did (never opted out of,
+# never capped) but wait out the night. The rest are non-urgent, capped, and can be turned off.
+SECURITY = "security"
+TRANSACTIONAL = "transactional"
+REMINDER = "reminder"
+GREETING = "greeting"
+APPEAL = "appeal"
+CATEGORIES = (SECURITY, TRANSACTIONAL, REMINDER, GREETING, APPEAL)
+URGENT = (SECURITY,)
+CAPPED = (REMINDER, GREETING, APPEAL)
+# category -> the preference that turns it off
+OPT_OUTS = {REMINDER: "reminders", GREETING: "greetings", APPEAL: "appeals"}
+
+_env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+SALUTATION = "{% if name %}{{ name }}，{% endif %}"
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    code: str
+    category: str
+    text: str
+    variables: frozenset[str]
+    sample: dict[str, Any]
+    sensitive: bool = False
+
+    def __post_init__(self) -> None:
+        found = meta.find_undeclared_variables(_env.parse(self.text))
+        if found != self.variables:
+            raise ValueError(
+                f"template {self.code}: uses {sorted(found)}, declares {self.variables}"
+            )
+        if set(self.sample) != self.variables:
+            raise ValueError(f"template {self.code}: the sample does not match the variables")
+        if self.category not in CATEGORIES:
+            raise ValueError(f"template {self.code}: unknown category {self.category}")
+
+
+def _template(
+    code: str, category: str, text: str, sample: dict[str, Any], *, sensitive: bool = False
+) -> MessageTemplate:
+    return MessageTemplate(code, category, text, frozenset(sample), sample, sensitive)
+
+
+TEMPLATES: dict[str, MessageTemplate] = {
+    t.code: t
+    for t in (
+        _template(
+            "otp",
+            SECURITY,
+            "您的验证码是{{ code }}，{{ minutes }}分钟内有效。请勿告诉他人。",
+            {"code": "123456", "minutes": 5},
+            sensitive=True,
+        ),
+        _template(
+            "mobile_changed",
+            SECURITY,
+            "您的献血账户已更换绑定手机号。如非本人操作，请联系献血服务中心。",
+            {},
+        ),
+        _template(
+            "thanks",
+            TRANSACTIONAL,
+            SALUTATION + "感谢您今天无偿献血{{ amount }}！您的电子献血证{{ number }}已签发，"
+            "可在此查验：{{ url }} 献血后请多饮水、注意休息。",
+            {
+                "name": "张伟",
+                "amount": "400毫升",
+                "number": "2026-0000001",
+                "url": "https://example.cn/v/2026-0000001",
+            },
+        ),
+        _template(
+            "unit_issued",
+            TRANSACTIONAL,
+            SALUTATION + "您{{ donated_on }}捐献的血液已于{{ issued_on }}送往{{ hospital }}，"
+            "正在帮助需要它的患者。谢谢您！",
+            {
+                "name": "张伟",
+                "donated_on": "5月3日",
+                "issued_on": "5月9日",
+                "hospital": "浙江大学医学院附属第一医院",
+            },
+        ),
+        _template(
+            "appointment_reminder",
+            TRANSACTIONAL,
+            SALUTATION + "提醒您明天（{{ day }}）{{ time }}在{{ site }}献血。请带好身份证，"
+            "前一晚休息好、清淡饮食。如需改期请在小程序中操作。",
+            {"name": "张伟", "day": "6月14日", "time": "09:30", "site": "杭州市武林献血屋"},
+        ),
+        _template(
+            "eligible_again",
+            REMINDER,
+            SALUTATION + "距您上次献血已满规定间隔，您现在可以再次{{ kind_name }}了。"
+            "欢迎在小程序中预约。",
+            {"name": "张伟", "kind_name": "捐献全血"},
+        ),
+        _template(
+            "birthday",
+            GREETING,
+            SALUTATION + "生日快乐！感谢您用热血守护生命，愿您健康平安。",
+            {"name": "张伟"},
+        ),
+        _template(
+            "greeting_world_blood_donor_day",
+            GREETING,
+            "今天是世界献血者日。" + SALUTATION + "感谢您的无偿献血，让生命得以延续！",
+            {"name": "张伟"},
+        ),
+        _template(
+            "greeting_red_cross_day",
+            GREETING,
+            "今天是世界红十字日。" + SALUTATION + "感谢您以献血践行人道、博爱、奉献。",
+            {"name": "张伟"},
+        ),
+        _template(
+            "greeting_volunteer_day",
+            GREETING,
+            "今天是国际志愿者日。" + SALUTATION + "感谢您为无偿献血事业付出的时间和爱心！",
+            {"name": "张伟"},
+        ),
+        _template(
+            "appeal",
+            APPEAL,
+            SALUTATION + "{{ city }}{{ group }}血库存偏紧，如身体允许请近期到就近献血点献血。"
+            "可在小程序“消息设置”中关闭此类短信。",
+            {"name": "张伟", "city": "杭州市", "group": "O型RhD阴性"},
+        ),
+    )
+}
+
+
+class TemplateError(ValueError):
+    """A message cannot be rendered: unknown template, or variables missing or unexpected."""
+
+
+def signature() -> str:
+    value = current_app.config["SMS_SIGNATURE"]
+    if not (value.startswith("【") and value.endswith("】") and len(value) > 2):
+        raise TemplateError("SMS_SIGNATURE must be the sender's name in 【】")
+    return value
+
+
+def template(code: str) -> MessageTemplate:
+    try:
+        return TEMPLATES[code]
+    except KeyError:
+        raise TemplateError(f"no message template {code!r}") from None
+
+
+def render(code: str, context: dict[str, Any]) -> str:
+    spec = template(code)
+    given = set(context)
+    if given != spec.variables:
+        missing, extra = spec.variables - given, given - spec.variables
+        raise TemplateError(f"{code}: missing {sorted(missing)}, unexpected {sorted(extra)}")
+    return signature() + _compiled(code).render(**context)
+
+
+@cache
+def _compiled(code: str):
+    return _env.from_string(TEMPLATES[code].text)
+
+
+# GSM 03.38 basic set; any other character sends the whole message as UCS-2.
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def segments(text: str) -> int:
+    """SMS parts a text is sent in: UCS-2 holds 70 characters, 67 per part once split."""
+    if all(ch in _GSM7 or ch in _GSM7_EXTENDED for ch in text):
+        units = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text)
+        single, per_part = 160, 153
+    else:
+        units = len(text.encode("utf-16-le")) // 2  # characters beyond the BMP take two
+        single, per_part = 70, 67
+    if units <= single:
+        return 1
+    return math.ceil(units / per_part)
