@@ -114,7 +114,8 @@ class BaseConfig:
     FACE_MIN_FACE_PIXELS = 80  # smaller faces encode poorly
     FACE_BURST_MIN_FRAMES = 5  # frames showing the face, about a second of capture
     FACE_BURST_MAX_FRAMES = 20
-    FACE_BURST_ENCODED_FRAMES = 3  # encodings per burst (each costs ~85 ms on one core)
+    FACE_BURST_ENCODED_FRAMES = 3  # open-eyed frames encoded (~85 ms each on one core)
+    FACE_BURST_SAME_FACE_THRESHOLD = 0.6  # frames of one burst: the library's "same person"
     FACE_BURST_MIN_OVERLAP = 0.5  # face boxes of consecutive frames: one continuous capture
     FACE_BLINK_CLOSED_FRACTION = 0.7  # eyes shut: aspect ratio below 70 % of the open level
     FACE_BLINK_REOPEN_FRACTION = 0.9  # and open again (90 %) before and after

@@ -280,7 +280,8 @@ def blinked(openness: Sequence[float], closed_fraction: float, reopen_fraction: 
 
 
 def analyse_burst(frames: Sequence[bytes]) -> Burst:
-    """Find the donor's face in each frame, judge liveness, and encode a few open-eyed frames.
+    """Find the donor's face in each frame, judge liveness, and encode a few open-eyed frames
+    (and the most shut-eyed one, to see that the blink belongs to the same face).
 
     A frame with no usable face is skipped; too few usable frames, or several faces in any
     frame, is a capture to retake (an error), not a verdict.
@@ -306,6 +307,8 @@ def analyse_burst(frames: Sequence[bytes]) -> Burst:
             where = {"frames": {str(index): [error.code]}}
             raise ApiError(error.code, error.status, errors=where) from None
         faces = engine.find_faces(pixels, upsample=0)
+        if not faces:  # too small for the quick pass, or no face at all: look closer to say which
+            faces = engine.find_faces(pixels, upsample=1)
         if len(faces) > 1:
             raise ApiError("face_several", 422, errors={"frames": {str(index): ["face_several"]}})
         problem = _problem_with(faces[0], pixels) if faces else "face_not_found"
@@ -325,8 +328,11 @@ def analyse_burst(frames: Sequence[bytes]) -> Burst:
     wanted = min(config["FACE_BURST_ENCODED_FRAMES"], len(open_frames))
     chosen = sorted({open_frames[round(i)] for i in np.linspace(0, len(open_frames) - 1, wanted)})
     encodings = [engine.encode(*usable[i]) for i in chosen]
+    # The frame with the eyes most shut makes any blink: it must show the same face too.
+    shut = int(np.argmin(openness))
+    same_face = encodings if shut in chosen else [*encodings, engine.encode(*usable[shut])]
 
-    verdict = _liveness_verdict(usable, encodings, openness)
+    verdict = _liveness_verdict(usable, same_face, openness)
     liveness = Liveness(
         passed=verdict == "blink",
         reason=verdict,
@@ -353,7 +359,7 @@ def _liveness_verdict(
             return "not_continuous"
     for i, one in enumerate(encodings):
         for other in encodings[i + 1 :]:
-            if np.linalg.norm(one - other) > config["FACE_MATCH_THRESHOLD"]:
+            if np.linalg.norm(one - other) > config["FACE_BURST_SAME_FACE_THRESHOLD"]:
                 return "faces_differ"
     if blinked(
         openness, config["FACE_BLINK_CLOSED_FRACTION"], config["FACE_BLINK_REOPEN_FRACTION"]
@@ -434,10 +440,24 @@ def _usable_enrolment(donor: Donor) -> FaceEnrolment:
 
 
 @dataclass(frozen=True)
-class Identification:
-    """At most one donor, never a list: the best candidate only when it is clearly the best.
+class Search:
+    """The outcome of a 1:N search: at most one donor, never a list.
 
-    `reason`: identified | no_candidates | no_match | ambiguous | liveness_failed.
+    `reason`: identified | no_candidates | no_match | ambiguous.
+    """
+
+    donor: Donor | None
+    reason: str
+    distance: float | None  # the best candidate's
+    margin: float | None  # how much farther the second best is
+    candidates: int  # enrolled, consenting candidates compared
+
+
+@dataclass(frozen=True)
+class Identification:
+    """What staff see after 1:N: a candidate to confirm by name and birth year, or none.
+
+    `reason` is the search's, or liveness_failed when the burst was not searched.
     """
 
     donor: Donor | None
@@ -483,52 +503,57 @@ def identify_face(
 
     A burst that fails liveness is not searched at all: a photo must not reveal who it shows.
     """
-    config = current_app.config
     burst = analyse_burst(frames)
     ids = sorted(set(candidate_donor_ids))
-    result = Identification(None, "liveness_failed", None, None, len(ids), burst.liveness)
+    found = Search(None, "liveness_failed", None, None, 0)
     if burst.liveness.passed:
-        result = _best_candidate(ids, burst, config)
+        found = search_enrolled(ids, burst.encodings)
     audit.record(
         "face.identified",
         actor=(actor.principal_type, actor.principal_id),
-        target=("donor", result.donor.id) if result.donor else None,
+        target=("donor", found.donor.id) if found.donor else None,
         details={
-            "result": result.reason,
-            "distance": result.distance,
-            "margin": result.margin,
-            "candidates": result.candidates,
+            "result": found.reason,
+            "distance": found.distance,
+            "margin": found.margin,
+            "candidates": found.candidates,
             "liveness": burst.liveness.reason,
             "site_id": site_id,
         },
     )
-    return result
+    return Identification(
+        found.donor, found.reason, found.distance, found.margin, found.candidates, burst.liveness
+    )
 
 
-def _best_candidate(ids: list[int], burst: Burst, config: dict) -> Identification:
-    rows = enrolled_encodings(ids)
+def search_enrolled(donor_ids: Sequence[int], probes: Sequence[np.ndarray]) -> Search:
+    """Compare the probe (the mean of a burst's encodings) with each candidate's enrolled face.
+
+    A candidate only when the best distance is under FACE_IDENTIFY_THRESHOLD and the second
+    best is at least FACE_IDENTIFY_MARGIN farther: look-alikes, twins and a face enrolled twice
+    give no answer rather than a guess.
+    """
+    config = current_app.config
+    rows = enrolled_encodings(donor_ids)
     if not rows:
-        return Identification(None, "no_candidates", None, None, 0, burst.liveness)
-    donor_ids = [donor_id for donor_id, _ in rows]
+        return Search(None, "no_candidates", None, None, 0)
     known = np.stack([encoding for _, encoding in rows])
-    probe = np.mean(burst.encodings, axis=0)
-    found = engine.distances(known, probe)
+    found = engine.distances(known, np.mean(probes, axis=0))
     order = np.argsort(found)
     best = float(found[order[0]])
-    margin = float(found[order[1]] - best) if len(order) > 1 else None
+    margin = float(found[order[1]]) - best if len(order) > 1 else None
     reason = "identified"
     if best > config["FACE_IDENTIFY_THRESHOLD"]:
         reason = "no_match"
     elif margin is not None and margin < config["FACE_IDENTIFY_MARGIN"]:
         reason = "ambiguous"
-    donor = db.session.get(Donor, donor_ids[order[0]]) if reason == "identified" else None
-    return Identification(
+    donor = db.session.get(Donor, rows[order[0]][0]) if reason == "identified" else None
+    return Search(
         donor,
         reason,
         round(best, 4),
         round(margin, 4) if margin is not None else None,
         len(rows),
-        burst.liveness,
     )
 
 

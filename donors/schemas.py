@@ -151,13 +151,22 @@ class Base64Image(fields.String):
         return image
 
 
+class JsonBoolean(fields.Boolean):
+    """true or false only: the text "true" or a 1 is not a donor's decision."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class FaceConsentSchema(StrictSchema):
     version = fields.String(
         required=True,
         validate=validate.Length(min=1, max=32),
         metadata={"description": "the version of the consent text the donor was shown"},
     )
-    agree = fields.Boolean(
+    agree = JsonBoolean(
         required=True,
         validate=validate.Equal(True),
         metadata={"description": "must be true: the donor ticked the box themselves"},
@@ -195,7 +204,7 @@ class FaceEnrolSchema(StrictSchema):
         required=True,
         metadata={"description": "base64 of a JPEG or PNG showing only the donor's whole face"},
     )
-    keep_photo = fields.Boolean(
+    keep_photo = JsonBoolean(
         load_default=False,
         metadata={"description": "keep the photo (encrypted) as well as the encoding"},
     )
