@@ -539,22 +539,27 @@ def search_enrolled(donor_ids: Sequence[int], probes: Sequence[np.ndarray]) -> S
         return Search(None, "no_candidates", None, None, 0)
     known = np.stack([encoding for _, encoding in rows])
     found = engine.distances(known, np.mean(probes, axis=0))
-    order = np.argsort(found)
-    best = float(found[order[0]])
-    margin = float(found[order[1]]) - best if len(order) > 1 else None
-    reason = "identified"
-    if best > config["FACE_IDENTIFY_THRESHOLD"]:
-        reason = "no_match"
-    elif margin is not None and margin < config["FACE_IDENTIFY_MARGIN"]:
-        reason = "ambiguous"
-    donor = db.session.get(Donor, rows[order[0]][0]) if reason == "identified" else None
-    return Search(
-        donor,
-        reason,
-        round(best, 4),
-        round(margin, 4) if margin is not None else None,
-        len(rows),
+    index, reason, best, margin = closest_clearly(
+        found, config["FACE_IDENTIFY_THRESHOLD"], config["FACE_IDENTIFY_MARGIN"]
     )
+    donor = db.session.get(Donor, rows[index][0]) if index is not None else None
+    return Search(donor, reason, best, margin, len(rows))
+
+
+def closest_clearly(
+    distances: np.ndarray, threshold: float, margin: float
+) -> tuple[int | None, str, float, float | None]:
+    """(index of the one candidate or None, reason, best distance, its lead on the second)."""
+    order = np.argsort(distances)
+    best = float(distances[order[0]])
+    lead = float(distances[order[1]]) - best if len(order) > 1 else None
+    reason = "identified"
+    if best > threshold:
+        reason = "no_match"
+    elif lead is not None and lead < margin:
+        reason = "ambiguous"
+    index = int(order[0]) if reason == "identified" else None
+    return index, reason, round(best, 4), round(lead, 4) if lead is not None else None
 
 
 def enrolled_encodings(donor_ids: Sequence[int]) -> list[tuple[int, np.ndarray]]:
