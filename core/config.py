@@ -120,6 +120,7 @@ class BaseConfig:
     FACE_BLINK_CLOSED_FRACTION = 0.7  # eyes shut: aspect ratio below 70 % of the open level
     FACE_BLINK_REOPEN_FRACTION = 0.9  # and open again (90 %) before and after
     FACE_KEPT_PHOTO_MAX_SIDE = 640  # a photo the donor asked us to keep
+    FACE_ENROL_RATE_LIMIT = "20/hour"  # per donor: each attempt costs ~0.3 s of CPU
     # (end of faces)
 
 

@@ -318,7 +318,7 @@ def analyse_burst(frames: Sequence[bytes]) -> Burst:
         usable.append((pixels, faces[0]))
     if len(usable) < config["FACE_BURST_MIN_FRAMES"]:
         codes = [codes[0] for codes in problems.values()]
-        code = max(set(codes), key=codes.count) if codes else "face_burst_too_short"
+        code = max(sorted(set(codes)), key=codes.count) if codes else "face_burst_too_short"
         raise ApiError(code, 422, errors={"frames": problems})
 
     openness = [engine.eye_openness(pixels, box) for pixels, box in usable]

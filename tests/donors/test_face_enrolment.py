@@ -326,3 +326,16 @@ def test_erasing_the_account_erases_the_face(client, sms, consenting):
     assert (row.client_ip, row.device) == (None, None)
     assert row.withdrawn_at is not None and row.withdrawal_reason == "donor_erased"
     assert "face.erased" in actions() and "donor.erased" in actions()
+
+
+def test_enrolment_attempts_are_limited_per_donor(client, sms, app, consenting, monkeypatch):
+    monkeypatch.setitem(app.config, "FACE_ENROL_RATE_LIMIT", "2/hour")
+    unreadable = b"not a photo"
+    for _ in range(2):
+        assert enrol(client, consenting["token"], unreadable).status_code == 422
+    response = enrol(client, consenting["token"], unreadable)
+    assert response.status_code == 429
+    assert response.get_json()["code"] == "rate_limited"
+    other = register_donor(client, sms)["tokens"]["access_token"]
+    consent(client, other)
+    assert enrol(client, other, unreadable).status_code == 422  # another donor is not limited
