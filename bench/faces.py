@@ -10,9 +10,9 @@ Prints, on one core (OMP/OpenBLAS threads set to 1):
    without its person enrolled (FACE_IDENTIFY_THRESHOLD and FACE_IDENTIFY_MARGIN).
 3. Time to decode, detect, encode and compare one 640x480 capture (p50/p95), and a whole
    8-frame burst with its liveness check.
-4. 1:N over 2,000 enrolled encodings: 6 real donors plus synthetic ones (a real encoding plus
-   Gaussian noise, at two noise levels), how often the rule answers right, wrong or not at all,
-   and the time of `search_enrolled` (load, decrypt, compare) on PostgreSQL.
+4. 1:N over 2,000 enrolled encodings: one real donor per person plus synthetic ones (a real
+   encoding plus Gaussian noise, at two noise levels), how often the rule answers right, wrong
+   or not at all, and the time of `search_enrolled` (load, decrypt, compare) on PostgreSQL.
 Nothing is asserted; the figures are for choosing thresholds and sizing machines.
 """
 
@@ -260,8 +260,8 @@ def _one_to_many(
     probes = {name: captured[name] for name in sorted(captured) if name not in real}
     print(
         f"   gallery: {len(real)} real donors (each person's first photo) + {size - len(real)} "
-        "synthetic ones, each one of the 13 real encodings plus Gaussian noise N(0, sigma) on "
-        f"every value; probes: the other {len(probes)} photos as 640x480 captures"
+        f"synthetic ones, each one of the {len(seeds)} real encodings plus Gaussian noise "
+        f"N(0, sigma) on every value; probes: the other {len(probes)} photos as 640x480 captures"
     )
     galleries = {}
     for sigma, kind in ((0.05, "look-alikes"), (0.075, "strangers")):
