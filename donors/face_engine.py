@@ -115,9 +115,13 @@ def decode(data: bytes, *, max_side: int, max_pixels: int) -> np.ndarray:
             if max(image.size) > max_side:
                 image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return np.asarray(image)
+    except ApiError:
+        raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ApiError("face_image_too_large", 413) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        raise ApiError("face_image_unreadable", 422) from None
+    except Exception:  # any other failure of a decoder on untrusted bytes: still not a 500
         raise ApiError("face_image_unreadable", 422) from None
 
 

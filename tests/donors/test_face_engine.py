@@ -209,3 +209,21 @@ def test_kept_photos_are_small_and_carry_no_metadata():
     )
     assert max(kept.size) <= 640
     assert not kept.getexif()
+
+
+def test_randomly_damaged_photos_decode_or_are_refused_never_crash():
+    rng = np.random.default_rng(11)
+    outcomes = set()
+    for name in ("obama_2.jpg", "lacamoire_1.png"):
+        original = np.frombuffer(photo(name), dtype=np.uint8)
+        for _ in range(40):
+            damaged = original.copy()
+            places = rng.integers(0, min(len(damaged), 3000), size=rng.integers(1, 20))
+            damaged[places] = rng.integers(0, 256, size=len(places))
+            try:
+                face_engine.decode(damaged.tobytes(), max_side=320, max_pixels=10**7)
+                outcomes.add("decoded")
+            except ApiError as error:
+                outcomes.add(error.code)
+    assert outcomes <= {"decoded", "face_image_unreadable", "face_image_format"}
+    assert "face_image_unreadable" in outcomes
