@@ -9,7 +9,15 @@ import logging
 
 from flask import Flask
 
-from core import auth, crypto, http, policy, signing
+# The domain packages, imported here once: importing one registers the policy sections it reads,
+# so whoever imports the app (gunicorn, flask, the tests) loads policies with every reader known.
+import certificate
+import donors
+import notifications
+import rewards
+import sites
+from core import auth, crypto, health, http, policy, signing
+from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
 from core.extensions import db, jwt, limiter, migrate
@@ -50,41 +58,27 @@ def create_app(config: str | dict | None = None) -> Flask:
     register_error_handlers(app)
     register_blueprints(app)
     register_workers(app)
-    # After the blueprints: importing a domain package registers the policy sections it reads.
     policy.init_app(app)
     register_cli(app)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
-    from certificate import bp as certificate_bp
-    from certificate import public_bp as verification_bp
-    from core.health import bp as health_bp
-    from core.routes import bp as auth_bp
-    from core.routes import keys_bp
-    from donors import bp as donors_bp
-    from notifications import bp as notifications_bp
-    from notifications import webhooks_bp
-    from rewards import bp as rewards_bp
-    from sites import bp as sites_bp
-
-    api.register_blueprint(health_bp)
-    api.register_blueprint(auth_bp, url_prefix="/api/v1")
-    api.register_blueprint(donors_bp, url_prefix="/api/v1")
-    api.register_blueprint(sites_bp, url_prefix="/api/v1")
-    api.register_blueprint(certificate_bp, url_prefix="/api/v1")
-    api.register_blueprint(rewards_bp, url_prefix="/api/v1")
-    api.register_blueprint(verification_bp)
-    api.register_blueprint(keys_bp)
-    api.register_blueprint(notifications_bp, url_prefix="/api/v1")
-    api.register_blueprint(webhooks_bp)
+    api.register_blueprint(health.bp)
+    api.register_blueprint(core_routes.bp, url_prefix="/api/v1")
+    api.register_blueprint(donors.bp, url_prefix="/api/v1")
+    api.register_blueprint(sites.bp, url_prefix="/api/v1")
+    api.register_blueprint(certificate.bp, url_prefix="/api/v1")
+    api.register_blueprint(rewards.bp, url_prefix="/api/v1")
+    api.register_blueprint(notifications.bp, url_prefix="/api/v1")
+    api.register_blueprint(certificate.public_bp)
+    api.register_blueprint(core_routes.keys_bp)
+    api.register_blueprint(notifications.webhooks_bp)
 
 
 def register_workers(app: Flask) -> None:
     """The Celery app of the production profile (no connection is made until a task is sent)."""
-    from notifications import init_app as notifications_init_app
-
-    notifications_init_app(app)
+    notifications.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -211,6 +211,80 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signature_invalid": ("回调签名无效。", "The callback signature is invalid."),
     # (end of notifications)
     # faces: enrolment, verification, identification
+    "face_image_base64": ("图片数据不是有效的 base64 编码。", "The image is not valid base64."),
+    "face_image_format": ("请上传 JPEG 或 PNG 格式的照片。", "Send a JPEG or PNG image."),
+    "face_image_unreadable": (
+        "照片无法读取，可能已损坏，请重新拍摄。",
+        "The image cannot be read; it may be damaged.",
+    ),
+    "face_image_too_large": (
+        "照片过大，请压缩后重新上传。",
+        "The image is too large; send a smaller one.",
+    ),
+    "face_not_found": (
+        "照片中没有检测到人脸，请正对镜头、光线充足后重新拍摄。",
+        "No face was found; face the camera in good light and try again.",
+    ),
+    "face_several": (
+        "照片中有多张人脸，请确保只有本人入镜。",
+        "Several faces were found; only the donor may be in the picture.",
+    ),
+    "face_too_small": (
+        "人脸太小，请靠近镜头后重新拍摄。",
+        "The face is too small; come closer to the camera.",
+    ),
+    "face_partial": (
+        "人脸不完整，请让整张脸都在画面内。",
+        "Part of the face is outside the picture; keep the whole face in view.",
+    ),
+    "face_consent_required": (
+        "请先阅读并同意人脸核验授权。",
+        "Read and accept the face-check consent first.",
+    ),
+    "face_consent_outdated": (
+        "授权说明已更新，请阅读最新版本后再同意。",
+        "The consent text has changed; read the current version and accept it.",
+    ),
+    "face_not_enrolled": ("该献血者未登记人脸。", "This donor has no enrolled face."),
+    "face_photo_not_kept": ("您未选择保存照片。", "No photo is kept for this donor."),
+    "face_burst_too_short": (
+        "画面中人脸的帧数不足，请让献血者正对镜头并眨眼，重新拍摄。",
+        "Too few frames show the face; have the donor face the camera, blink, and retake.",
+    ),
+    "face_burst_too_long": ("连拍帧数过多。", "Too many frames in the burst."),
+    # liveness verdicts (staff-facing): what the burst showed
+    "face_live_blink": ("检测到眨眼。", "A blink was seen."),
+    "face_live_static_burst": (
+        "各帧画面完全相同，疑似翻拍的静态照片。",
+        "Every frame is the same picture: a replayed still.",
+    ),
+    "face_live_not_continuous": (
+        "各帧不是同一段连续画面。",
+        "The frames are not one continuous capture.",
+    ),
+    "face_live_faces_differ": ("各帧中的人脸不是同一人。", "The frames show different people."),
+    "face_live_no_blink": (
+        "未检测到眨眼，请献血者眨一下眼后重新拍摄。",
+        "No blink was seen; ask the donor to blink and retake.",
+    ),
+    # identification outcomes (staff-facing)
+    "face_id_identified": (
+        "找到一位匹配的献血者，请其本人报出姓名和出生年份确认。",
+        "One donor matches; ask them to state their name and birth year.",
+    ),
+    "face_id_no_candidates": (
+        "今日没有可比对的已登记人脸。",
+        "No enrolled face to compare with today.",
+    ),
+    "face_id_no_match": ("没有匹配的献血者，请核验身份证件。", "No donor matches; check an ID."),
+    "face_id_ambiguous": (
+        "有多位相似的献血者，无法确定，请核验身份证件。",
+        "Several donors look alike; check an ID.",
+    ),
+    "face_id_liveness_failed": (
+        "未通过活体检测，未进行识别。",
+        "The burst did not show a live face, so no search was made.",
+    ),
     # (end of faces)
 }
 

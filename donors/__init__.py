@@ -1,4 +1,4 @@
-"""Donor accounts: registration, one-time-code login, profile."""
+"""Donor accounts: registration, one-time-code login, profile, face enrolment and matching."""
 
 from donors.routes import bp
 

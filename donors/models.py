@@ -85,3 +85,41 @@ class Deferral(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lifted_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class FaceConsent(db.Model):
+    """A donor's separate consent to face checks (PIPL Art. 29): which text, when, from where.
+
+    Kept after withdrawal or erasure as the proof that processing had a basis; erasure clears
+    the address and device it was given from.
+    """
+
+    __tablename__ = "face_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    client_ip: Mapped[str | None] = mapped_column(EncryptedText)
+    device: Mapped[str | None] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class FaceEnrolment(db.Model):
+    """The one face a donor enrolled: its encoding only, unless the donor chose to keep the photo.
+
+    Both are encrypted; erasing the enrolment deletes the row.
+    """
+
+    __tablename__ = "face_enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), unique=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("face_consents.id"))
+    encoding: Mapped[str] = mapped_column(EncryptedText)
+    photo_jpeg: Mapped[str | None] = mapped_column(EncryptedText)  # base64, only if opted in
+    model: Mapped[str] = mapped_column(String(64))
+    face_pixels: Mapped[int] = mapped_column(Integer)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

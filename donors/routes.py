@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import request
+from flask import Response, current_app, request
 
 from core.auth import DONOR, caller, roles_required
-from core.extensions import db
+from core.extensions import db, limiter
 from core.http import Blueprint
-from donors import schemas, services
+from donors import faces, schemas, services
 
 bp = Blueprint("donors", __name__, description="Donor accounts, login and profile")
 
@@ -94,3 +96,79 @@ def erase(body: dict[str, Any]):
     """Erase the donor's identifying data (keeps pseudonymised donation records); logs out."""
     services.erase_donor(current_donor(), body["code"])
     db.session.commit()
+
+
+def allows_images(view: Callable) -> Callable:
+    """Raise the body limit for this view to FACE_REQUEST_MAX_BYTES (photos as base64)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        request.max_content_length = current_app.config["FACE_REQUEST_MAX_BYTES"]
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/me/face")
+@roles_required(DONOR)
+@bp.response(200, schemas.FaceStatusSchema)
+def read_face():
+    """Whether a face is enrolled, the consent given, and the consent text to show."""
+    return faces.face_status(current_donor())
+
+
+@bp.post("/me/face/consent")
+@roles_required(DONOR)
+@bp.arguments(schemas.FaceConsentSchema)
+@bp.response(201, schemas.FaceConsentStateSchema)
+def consent_to_face_check(body: dict[str, Any]):
+    """Agree to the face-check consent text (its current version), before enrolling."""
+    consent = faces.give_consent(
+        current_donor(),
+        body["version"],
+        client_ip=request.remote_addr or "",
+        device=body.get("device") or request.user_agent.string,
+    )
+    db.session.commit()
+    return {"version": consent.version, "given_at": consent.given_at, "current": True}
+
+
+def _enrol_limit() -> str:
+    return current_app.config["FACE_ENROL_RATE_LIMIT"]
+
+
+def _per_donor() -> str:
+    return f"donor:{caller().principal_id}"
+
+
+@bp.post("/me/face")
+@roles_required(DONOR)
+@limiter.limit(_enrol_limit, key_func=_per_donor)
+@allows_images
+@bp.arguments(schemas.FaceEnrolSchema)
+@bp.response(201, schemas.FaceStatusSchema)
+def enrol_face(body: dict[str, Any]):
+    """Enrol the donor's face from one photo; only its encoding is kept unless asked."""
+    donor = current_donor()
+    faces.enrol_face(donor, body["photo"], keep_photo=body["keep_photo"])
+    db.session.commit()
+    return faces.face_status(donor)
+
+
+@bp.delete("/me/face")
+@roles_required(DONOR)
+@bp.response(204)
+def withdraw_face():
+    """Withdraw consent and erase the enrolled face and any kept photo."""
+    donor = current_donor()
+    faces.erase_face(donor, actor=("donor", donor.id), reason="donor_withdrew")
+    db.session.commit()
+
+
+@bp.get("/me/face/photo")
+@roles_required(DONOR)
+@bp.response(200, content_type="image/jpeg")
+def read_kept_photo():
+    """The photo the donor chose to keep (JPEG), for their own eyes."""
+    photo = faces.kept_photo(current_donor())
+    return Response(photo, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})

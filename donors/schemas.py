@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from core.masking import mask_id_number, mask_mobile
-from core.schemas import LocalDateTime, StrictSchema, TokenPairSchema
+from core.errors import message_for
+from core.masking import mask_id_number, mask_mobile, mask_name
+from core.schemas import LocalDateTime, StrictSchema, TokenPairSchema, bounded_int
 from donors.identity import IdentityError, ResidentId, parse_mobile, parse_resident_id
 
 CODE_PATTERN = r"^[0-9]{6}$"
@@ -124,3 +127,154 @@ class ErasureSchema(StrictSchema):
         validate=validate.Regexp(CODE_PATTERN),
         metadata={"description": "a one-time code sent to the current mobile number"},
     )
+
+
+# ---------------------------------------------------------------- face check
+
+
+class Base64Image(fields.String):
+    """Input: base64 of a JPEG or PNG (a `data:image/...;base64,` prefix is accepted).
+    Output to services: the image's bytes."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text.startswith("data:"):
+            header, _, text = text.partition(",")
+            if not header.endswith(";base64"):
+                raise ma.ValidationError("face_image_base64")
+        try:
+            image = base64.b64decode("".join(text.split()), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ma.ValidationError("face_image_base64") from exc
+        if not image:
+            raise ma.ValidationError("face_image_base64")
+        return image
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false only: the text "true" or a 1 is not a donor's decision."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class FaceConsentSchema(StrictSchema):
+    version = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the version of the consent text the donor was shown"},
+    )
+    agree = JsonBoolean(
+        required=True,
+        validate=validate.Equal(True),
+        metadata={"description": "must be true: the donor ticked the box themselves"},
+    )
+    device = fields.String(
+        validate=validate.Length(max=200),
+        allow_none=True,
+        metadata={"description": "the app's description of the device (default: User-Agent)"},
+    )
+
+
+class FaceConsentStateSchema(ma.Schema):
+    version = fields.String()
+    given_at = LocalDateTime()
+    current = fields.Boolean(metadata={"description": "false: a newer text awaits consent"})
+
+
+class FaceConsentTextSchema(ma.Schema):
+    version = fields.String()
+    text = fields.String()
+
+
+class FaceStatusSchema(ma.Schema):
+    enrolled = fields.Boolean()
+    enrolled_at = LocalDateTime(allow_none=True)
+    photo_kept = fields.Boolean()
+    consent = fields.Nested(FaceConsentStateSchema, allow_none=True)
+    consent_text = fields.Nested(
+        FaceConsentTextSchema, metadata={"description": "the text to show before consent"}
+    )
+
+
+class FaceEnrolSchema(StrictSchema):
+    photo = Base64Image(
+        required=True,
+        metadata={"description": "base64 of a JPEG or PNG showing only the donor's whole face"},
+    )
+    keep_photo = JsonBoolean(
+        load_default=False,
+        metadata={"description": "keep the photo (encrypted) as well as the encoding"},
+    )
+
+
+# Shapes for the staff face-check routes, which sit beside check-in (appointments).
+
+
+class FaceBurstSchema(StrictSchema):
+    frames = fields.List(
+        Base64Image(),
+        required=True,
+        validate=validate.Length(min=1, max=30),
+        metadata={"description": "a burst of JPEG frames (about 10/s) in which the donor blinks"},
+    )
+
+
+class FaceIdentifySchema(FaceBurstSchema):
+    site_id = bounded_int(1, 2**31 - 1, required=True)
+
+
+class LivenessSchema(ma.Schema):
+    passed = fields.Boolean()
+    reason = fields.String(
+        metadata={"description": "blink | static_burst | not_continuous | faces_differ | no_blink"}
+    )
+    message = fields.Method("explain")
+    eye_open = fields.Float()
+    eye_lowest = fields.Float()
+
+    def explain(self, liveness: Any) -> str:
+        return message_for(f"face_live_{liveness.reason}")
+
+
+class FaceCheckSchema(ma.Schema):
+    verified = fields.Boolean(metadata={"description": "match and a live face: accept it"})
+    match = fields.Boolean()
+    distance = fields.Float()
+    threshold = fields.Float()
+    liveness = fields.Nested(LivenessSchema)
+    frames = fields.Integer()
+    frames_used = fields.Integer()
+    checked_at = LocalDateTime()
+
+
+class IdentifiedDonorSchema(ma.Schema):
+    """Just enough for staff to ask the donor to confirm: masked name and birth year."""
+
+    id = fields.Integer()
+    name = fields.Method("masked_name")
+    birth_year = fields.Method("year_of_birth")
+
+    def masked_name(self, donor: Any) -> str | None:
+        return mask_name(donor.name)
+
+    def year_of_birth(self, donor: Any) -> int:
+        return donor.birth_date.year
+
+
+class IdentificationSchema(ma.Schema):
+    candidate = fields.Nested(IdentifiedDonorSchema, attribute="donor", allow_none=True)
+    reason = fields.String(
+        metadata={
+            "description": "identified | no_candidates | no_match | ambiguous | liveness_failed"
+        }
+    )
+    message = fields.Method("explain")
+    distance = fields.Float(allow_none=True)
+    margin = fields.Float(allow_none=True)
+    liveness = fields.Nested(LivenessSchema)
+
+    def explain(self, result: Any) -> str:
+        return message_for(f"face_id_{result.reason}")

@@ -20,6 +20,7 @@ from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
 from core.policy import RegionPolicy
+from donors.faces import erase_face
 from donors.identity import ResidentId
 from donors.models import DONOR_ACTIVE, DONOR_ERASED, Deferral, Donor, OneTimeCode
 
@@ -251,8 +252,8 @@ def erase_donor(donor: Donor, code: str) -> None:
     """Erase what identifies the donor, keeping the pseudonymised donation records.
 
     Blood services must keep donation records for traceability, so the row, its keyed ID hash,
-    birth date, sex and blood group stay; the name, ID number and mobile number go, and every
-    login ends. Registering again with the same ID number takes the record back.
+    birth date, sex and blood group stay; the name, ID number, mobile number and face go, and
+    every login ends. Registering again with the same ID number takes the record back.
     """
     if donor.mobile is None:
         raise ApiError("donor_erased", 409)
@@ -264,6 +265,7 @@ def erase_donor(donor: Donor, code: str) -> None:
     donor.city = None
     donor.status = DONOR_ERASED
     donor.erased_at = clock.now()
+    erase_face(donor, actor=("donor", donor.id), reason="donor_erased")
     revoke_all_sessions("donor", donor.id, "erased")
     from notifications import services as messages
 

@@ -18,7 +18,6 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-import notifications  # noqa: F401  (registers its policy sections before any test loads policies)
 from app import create_app
 from core.extensions import db, limiter
 from tests.pgserver import PostgresServer
