@@ -56,6 +56,7 @@ def create_app(config: str | dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    from appointments import bp as appointments_bp
     from certificate import bp as certificate_bp
     from certificate import public_bp as verification_bp
     from core.health import bp as health_bp
@@ -69,11 +70,13 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(donors_bp, url_prefix="/api/v1")
     api.register_blueprint(sites_bp, url_prefix="/api/v1")
     api.register_blueprint(certificate_bp, url_prefix="/api/v1")
+    api.register_blueprint(appointments_bp, url_prefix="/api/v1")
     api.register_blueprint(verification_bp)
     api.register_blueprint(keys_bp)
 
 
 def register_cli(app: Flask) -> None:
+    from appointments.cli import appointments_cli
     from certificate.cli import certificate_cli
     from demo import demo_cli
     from sites.cli import users_cli
@@ -81,3 +84,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(certificate_cli)
+    app.cli.add_command(appointments_cli)

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
+import appointments  # noqa: F401  (registers its policy sections, for tests that load policies)
 from app import create_app
 from core.extensions import db, limiter
 from tests.pgserver import PostgresServer
