@@ -334,8 +334,10 @@ class QuestionnaireFormSchema(ma.Schema):
 class StrictBoolean(fields.Boolean):
     """JSON true or false only: a health answer is never guessed from "yes" or 1."""
 
-    truthy = {True}
-    falsy = {False}
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class AnswerSchema(StrictSchema):
