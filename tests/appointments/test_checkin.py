@@ -120,9 +120,7 @@ def test_a_forged_code_is_refused(client):
     real = code_of(client, token)
     header = jwt.get_unverified_header(real)
     claims = jwt.decode(real, options={"verify_signature": False})
-    forged = jwt.encode(
-        claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers=header
-    )
+    forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers=header)
     head, _, signature = real.split(".")
     altered = json.dumps({**claims, "sub": str(donor.id + 1)}).encode()
     payload = base64.urlsafe_b64encode(altered).rstrip(b"=").decode()

@@ -159,7 +159,10 @@ def test_answers_that_defer_past_the_booked_day_say_so(client):
     "change,code",
     [
         (lambda b: b["answers"].pop(), "questionnaire_incomplete"),
-        (lambda b: b["answers"].append({"code": "x-ray", "answer": False}), "questionnaire_incomplete"),
+        (
+            lambda b: b["answers"].append({"code": "x-ray", "answer": False}),
+            "questionnaire_incomplete",
+        ),
         (lambda b: b["answers"].append(dict(b["answers"][0])), "questionnaire_incomplete"),
         (lambda b: b.update(consent=False), "consent_required"),
         (lambda b: b.update(version="1999-1"), "questionnaire_outdated"),
@@ -210,16 +213,15 @@ def test_the_signed_record_cannot_be_changed(client):
             {"id": signed["id"]},
         )
     db.session.rollback()
-    assert db.session.get(QuestionnaireResponse, signed["id"]).answers_sha256 == signed[
-        "answers_sha256"
-    ]
+    assert (
+        db.session.get(QuestionnaireResponse, signed["id"]).answers_sha256
+        == signed["answers_sha256"]
+    )
 
 
 def test_answers_are_encrypted_at_rest(client):
     _, token = quick_donor()
-    signed = sign(
-        client, token, all_no(form(client, token), tattoo=clock.local_today())
-    ).get_json()
+    signed = sign(client, token, all_no(form(client, token), tattoo=clock.local_today())).get_json()
     raw = db.session.execute(
         text("SELECT answers FROM questionnaire_responses WHERE id = :id"), {"id": signed["id"]}
     ).scalar_one()

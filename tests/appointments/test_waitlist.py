@@ -107,9 +107,7 @@ def test_an_offer_not_taken_in_time_passes_to_the_next_in_line(app, client):
     with clock.travelled(hold + timedelta(seconds=1)):
         # Shown expired at once, before any sweep has run.
         assert entries(client, first)[0]["status"] == "expired"
-        late = client.post(
-            f"/api/v1/me/waitlist/{first_entry['id']}/accept", headers=bearer(first)
-        )
+        late = client.post(f"/api/v1/me/waitlist/{first_entry['id']}/accept", headers=bearer(first))
         assert late.status_code == 409 and late.get_json()["code"] == "offer_expired"
         result = app.test_cli_runner().invoke(args=["appointments", "sweep"])
         assert result.exit_code == 0, result.output
