@@ -86,8 +86,13 @@ def _read_code(code: str) -> tuple[Donor, str, datetime]:
     return donor, jti, expires_at
 
 
-def check_in(staff: Caller, site_id: int, code: str | None, id_number: str | None) -> Visit:
-    """Open (or return) today's visit at a site the caller serves, by scanned code or ID number."""
+def check_in(
+    staff: Caller, site_id: int, code: str | None, id_number: str | None
+) -> tuple[Visit, bool]:
+    """Open today's visit at a site the caller serves, by scanned code or ID number.
+
+    A donor already checked in there today gets the same visit back (`False`: not new).
+    """
     site = require_site(staff, site_id)
     if code is not None:
         donor, jti, expires_at = _read_code(code)
@@ -112,14 +117,14 @@ def check_in(staff: Caller, site_id: int, code: str | None, id_number: str | Non
     return _open_visit(staff, site, donor, method)
 
 
-def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> Visit:
+def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> tuple[Visit, bool]:
     today = clock.local_today()
     current = db.session.scalar(
         select(Visit).where(Visit.donor_id == donor.id, Visit.status == VISIT_OPEN)
     )
     if current is not None and current.site_id == site.id and current.day == today:
         audit_staff_access(staff, donor)
-        return current
+        return current, False
     if current is not None:  # yesterday's, or another site's: the donor is here now
         close_visit(current, "superseded", None)
     booking = db.session.scalar(
@@ -155,7 +160,7 @@ def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> Visit:
         details={"method": method, "site": site.id},
     )
     audit_staff_access(staff, donor)
-    return visit
+    return visit, True
 
 
 def staff_visit(staff: Caller, visit_id: int) -> Visit:

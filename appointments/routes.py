@@ -96,9 +96,9 @@ def list_days(query: dict[str, Any], site_id: int):
 @bp.response(201, schemas.BookingSchema)
 def book(body: dict[str, Any]):
     """Book a slot (its kind): eligibility on that day is checked first; one active booking."""
-    booking = services.book(current_donor(), body["slot_id"])
+    view = services.booking_view(services.book(current_donor(), body["slot_id"]))
     db.session.commit()
-    return services.booking_view(booking)
+    return view
 
 
 @bp.get("/me/appointments")
@@ -126,9 +126,9 @@ def my_booking(booking_id: int):
 @bp.response(200, schemas.BookingSchema)
 def cancel(booking_id: int):
     """Cancel until the cut-off; the place is offered to the day's waiting list."""
-    booking = services.cancel(current_donor(), booking_id)
+    view = services.booking_view(services.cancel(current_donor(), booking_id))
     db.session.commit()
-    return services.booking_view(booking)
+    return view
 
 
 @bp.post("/me/appointments/<int:booking_id>/reschedule")
@@ -137,9 +137,9 @@ def cancel(booking_id: int):
 @bp.response(201, schemas.BookingSchema)
 def reschedule(body: dict[str, Any], booking_id: int):
     """Move a booking to another slot until the cut-off; answers the new booking."""
-    booking = services.reschedule(current_donor(), booking_id, body["slot_id"])
+    view = services.booking_view(services.reschedule(current_donor(), booking_id, body["slot_id"]))
     db.session.commit()
-    return services.booking_view(booking)
+    return view
 
 
 @bp.get("/me/appointments/<int:booking_id>/calendar.ics")
@@ -164,9 +164,11 @@ def booking_calendar(booking_id: int):
 @bp.response(201, schemas.WaitlistEntrySchema)
 def join_waitlist(body: dict[str, Any]):
     """Wait for a place at a full site and day; a freed place is held for you for a while."""
-    entry = services.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
+    view = services.entry_view(
+        services.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
+    )
     db.session.commit()
-    return services.entry_view(entry)
+    return view
 
 
 @bp.get("/me/waitlist")
@@ -187,9 +189,9 @@ def my_waitlist(query: dict[str, Any]):
 @bp.response(201, schemas.BookingSchema)
 def accept_offer(entry_id: int):
     """Take the place held for you; an existing booking moves to it."""
-    booking = services.accept_offer(current_donor(), entry_id)
+    view = services.booking_view(services.accept_offer(current_donor(), entry_id))
     db.session.commit()
-    return services.booking_view(booking)
+    return view
 
 
 @bp.delete("/me/waitlist/<int:entry_id>")
@@ -197,9 +199,9 @@ def accept_offer(entry_id: int):
 @bp.response(200, schemas.WaitlistEntrySchema)
 def leave_waitlist(entry_id: int):
     """Leave the list (declining any place held, which passes on at once)."""
-    entry = services.leave_waitlist(current_donor(), entry_id)
+    view = services.entry_view(services.leave_waitlist(current_donor(), entry_id))
     db.session.commit()
-    return services.entry_view(entry)
+    return view
 
 
 # ---------------------------------------------------------------- health form (donor)
@@ -295,13 +297,17 @@ def _visit_view(visit: Any) -> dict[str, Any]:
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.CheckinCreateSchema)
 @bp.response(201, schemas.VisitSchema)
+@bp.alt_response(200, schema=schemas.VisitSchema, description="already checked in here today")
 def check_in(body: dict[str, Any]):
-    """Open the donor's visit at a site you serve, from a scanned code or a walk-in's ID number."""
+    """Open the donor's visit at a site you serve, from a scanned code or a walk-in's ID number.
+
+    201 with a new visit; 200 with the visit the donor already has there today.
+    """
     id_number = body["id_number"].number if "id_number" in body else None
-    visit = checkin.check_in(caller(), body["site_id"], body.get("code"), id_number)
+    visit, new = checkin.check_in(caller(), body["site_id"], body.get("code"), id_number)
     view = _visit_view(visit)
     db.session.commit()
-    return view
+    return view, 201 if new else 200
 
 
 @bp.get("/staff/visits")

@@ -24,6 +24,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from appointments.events import booking_cancelled, booking_made, offer_expired, place_offered
 from appointments.models import (
@@ -120,7 +121,7 @@ def _convert_hold(slot_id: int) -> bool:
 
 
 def get_slot(slot_id: int) -> Slot:
-    slot = db.session.get(Slot, slot_id, populate_existing=True)
+    slot = db.session.get(Slot, slot_id, populate_existing=True, options=[joinedload(Slot.site)])
     if slot is None:
         raise ApiError("slot_not_found", 404, errors={"slot_id": ["slot_not_found"]})
     return slot
@@ -170,9 +171,16 @@ def check_eligible(donor: Donor, site: Site, kind: str, day: date) -> None:
 
 
 def _active_booking_row(donor_id: int) -> Booking | None:
-    return db.session.scalar(
+    """The donor's active booking; one left over from a day already over lapses first."""
+    booking = db.session.scalar(
         select(Booking).where(Booking.donor_id == donor_id, Booking.status.in_(ACTIVE_BOOKING))
     )
+    if booking is not None and booking.day < clock.local_today():
+        booking.status = NO_SHOW if booking.status == BOOKED else NOT_DONATED
+        booking.changed_at = clock.now()
+        db.session.flush()
+        return None
+    return booking
 
 
 def _lapse_past_bookings(condition: Any, today: date) -> int:
@@ -190,7 +198,7 @@ def _lapse_past_bookings(condition: Any, today: date) -> int:
 
 def _booking_for(donor: Donor, slot: Slot) -> Booking:
     return Booking(
-        donor_id=donor.id, slot_id=slot.id, site_id=slot.site_id, day=slot.day, kind=slot.kind
+        donor_id=donor.id, slot=slot, site=slot.site, day=slot.day, kind=slot.kind, status=BOOKED
     )
 
 
@@ -208,7 +216,6 @@ def book(donor: Donor, slot_id: int) -> Booking:
     slot = get_slot(slot_id)
     rules = rules_for_site(slot.site)
     _check_bookable(slot, rules)
-    _lapse_past_bookings(Booking.donor_id == donor.id, clock.local_today())
     if _active_booking_row(donor.id) is not None:
         raise ApiError("already_booked", 409)
     check_eligible(donor, slot.site, slot.kind, slot.day)
@@ -376,7 +383,6 @@ def join_waitlist(donor: Donor, site_id: int, day: date, kind: str) -> WaitlistE
         raise ApiError("waitlist_not_offered", 409)
     if any(slot.free > 0 for slot in slots):
         raise ApiError("waitlist_places_available", 409)
-    _lapse_past_bookings(Booking.donor_id == donor.id, today)
     current = _active_booking_row(donor.id)
     if current and (current.site_id, current.day, current.kind) == (site.id, day, kind):
         raise ApiError("already_booked", 409)
@@ -491,7 +497,6 @@ def accept_offer(donor: Donor, entry_id: int) -> Booking:
         raise ApiError("offer_expired", 409)
     slot = get_slot(entry.offered_slot_id)
     check_eligible(donor, slot.site, slot.kind, slot.day)
-    _lapse_past_bookings(Booking.donor_id == donor.id, clock.local_today())
     current = _active_booking_row(donor.id)
     if current is not None:
         _check_changeable(current)
@@ -769,17 +774,30 @@ def free_places_near(city: str, from_day: date, to_day: date) -> list[FreePlaces
 # ---------------------------------------------------------------- views
 
 
+def site_view(site: Site) -> dict[str, Any]:
+    """Plain values, so a view built before the commit needs no reload after it."""
+    keys = ("id", "name", "address", "city", "phone", "latitude", "longitude", "notice")
+    return {key: getattr(site, key) for key in keys}
+
+
+def shown_status(booking: Booking) -> str:
+    """A booking whose day is over reads as the nightly sweep will record it."""
+    if booking.status in ACTIVE_BOOKING and booking.day < clock.local_today():
+        return NO_SHOW if booking.status == BOOKED else NOT_DONATED
+    return booking.status
+
+
 def booking_view(booking: Booking) -> dict[str, Any]:
     slot, site = booking.slot, booking.site
     return {
         "id": booking.id,
-        "status": booking.status,
+        "status": shown_status(booking),
         "kind": booking.kind,
         "kind_name": policy_for(site.region).kind_name(booking.kind),
         "day": booking.day,
         "starts_at": slot.starts_at,
         "ends_at": slot.ends_at,
-        "site": site,
+        "site": site_view(site),
         "change_until": change_until(booking),
         "created_at": booking.created_at,
         "changed_at": booking.changed_at,
@@ -805,7 +823,7 @@ def entry_view(entry: WaitlistEntry) -> dict[str, Any]:
         }
     return {
         "id": entry.id,
-        "site": entry.site,
+        "site": site_view(entry.site),
         "day": entry.day,
         "kind": entry.kind,
         "kind_name": policy_for(entry.site.region).kind_name(entry.kind),
