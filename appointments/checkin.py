@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from appointments import questionnaire
+from appointments import questionnaire, services
 from appointments.models import (
     ACTIVE_BOOKING,
     BOOKED,
@@ -304,6 +304,8 @@ def _fulfil(sender: Any, donation: Donation, **extra: Any) -> None:
         booking.status = FULFILLED
         booking.donation_id = donation.id
         booking.changed_at = now
+    db.session.flush()
+    services.withdraw_after_donation(db.session.get(Donor, donation.donor_id))
 
 
 donation_recorded.connect(_fulfil, weak=False)

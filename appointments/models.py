@@ -155,7 +155,8 @@ class Booking(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=BOOKED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cancelled_by: Mapped[str | None] = mapped_column(String(16))  # donor | site
+    # donor; site (the slot closed); system (a donation elsewhere made the day impossible)
+    cancelled_by: Mapped[str | None] = mapped_column(String(16))
     rescheduled_to_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     no_show_marked_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), unique=True)

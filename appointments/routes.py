@@ -222,11 +222,19 @@ def current_form():
 def sign_form(body: dict[str, Any]):
     """Answer the form and sign the consent; answers that defer give the date to come back."""
     donor = current_donor()
-    response = questionnaire.sign(
-        donor, body, request.remote_addr or "", request.headers.get("User-Agent", "")
-    )
+    response = questionnaire.sign(donor, body, request.remote_addr or "", _user_agent())
     db.session.commit()
     return questionnaire.donor_view(donor, response)
+
+
+def _user_agent() -> str:
+    """HTTP hands header bytes over as Latin-1; a UTF-8 User-Agent (a mini-program's Chinese
+    name) is read back as the text the device sent."""
+    raw = request.headers.get("User-Agent", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
 
 
 @bp.get("/me/questionnaire")

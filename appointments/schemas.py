@@ -269,7 +269,7 @@ class BookingSchema(ma.Schema):
     change_until = LocalDateTime(metadata={"description": "cancel or reschedule online until"})
     created_at = LocalDateTime()
     changed_at = LocalDateTime(allow_none=True)
-    cancelled_by = fields.String(allow_none=True, metadata={"description": "donor or site"})
+    cancelled_by = fields.String(allow_none=True, metadata={"description": "donor, site, system"})
     rescheduled_to_id = fields.Integer(allow_none=True)
     calendar_url = fields.String(metadata={"description": "the booking as an .ics file"})
 

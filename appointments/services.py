@@ -149,6 +149,13 @@ def _check_bookable(slot: Slot, rules: BookingRules) -> None:
         raise ApiError("slot_beyond_horizon", 422, errors={"slot_id": ["slot_beyond_horizon"]})
 
 
+def is_eligible(donor: Donor, site: Site, kind: str, day: date) -> bool:
+    try:
+        return check_eligibility(donor, kind, day, policy_for(site.region)).allowed
+    except (KeyError, PolicyUndecided):
+        return False
+
+
 def check_eligible(donor: Donor, site: Site, kind: str, day: date) -> None:
     """The certificate package's eligibility, under the rules of the site's region on the day."""
     try:
@@ -336,6 +343,26 @@ def cancel_for_closed_slot(slot: Slot, reason: str) -> int:
         entry.offered_slot_id = entry.offered_at = entry.offer_expires_at = None
     db.session.flush()
     return cancelled
+
+
+def withdraw_after_donation(donor: Donor) -> None:
+    """A new donation can rule out the donor's other booking and waiting places (the intervals
+    of GB 18467-2011); they are released at once, so the places go to other donors."""
+    booking = _active_booking_row(donor.id)
+    if booking is not None and booking.status == BOOKED:
+        if not is_eligible(donor, booking.site, booking.kind, booking.day):
+            booking.status = CANCELLED
+            booking.cancelled_by = "system"
+            booking.changed_at = clock.now()
+            release_place(booking.slot_id)
+            audit.record(
+                "booking.cancelled_not_eligible", actor=SYSTEM, target=("booking", booking.id)
+            )
+            booking_cancelled.send(_app(), booking=booking)
+            offer_free_places(booking.site_id, booking.day, booking.kind)
+    for entry in db.session.scalars(_active_entries(donor.id)).all():
+        if not is_eligible(donor, entry.site, entry.kind, entry.day):
+            leave_waitlist(donor, entry.id)
 
 
 def donor_bookings_query(donor: Donor, status: str | None = None) -> Select:

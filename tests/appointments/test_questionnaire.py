@@ -75,7 +75,7 @@ def test_no_deferring_answer_signs_with_version_hash_time_ip_and_device(client):
     assert signed["result"]["outcome"] == "no_deferral"
     assert signed["version"] == body["version"]
     assert len(signed["answers_sha256"]) == 64 and signed["intact"] is True
-    assert signed["ip"] == "10.1.2.3" and signed["user_agent"].startswith("献血小程序")
+    assert signed["ip"] == "10.1.2.3" and signed["user_agent"] == "献血小程序/1.0 (iPhone)"
     row = db.session.get(QuestionnaireResponse, signed["id"])
     assert row.donor_id == donor.id and row.signed_at is not None
 

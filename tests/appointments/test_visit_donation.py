@@ -3,11 +3,11 @@ and its booking in the same transaction (or rolls them back with it)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from appointments.models import Booking, Visit
+from appointments.models import Booking, Slot, Visit
 from certificate.events import donation_recorded
 from certificate.models import Donation
 from core import clock
@@ -216,3 +216,18 @@ def test_the_visit_keeps_the_answers_signed_before_the_donation(client):
         assert record_for_visit(client, staff, site, visit["id"]).status_code == 201
     stored = db.session.get(Visit, visit["id"], populate_existing=True)
     assert stored.questionnaire_response_id is not None
+
+
+def test_a_donation_releases_a_later_booking_it_makes_impossible(client):
+    # GB 18467-2011: whole blood -> whole blood at least 6 months apart, so the booking in
+    # three days can no longer be kept; its place goes back (to the waiting list first).
+    site, staff = setup(client)
+    donor, token = quick_donor()
+    later = open_day(site, clock.local_today() + timedelta(days=3), {"whole_blood": 1})
+    booking = client.post(
+        "/api/v1/me/appointments", json={"slot_id": later[0].id}, headers=bearer(token)
+    ).get_json()
+    assert record(client, staff, site, donor.id_number).status_code == 201
+    mine = client.get(f"/api/v1/me/appointments/{booking['id']}", headers=bearer(token)).get_json()
+    assert (mine["status"], mine["cancelled_by"]) == ("cancelled", "system")
+    assert db.session.get(Slot, later[0].id, populate_existing=True).booked == 0
