@@ -21,7 +21,7 @@ are closed and their bookings cancelled by the site (donors are told through `bo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -492,10 +492,7 @@ def days_of(site: Site, first: date, last: date) -> list[DayPlan]:
         .group_by(Slot.day, Slot.kind)
     ):
         free.setdefault(day, {})[kind] = int(places)
-    return [
-        DayPlan(**{**plan.__dict__, "places": free.get(plan.day, {})})
-        for plan in plan_days(site, first, last)
-    ]
+    return [replace(plan, places=free.get(plan.day, {})) for plan in plan_days(site, first, last)]
 
 
 EARTH_RADIUS_KM = 6371.0088
