@@ -180,8 +180,14 @@ def plan_days(site: Site, first: date, last: date) -> list[DayPlan]:
 
 
 def check_sessions(site: Site, sessions: list[dict[str, Any]], *, weekly: bool) -> None:
-    """Sessions fit their slots, do not overlap, and offer kinds the site's policy knows."""
-    kinds = set(policy_for(site.region).kind_codes())
+    """Sessions fit their slots, do not overlap, and offer kinds the site's policy settles.
+
+    A kind whose allowed amounts the policy leaves open (plasma, for now) cannot be recorded,
+    so it cannot be booked either.
+    """
+    policy = policy_for(site.region)
+    kinds = set(policy.kind_codes())
+    undecided = {code for code in kinds if policy.kind(code).amounts is None}
     problems: dict[int, dict[str, list[str]]] = {}
     spans: dict[int, list[tuple[time, time, int]]] = {}
     for index, data in enumerate(sessions):
@@ -192,6 +198,8 @@ def check_sessions(site: Site, sessions: list[dict[str, Any]], *, weekly: bool) 
         unknown = sorted(set(plan.capacity) - kinds)
         if unknown:
             problems.setdefault(index, {})["capacity"] = ["schedule_kind_unknown", *unknown]
+        elif set(plan.capacity) & undecided:
+            problems.setdefault(index, {})["capacity"] = ["schedule_kind_undecided"]
         elif not any(places > 0 for places in plan.capacity.values()):
             problems.setdefault(index, {})["capacity"] = ["schedule_no_places"]
         spans.setdefault(data["weekday"] if weekly else 0, []).append(

@@ -159,6 +159,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该地区政策中没有这种献血类型。",
         "The region's policy has no such donation kind.",
     ),
+    "schedule_kind_undecided": (
+        "该献血类型的规则尚待核实，暂不能开放预约。",
+        "This kind's rules are not settled yet, so it cannot be booked.",
+    ),
     "schedule_no_places": ("每个时段至少要有一个名额。", "Give at least one place per slot."),
     "schedule_day_past": ("不能更改已过去的日期。", "A past day cannot be changed."),
     "date_range_invalid": (

@@ -81,6 +81,8 @@ def test_staff_cannot_change_a_schedule(client):
         ([WEEK[0], {**WEEK[0], "opens": "11:00", "closes": "12:00"}], "opens"),
         ([{**WEEK[0], "capacity": {"whole_blud": 3}}], "capacity"),
         ([{**WEEK[0], "capacity": {"whole_blood": 0}}], "capacity"),
+        # POLICY.md gives no volumes for plasma-only apheresis: it cannot be recorded or booked.
+        ([{**WEEK[0], "capacity": {"apheresis_plasma": 2}}], "capacity"),
         ([{**WEEK[0], "opens": "09:00", "closes": "09:20"}], "slot_minutes"),
         ([{**WEEK[0], "weekday": 8}], "weekday"),
         ([{**WEEK[0], "slot_minutes": 5}], "slot_minutes"),
