@@ -226,11 +226,14 @@ def book(donor: Donor, slot_id: int) -> Booking:
     if _active_booking_row(donor.id) is not None:
         raise ApiError("already_booked", 409)
     check_eligible(donor, slot.site, slot.kind, slot.day)
-    if not take_place(slot.id):
-        raise ApiError("slot_full", 409, errors={"slot_id": ["slot_full"]})
     booking = _insert_booking(_booking_for(donor, slot))
     _leave_waitlists_for(donor, slot)
     audit.record("booking.made", actor=("donor", donor.id), target=("booking", booking.id))
+    db.session.flush()
+    # Last, so the slot's row is locked only from here to the commit: a full slot rolls the
+    # booking back, and a popular slot's requests wait on each other as briefly as possible.
+    if not take_place(slot.id):
+        raise ApiError("slot_full", 409, errors={"slot_id": ["slot_full"]})
     booking_made.send(_app(), booking=booking)
     return booking
 
