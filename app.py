@@ -11,6 +11,7 @@ from flask import Flask
 
 # The domain packages, imported here once: importing one registers the policy sections it reads,
 # so whoever imports the app (gunicorn, flask, the tests) loads policies with every reader known.
+import appointments
 import certificate
 import donors
 import notifications
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(donors.bp, url_prefix="/api/v1")
     api.register_blueprint(sites.bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.bp, url_prefix="/api/v1")
+    api.register_blueprint(appointments.bp, url_prefix="/api/v1")
     api.register_blueprint(rewards.bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
@@ -82,6 +84,7 @@ def register_workers(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from appointments.cli import appointments_cli
     from certificate.cli import certificate_cli
     from demo import demo_cli
     from notifications.cli import notifications_cli
@@ -91,3 +94,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(certificate_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(appointments_cli)

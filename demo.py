@@ -69,6 +69,53 @@ DEMO_STAFF = [
     ("ningbo", "宁波血站护士", "demo-staff-pass", auth.STAFF, ["W3310"]),
 ]
 
+# Weekly sessions for booking (flask appointments open-slots keeps them open two weeks ahead).
+DEMO_SCHEDULES = {
+    "W3301": {
+        "public_holidays": "open",
+        "sessions": [
+            {
+                "weekday": day,
+                "opens": opens,
+                "closes": closes,
+                "slot_minutes": 30,
+                "capacity": {"whole_blood": 4, "apheresis_platelets": 1},
+            }
+            for day in range(1, 8)
+            for opens, closes in (("08:30", "11:30"), ("13:00", "17:00"))
+        ],
+    },
+    "W3302": {
+        "public_holidays": "open",
+        "sessions": [
+            {
+                "weekday": day,
+                "opens": opens,
+                "closes": closes,
+                "slot_minutes": 60,
+                "capacity": {"whole_blood": 6},
+            }
+            for day in (6, 7)
+            for opens, closes in (("09:00", "12:00"), ("13:00", "16:00"))
+        ],
+    },
+    "W3310": {
+        "public_holidays": "closed",
+        "adjusted_workdays_as": 1,
+        "sessions": [
+            {
+                "weekday": day,
+                "opens": opens,
+                "closes": closes,
+                "slot_minutes": 30,
+                "capacity": {"whole_blood": 3, "apheresis_platelets": 2},
+            }
+            for day in range(1, 6)
+            for opens, closes in (("08:00", "11:30"), ("13:30", "17:00"))
+        ],
+    },
+}
+
 # Valid check digits, made-up people.
 DEMO_DONORS = [
     ("张伟", "330102199001011234", "13800000001", "A", "positive"),
@@ -111,7 +158,9 @@ def load() -> None:
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("demo data is not for production")
     if db.session.scalar(select(Site.id).limit(1)) is not None:
-        click.echo("demo data already present")
+        opened = _open_demo_slots()
+        db.session.commit()
+        click.echo(f"demo data already present; {opened} new slots opened")
         return
     for fields in DEMO_SITES:
         db.session.add(Site(**fields))
@@ -141,6 +190,7 @@ def load() -> None:
     db.session.flush()
     record_demo_history()
     gate, secret = _demo_gate_and_holder()
+    opened = _open_demo_slots()
     db.session.commit()
     click.echo("demo data loaded:")
     for username, _, password, role, codes in DEMO_STAFF:
@@ -176,3 +226,22 @@ def _demo_gate_and_holder():
         actor=None,
     )
     return gate, secret
+
+
+def _open_demo_slots() -> int:
+    """Give the demo sites their weekly sessions once, then keep slots open to the horizon."""
+    from appointments import schedule
+    from appointments.models import SiteSchedule
+
+    admin = db.session.scalar(select(StaffUser).where(StaffUser.username == "admin"))
+    actor = auth.Caller("staff", admin.id if admin else 0, auth.ADMIN, "demo", {})
+    opened = 0
+    for code, body in DEMO_SCHEDULES.items():
+        site = db.session.scalar(select(Site).where(Site.facility_code == code))
+        if site is None:
+            continue
+        if db.session.get(SiteSchedule, site.id) is None and admin is not None:
+            opened += schedule.replace_schedule(site, body, actor).opened
+        else:
+            opened += schedule.open_slots(site).opened
+    return opened

@@ -44,6 +44,9 @@ class Donation(db.Model):
     region: Mapped[str] = mapped_column(String(32))
     override_reason: Mapped[str | None] = mapped_column(Text)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"))
+    # The check-in visit the donation came from. No foreign key: visits belong to appointments/,
+    # which certificate/ does not know (see certificate/visits.py).
+    visit_id: Mapped[int | None] = mapped_column(Integer, index=True)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     void_reason: Mapped[str | None] = mapped_column(Text)

@@ -68,11 +68,14 @@ def eligibility_views(donor, on) -> list[dict[str, Any]]:
     ]
 )
 def record_donation(body: dict[str, Any]):
-    """Record a donation at a site the caller serves; issues the signed certificate."""
+    """Record a donation at a site the caller serves; issues the signed certificate.
+
+    Name the donor by ID number, or give the `visit_id` of their check-in: the visit and its
+    booking are then fulfilled in the same transaction.
+    """
     site = require_site(caller(), body["site_id"])
-    donor = donor_services.find_donor_by_id_number(body["donor"]["id_number"].number)
-    if donor is None:
-        raise ApiError("donor_not_found", 404)
+    id_number = body["donor"]["id_number"].number if body.get("donor") else None
+    donor, visit_id = services.donation_donor(site, id_number, body.get("visit_id"))
     donation, _ = services.record_donation(
         services.DonationRequest(
             donor=donor,
@@ -83,6 +86,7 @@ def record_donation(body: dict[str, Any]):
             collected_at=body["collected_at"],
             din=body.get("din"),
             override_reason=body.get("override_reason"),
+            visit_id=visit_id,
         ),
         caller(),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -18,7 +20,10 @@ class DonorRefSchema(StrictSchema):
 
 class DonationCreateSchema(StrictSchema):
     site_id = bounded_int(1, 2**31 - 1, required=True)
-    donor = fields.Nested(DonorRefSchema, required=True)
+    donor = fields.Nested(DonorRefSchema, metadata={"description": "or give visit_id"})
+    visit_id = bounded_int(
+        1, 2**31 - 1, metadata={"description": "the donor's check-in visit; or give donor"}
+    )
     kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
     volume_ml = bounded_int(1, 2000, allow_none=True)
     units = bounded_int(1, 10, allow_none=True)
@@ -29,6 +34,11 @@ class DonationCreateSchema(StrictSchema):
         metadata={"description": "scanned DIN; omit to have one generated"},
     )
     override_reason = fields.String(validate=validate.Length(min=2, max=500), allow_none=True)
+
+    @ma.validates_schema
+    def donor_or_visit(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("donor" in data) == ("visit_id" in data):
+            raise ma.ValidationError("donation_donor_or_visit", "visit_id")
 
 
 class DonationCorrectionSchema(StrictSchema):

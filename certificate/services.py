@@ -30,6 +30,7 @@ from certificate.models import (
     Donation,
     DonorTotals,
 )
+from certificate.visits import resolve_visit
 from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
@@ -40,6 +41,7 @@ from core.models import AuditEntry
 from core.policy import PolicyUndecided, RegionPolicy, policy_for
 from core.signing import SignatureInvalid, keyring
 from donors.models import Donor
+from donors.services import find_donor_by_id_number
 from sites.models import Site
 
 CERTIFICATE_TOKEN_TYPE = "donation-certificate+jwt"
@@ -56,6 +58,7 @@ class DonationRequest:
     collected_at: datetime
     din: str | None
     override_reason: str | None
+    visit_id: int | None = None
 
 
 def check_amount(
@@ -159,6 +162,7 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
         source=RECORDED,
         region=request.site.region,
         override_reason=request.override_reason if not eligibility.allowed else None,
+        visit_id=request.visit_id,
     )
     db.session.add(donation)
     try:
@@ -182,6 +186,25 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
     refresh_totals(donor)
     donation_recorded.send(current_app._get_current_object(), donation=donation)
     return donation, eligibility
+
+
+def donation_donor(
+    site: Site, id_number: str | None, visit_id: int | None
+) -> tuple[Donor, int | None]:
+    """The donor a recording names: by ID number, or by the check-in visit they came from."""
+    if visit_id is None:
+        donor = find_donor_by_id_number(id_number or "")
+        if donor is None:
+            raise ApiError("donor_not_found", 404)
+        return donor, None
+    visit = resolve_visit(visit_id)
+    if visit is None:
+        raise ApiError("visit_not_found", 404, errors={"visit_id": ["visit_not_found"]})
+    if visit.site_id != site.id:
+        raise ApiError("visit_other_site", 409, errors={"visit_id": ["visit_other_site"]})
+    if not visit.open:
+        raise ApiError("visit_not_open", 409, errors={"visit_id": ["visit_not_open"]})
+    return db.session.get(Donor, visit.donor_id), visit.id
 
 
 def certificate_claims(donation: Donation, donor: Donor, number: str) -> dict[str, Any]:

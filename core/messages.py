@@ -147,6 +147,123 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "username_taken": ("该用户名已存在。", "This username is already taken."),
     "site_not_served": ("您不在该献血点工作。", "You do not serve this site."),
     # appointments: slots, bookings, questionnaire, check-in
+    "schedule_sessions_overlap": (
+        "同一天的开放时段不能重叠。",
+        "Sessions on the same day must not overlap.",
+    ),
+    "schedule_session_too_short": (
+        "开放时段短于一个预约时段。",
+        "A session is shorter than one slot.",
+    ),
+    "schedule_kind_unknown": (
+        "该地区政策中没有这种献血类型。",
+        "The region's policy has no such donation kind.",
+    ),
+    "schedule_kind_undecided": (
+        "该献血类型的规则尚待核实，暂不能开放预约。",
+        "This kind's rules are not settled yet, so it cannot be booked.",
+    ),
+    "schedule_no_places": ("每个时段至少要有一个名额。", "Give at least one place per slot."),
+    "schedule_day_past": ("不能更改已过去的日期。", "A past day cannot be changed."),
+    "date_range_invalid": (
+        "日期范围无效（结束不能早于开始，且最多31天）。",
+        "The date range is invalid (end before start, or more than 31 days).",
+    ),
+    "point_incomplete": ("请同时提供纬度和经度。", "Give both latitude and longitude."),
+    "slot_not_found": ("该预约时段不存在。", "No such slot."),
+    "slot_full": (
+        "该时段已约满，可以加入当天的候补名单。",
+        "This slot is full; you can join the day's waiting list.",
+    ),
+    "slot_closed": ("该时段已停止预约。", "This slot no longer takes bookings."),
+    "slot_beyond_horizon": ("该时段尚未开放预约。", "This slot is not open for booking yet."),
+    "already_booked": (
+        "您已有一个有效预约，请先取消或改约。",
+        "You already have an active booking; cancel or reschedule it first.",
+    ),
+    "not_eligible_on_date": (
+        "按献血规定，您在该日期还不能献血，请选择可献血日期之后的时段。",
+        "You may not donate on that date under the rules; choose a slot after the date shown.",
+    ),
+    "booking_not_found": ("未找到该预约。", "No such booking."),
+    "booking_not_active": ("该预约已不能更改。", "This booking can no longer be changed."),
+    "change_window_closed": (
+        "距预约时间太近，无法在线取消或改约，请致电献血点。",
+        "Too close to the appointment to change it online; please call the site.",
+    ),
+    "no_show_too_early": (
+        "预约时间还未开始，不能标记为未到。",
+        "The appointment has not started yet.",
+    ),
+    "waitlist_places_available": (
+        "该日还有空余名额，请直接预约。",
+        "There are free places that day; book one directly.",
+    ),
+    "waitlist_not_offered": (
+        "该献血点当日不提供此类献血预约。",
+        "The site offers no bookings of this kind that day.",
+    ),
+    "waitlist_already_joined": ("您已在该候补名单中。", "You are already on this waiting list."),
+    "waitlist_limit": (
+        "您参加的候补名单已达上限。",
+        "You are on as many waiting lists as allowed.",
+    ),
+    "waitlist_entry_not_found": ("未找到该候补记录。", "No such waiting-list entry."),
+    "offer_not_open": ("该候补当前没有为您保留的名额。", "No place is held for you on this entry."),
+    "offer_expired": (
+        "为您保留的名额已过期，已顺延给下一位候补者。",
+        "The place held for you has expired and passed to the next donor in line.",
+    ),
+    "questionnaire_not_in_force": (
+        "当前没有生效的健康问卷，请咨询献血点工作人员。",
+        "No health questionnaire is in force; please ask the staff.",
+    ),
+    "questionnaire_outdated": (
+        "健康问卷已更新，请按新版本重新填写。",
+        "The questionnaire has changed; please answer the current version.",
+    ),
+    "questionnaire_incomplete": (
+        "请逐一回答问卷中的每个问题。",
+        "Answer every question of the form, once each.",
+    ),
+    "questionnaire_unknown_question": ("问卷中没有这个问题。", "The form has no such question."),
+    "answer_date_required": (
+        "回答“是”时请填写相关日期。",
+        "Give the date this question asks for when you answer yes.",
+    ),
+    "answer_date_not_needed": (
+        "回答“否”时不需要填写日期。",
+        "No date is needed when you answer no.",
+    ),
+    "answer_date_in_future": ("日期不能晚于今天。", "The date cannot be later than today."),
+    "consent_required": (
+        "请阅读并同意献血知情同意书。",
+        "Read and agree to the donor consent to continue.",
+    ),
+    "questionnaire_not_found": ("您还没有填写健康问卷。", "You have not answered the form yet."),
+    "checkin_code_invalid": (
+        "签到码无效，请让献血者刷新后重新出示。",
+        "This check-in code is not valid; ask the donor to refresh it.",
+    ),
+    "checkin_code_expired": (
+        "签到码已过期，请让献血者刷新后重新出示。",
+        "This check-in code has expired; ask the donor to refresh it.",
+    ),
+    "checkin_code_used": (
+        "该签到码已被使用，请让献血者刷新后重新出示。",
+        "This check-in code was already used; ask the donor to refresh it.",
+    ),
+    "checkin_code_or_id_number": (
+        "请提供签到码或身份证号其中之一。",
+        "Give either the check-in code or the ID number.",
+    ),
+    "visit_not_found": ("未找到该到访记录。", "No such visit."),
+    "visit_not_open": ("该到访已结束。", "This visit is already closed."),
+    "visit_other_site": ("该到访不属于此献血点。", "This visit belongs to another site."),
+    "donation_donor_or_visit": (
+        "请提供献血者身份证号或到访记录其中之一。",
+        "Give either the donor or the visit, not both.",
+    ),
     # (end of appointments)
     # rewards: totals, benefits, benefit codes, gates
     "region_unknown": ("没有该地区的政策。", "No policy for this region."),

@@ -279,16 +279,24 @@ def _interval_rule(
 
 
 SectionReader = Callable[["PolicyReader"], Any]
+SectionCheck = Callable[["RegionPolicy", Any], None]
 _SECTION_READERS: dict[str, SectionReader] = {}
+_SECTION_CHECKS: dict[str, SectionCheck] = {}
 
 
-def register_section(name: str, read: SectionReader) -> None:
+def register_section(name: str, read: SectionReader, check: SectionCheck | None = None) -> None:
     """Teach the loader a section a domain package owns (benefits, booking rules, greetings).
 
     The package calls this when it is imported, before the app loads the policies; `read`
     validates the table through a PolicyReader and returns what `RegionPolicy.section` serves.
+    `check`, if given, runs once the whole region is read, for what a section says about the
+    rest of the file (a question naming a deferral rule); it raises PolicyError.
     """
     _SECTION_READERS[name] = read
+    if check is None:
+        _SECTION_CHECKS.pop(name, None)
+    else:
+        _SECTION_CHECKS[name] = check
 
 
 def _today() -> date:
@@ -649,7 +657,7 @@ def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
         section = PolicyReader(path, data[name], name)
         sections[name] = read(section)
         section.finish()
-    return RegionPolicy(
+    policy = RegionPolicy(
         code=code,
         name_zh=name_zh,
         path=path,
@@ -658,6 +666,11 @@ def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
         awards=_read_award_tiers(awards),
         sections=sections,
     )
+    for name, value in sections.items():
+        check = _SECTION_CHECKS.get(name)
+        if check is not None:
+            check(policy, value)
+    return policy
 
 
 def load_policies(directory: Path) -> dict[str, RegionPolicy]:

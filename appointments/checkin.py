@@ -1,0 +1,311 @@
+"""Check-in: the donor's rotating signed code, the visit staff open by scanning it, and its end.
+
+A check-in code is a compact JWS (EdDSA, typ `checkin+jwt`) naming only the donor's internal id,
+a random `jti` and an expiry about a minute ahead; no name or ID number is in it. A code opens one
+visit: its `jti` is stored when used, so a photographed code cannot be replayed. Expiry is checked
+against the service's clock (not the token library's), so the suite can move time past it.
+
+A donation recorded for the visit fulfils the visit and its booking in the same transaction,
+through the `donation_recorded` signal; certificate/ finds visits through the resolver registered
+here (it does not import this package).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from appointments import questionnaire, services
+from appointments.models import (
+    ACTIVE_BOOKING,
+    BOOKED,
+    CHECKED_IN,
+    FULFILLED,
+    NOT_DONATED,
+    VISIT_CLOSED,
+    VISIT_DONATED,
+    VISIT_OPEN,
+    Booking,
+    CheckinCodeUse,
+    Visit,
+)
+from appointments.rules import booking_rules
+from certificate.eligibility import eligibility_for_all_kinds
+from certificate.events import donation_recorded
+from certificate.models import Donation
+from certificate.services import audit_staff_access
+from certificate.visits import VisitRef, register_visit_resolver
+from core import audit, clock
+from core.auth import Caller
+from core.errors import ApiError
+from core.extensions import db
+from core.policy import policy_for
+from core.signing import SignatureInvalid, keyring
+from donors.models import DONOR_ACTIVE, Donor
+from donors.services import find_donor_by_id_number
+from sites.models import Site
+from sites.services import require_site
+
+CHECKIN_TOKEN_TYPE = "checkin+jwt"
+
+
+def issue_code(donor: Donor) -> dict[str, Any]:
+    """A fresh code for the donor's app to show; the app fetches another before it expires."""
+    life = booking_rules(donor.region).checkin_code_life
+    expires = int((clock.now() + life).timestamp())
+    claims = {"sub": str(donor.id), "jti": secrets.token_urlsafe(16), "exp": expires}
+    token = keyring().sign(claims, CHECKIN_TOKEN_TYPE)
+    expires_at = datetime.fromtimestamp(expires, UTC)
+    return {
+        "code": token,
+        "expires_at": expires_at,
+        "expires_in": max(int((expires_at - clock.now()).total_seconds()), 0),
+    }
+
+
+def _invalid() -> ApiError:
+    return ApiError("checkin_code_invalid", 422, errors={"code": ["checkin_code_invalid"]})
+
+
+def _read_code(code: str) -> tuple[Donor, str, datetime]:
+    try:
+        claims = keyring().verify(code, CHECKIN_TOKEN_TYPE, verify_exp=False)
+        donor_id, jti = int(claims["sub"]), str(claims["jti"])
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (SignatureInvalid, KeyError, TypeError, ValueError, OverflowError, OSError):
+        raise _invalid() from None
+    if expires_at <= clock.now():
+        raise ApiError("checkin_code_expired", 422, errors={"code": ["checkin_code_expired"]})
+    donor = db.session.get(Donor, donor_id)
+    if donor is None or donor.status != DONOR_ACTIVE or not 8 <= len(jti) <= 64:
+        raise _invalid()
+    return donor, jti, expires_at
+
+
+def check_in(
+    staff: Caller, site_id: int, code: str | None, id_number: str | None
+) -> tuple[Visit, bool]:
+    """Open today's visit at a site the caller serves, by scanned code or ID number.
+
+    A donor already checked in there today gets the same visit back (`False`: not new).
+    """
+    site = require_site(staff, site_id)
+    if code is not None:
+        donor, jti, expires_at = _read_code(code)
+        used = db.session.get(CheckinCodeUse, jti)
+        if used is not None:
+            raise ApiError("checkin_code_used", 409, errors={"code": ["checkin_code_used"]})
+        db.session.add(
+            CheckinCodeUse(jti=jti, donor_id=donor.id, site_id=site.id, expires_at=expires_at)
+        )
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same code scanned twice at once: one wins
+            raise ApiError(
+                "checkin_code_used", 409, errors={"code": ["checkin_code_used"]}
+            ) from None
+        method = "qr"
+    else:
+        donor = find_donor_by_id_number(id_number or "")
+        if donor is None or donor.status != DONOR_ACTIVE:
+            raise ApiError("donor_not_found", 404)
+        method = "id_number"
+    return _open_visit(staff, site, donor, method)
+
+
+def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> tuple[Visit, bool]:
+    today = clock.local_today()
+    current = db.session.scalar(
+        select(Visit).where(Visit.donor_id == donor.id, Visit.status == VISIT_OPEN)
+    )
+    if current is not None and current.site_id == site.id and current.day == today:
+        audit_staff_access(staff, donor)
+        return current, False
+    if current is not None:  # yesterday's, or another site's: the donor is here now
+        close_visit(current, "superseded", None)
+    booking = db.session.scalar(
+        select(Booking).where(
+            Booking.donor_id == donor.id,
+            Booking.status.in_(ACTIVE_BOOKING),
+            Booking.site_id == site.id,
+            Booking.day == today,
+        )
+    )
+    if booking is not None and booking.status == BOOKED:
+        booking.status = CHECKED_IN
+        booking.changed_at = clock.now()
+    response = questionnaire.valid_response(donor)
+    visit = Visit(
+        donor_id=donor.id,
+        site_id=site.id,
+        day=today,
+        method=method,
+        opened_by=staff.principal_id,
+        booking_id=booking.id if booking else None,
+        questionnaire_response_id=response.id if response else None,
+    )
+    db.session.add(visit)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise ApiError("conflict", 409) from None
+    audit.record(
+        "visit.opened",
+        actor=("staff", staff.principal_id),
+        target=("visit", visit.id),
+        details={"method": method, "site": site.id},
+    )
+    audit_staff_access(staff, donor)
+    return visit, True
+
+
+def staff_visit(staff: Caller, visit_id: int) -> Visit:
+    """A visit at a site the caller serves (403 otherwise), its access logged."""
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        raise ApiError("visit_not_found", 404)
+    require_site(staff, visit.site_id)
+    return visit
+
+
+def close_visit(visit: Visit, outcome: str, staff_id: int | None) -> Visit:
+    """End a visit without a donation (deferred at screening, left); its booking follows."""
+    if visit.status != VISIT_OPEN:
+        raise ApiError("visit_not_open", 409)
+    visit.status = VISIT_CLOSED
+    visit.outcome = outcome
+    visit.closed_at = clock.now()
+    visit.closed_by = staff_id
+    if visit.booking is not None and visit.booking.status == CHECKED_IN:
+        visit.booking.status = NOT_DONATED
+        visit.booking.changed_at = clock.now()
+    audit.record(
+        "visit.closed",
+        actor=("staff", staff_id),
+        target=("visit", visit.id),
+        details={"outcome": outcome},
+    )
+    return visit
+
+
+def _questionnaire_of(visit: Visit):
+    """The answers attached at check-in, or for an open visit those signed since."""
+    if visit.questionnaire_response is not None:
+        return visit.questionnaire_response
+    if visit.status == VISIT_OPEN:
+        return questionnaire.valid_response(visit.donor)
+    return None
+
+
+def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
+    """What staff at the site see: masked identity, blood group, eligibility, form, booking."""
+    donor = visit.donor
+    today = clock.local_today()
+    policy = policy_for(visit.site.region)
+    response = _questionnaire_of(visit)
+    if response is not None:
+        audit.record(
+            "questionnaire.viewed_by_staff",
+            actor=("staff", staff.principal_id),
+            target=("questionnaire", response.id),
+            details={"visit": visit.id},
+        )
+    booking = visit.booking
+    return {
+        "id": visit.id,
+        "site_id": visit.site_id,
+        "day": visit.day,
+        "status": visit.status,
+        "method": visit.method,
+        "opened_at": visit.opened_at,
+        "closed_at": visit.closed_at,
+        "outcome": visit.outcome,
+        "donation_id": visit.donation_id,
+        "donor": donor,
+        "eligibility": [
+            {"result": result, "kind_name": policy.kind_name(result.kind)}
+            for result in eligibility_for_all_kinds(donor, today, policy)
+        ],
+        "questionnaire": questionnaire.staff_summary(response),
+        "booking": booking,
+    }
+
+
+# ---------------------------------------------------------------- donations
+
+
+def _resolve(visit_id: int) -> VisitRef | None:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        return None
+    return VisitRef(visit.id, visit.donor_id, visit.site_id, visit.status == VISIT_OPEN)
+
+
+register_visit_resolver(_resolve)
+
+
+def _fulfil(sender: Any, donation: Donation, **extra: Any) -> None:
+    """The donation ends the visit it came from (or the donor's open visit there) and its booking.
+
+    Runs in the recording transaction: if the visit was closed meanwhile, everything rolls back.
+    """
+    if donation.replaces_id is not None:
+        return  # a correction: the original donation already fulfilled the visit
+    now = clock.now()
+    visit_id = donation.visit_id
+    if visit_id is None:
+        visit_id = db.session.scalar(
+            select(Visit.id).where(
+                Visit.donor_id == donation.donor_id,
+                Visit.site_id == donation.site_id,
+                Visit.status == VISIT_OPEN,
+                Visit.day == donation.donation_date,
+            )
+        )
+    booking = None
+    if visit_id is not None:
+        closed = db.session.execute(
+            update(Visit)
+            .where(
+                Visit.id == visit_id,
+                Visit.status == VISIT_OPEN,
+                Visit.donor_id == donation.donor_id,
+            )
+            .values(
+                status=VISIT_DONATED,
+                donation_id=donation.id,
+                closed_at=now,
+                closed_by=donation.staff_id,
+                outcome="donated",
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not closed:
+            raise ApiError("visit_not_open", 409, errors={"visit_id": ["visit_not_open"]})
+        visit = db.session.get(Visit, visit_id, populate_existing=True)
+        if visit.questionnaire_response_id is None:
+            response = questionnaire.valid_response(visit.donor, now)
+            visit.questionnaire_response_id = response.id if response else None
+        booking = visit.booking
+    if booking is None:
+        booking = db.session.scalar(
+            select(Booking).where(
+                Booking.donor_id == donation.donor_id,
+                Booking.site_id == donation.site_id,
+                Booking.day == donation.donation_date,
+                Booking.status.in_(ACTIVE_BOOKING),
+            )
+        )
+    if booking is not None and booking.status in ACTIVE_BOOKING:
+        booking.status = FULFILLED
+        booking.donation_id = donation.id
+        booking.changed_at = now
+    db.session.flush()
+    services.withdraw_after_donation(db.session.get(Donor, donation.donor_id))
+
+
+donation_recorded.connect(_fulfil, weak=False)

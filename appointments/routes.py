@@ -1,0 +1,444 @@
+"""Routes: public slots and search; donors book, wait, answer the form and show a check-in code;
+staff check donors in and see the day; administrators set the opening schedules."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from flask import Response, request
+
+from appointments import checkin, ics, questionnaire, schedule, schemas, services
+from certificate.routes import eligibility_view
+from core import clock
+from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
+from core.errors import ApiError
+from core.extensions import db
+from core.http import Blueprint
+from core.pagination import paginate
+from donors.routes import current_donor
+from sites.services import get_site
+
+bp = Blueprint(
+    "appointments", __name__, description="Slots, bookings, waiting lists, health form, check-in"
+)
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _page(items: list[Any], query: dict[str, Any]) -> dict[str, Any]:
+    page, per_page = query["page"], query["per_page"]
+    total = len(items)
+    return {
+        "items": items[(page - 1) * per_page : page * per_page],
+        "page": {
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": (total + per_page - 1) // per_page,
+        },
+    }
+
+
+# ---------------------------------------------------------------- public
+
+
+@bp.get("/sites/search")
+@bp.arguments(schemas.SiteSearchQuerySchema, location="query")
+@bp.response(200, schemas.SiteSearchPageSchema)
+def search_sites(query: dict[str, Any]):
+    """Sites with free places between two days: by city, near a point (lat, lng), or both."""
+    point = (query["lat"], query["lng"]) if "lat" in query else None
+    found = schedule.search_sites(
+        city=query.get("city"),
+        point=point,
+        radius_km=query["radius_km"],
+        first=query["from_day"],
+        last=query["to_day"],
+        kind=query.get("kind"),
+    )
+    return _page(found, query)
+
+
+@bp.get("/sites/<int:site_id>/slots")
+@bp.arguments(schemas.SlotQuerySchema, location="query")
+@bp.response(200, schemas.SlotPageSchema)
+def list_slots(query: dict[str, Any], site_id: int):
+    """A site's bookable slots with their free places (0: full, join the waiting list)."""
+    select = schedule.slots_query(
+        get_site(site_id),
+        query["from_day"],
+        query["to_day"],
+        query.get("kind"),
+        query["free_only"],
+    )
+    return paginate(select, query["page"], query["per_page"])
+
+
+@bp.get("/sites/<int:site_id>/days")
+@bp.arguments(schemas.DayQuerySchema, location="query")
+@bp.response(200, schemas.DayPageSchema)
+def list_days(query: dict[str, Any], site_id: int):
+    """A site's days: open or closed (holiday, exception), hours and free places per kind."""
+    days = schedule.days_of(get_site(site_id), query["from_day"], query["to_day"])
+    return _page(days, query)
+
+
+# ---------------------------------------------------------------- bookings (donor)
+
+
+@bp.post("/me/appointments")
+@roles_required(DONOR)
+@bp.arguments(schemas.BookingCreateSchema)
+@bp.response(201, schemas.BookingSchema)
+def book(body: dict[str, Any]):
+    """Book a slot (its kind): eligibility on that day is checked first; one active booking."""
+    view = services.booking_view(services.book(current_donor(), body["slot_id"]))
+    db.session.commit()
+    return view
+
+
+@bp.get("/me/appointments")
+@roles_required(DONOR)
+@bp.arguments(schemas.BookingListQuerySchema, location="query")
+@bp.response(200, schemas.BookingPageSchema)
+def my_bookings(query: dict[str, Any]):
+    """The donor's bookings, newest first."""
+    select = services.donor_bookings_query(current_donor(), query.get("status"))
+    page = paginate(select, query["page"], query["per_page"])
+    page["items"] = [services.booking_view(booking) for booking in page["items"]]
+    return page
+
+
+@bp.get("/me/appointments/<int:booking_id>")
+@roles_required(DONOR)
+@bp.response(200, schemas.BookingSchema)
+def my_booking(booking_id: int):
+    """One of the donor's bookings."""
+    return services.booking_view(services.own_booking(current_donor(), booking_id))
+
+
+@bp.delete("/me/appointments/<int:booking_id>")
+@roles_required(DONOR)
+@bp.response(200, schemas.BookingSchema)
+def cancel(booking_id: int):
+    """Cancel until the cut-off; the place is offered to the day's waiting list."""
+    view = services.booking_view(services.cancel(current_donor(), booking_id))
+    db.session.commit()
+    return view
+
+
+@bp.post("/me/appointments/<int:booking_id>/reschedule")
+@roles_required(DONOR)
+@bp.arguments(schemas.BookingCreateSchema)
+@bp.response(201, schemas.BookingSchema)
+def reschedule(body: dict[str, Any], booking_id: int):
+    """Move a booking to another slot until the cut-off; answers the new booking."""
+    view = services.booking_view(services.reschedule(current_donor(), booking_id, body["slot_id"]))
+    db.session.commit()
+    return view
+
+
+@bp.get("/me/appointments/<int:booking_id>/calendar.ics")
+@roles_required(DONOR)
+@bp.response(200, content_type="text/calendar")
+def booking_calendar(booking_id: int):
+    """The booking as an iCalendar file, with the site's address."""
+    booking = services.own_booking(current_donor(), booking_id)
+    return Response(
+        ics.booking_calendar(booking),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="booking-{booking.id}.ics"'},
+    )
+
+
+# ---------------------------------------------------------------- waiting lists (donor)
+
+
+@bp.post("/me/waitlist")
+@roles_required(DONOR)
+@bp.arguments(schemas.WaitlistCreateSchema)
+@bp.response(201, schemas.WaitlistEntrySchema)
+def join_waitlist(body: dict[str, Any]):
+    """Wait for a place at a full site and day; a freed place is held for you for a while."""
+    view = services.entry_view(
+        services.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
+    )
+    db.session.commit()
+    return view
+
+
+@bp.get("/me/waitlist")
+@roles_required(DONOR)
+@bp.arguments(schemas.PageQuerySchema, location="query")
+@bp.response(200, schemas.WaitlistPageSchema)
+def my_waitlist(query: dict[str, Any]):
+    """The donor's waiting-list entries, with their place in line and any offer."""
+    page = paginate(
+        services.donor_waitlist_query(current_donor()), query["page"], query["per_page"]
+    )
+    page["items"] = [services.entry_view(entry) for entry in page["items"]]
+    return page
+
+
+@bp.post("/me/waitlist/<int:entry_id>/accept")
+@roles_required(DONOR)
+@bp.response(201, schemas.BookingSchema)
+def accept_offer(entry_id: int):
+    """Take the place held for you; an existing booking moves to it."""
+    view = services.booking_view(services.accept_offer(current_donor(), entry_id))
+    db.session.commit()
+    return view
+
+
+@bp.delete("/me/waitlist/<int:entry_id>")
+@roles_required(DONOR)
+@bp.response(200, schemas.WaitlistEntrySchema)
+def leave_waitlist(entry_id: int):
+    """Leave the list (declining any place held, which passes on at once)."""
+    view = services.entry_view(services.leave_waitlist(current_donor(), entry_id))
+    db.session.commit()
+    return view
+
+
+# ---------------------------------------------------------------- health form (donor)
+
+
+@bp.get("/questionnaires/current")
+@roles_required(DONOR)
+@bp.response(200, schemas.QuestionnaireFormSchema)
+def current_form():
+    """The health form in force, as this donor is asked it, with the consent to sign."""
+    return questionnaire.form_view(current_donor())
+
+
+@bp.post("/me/questionnaire")
+@roles_required(DONOR)
+@bp.arguments(schemas.QuestionnaireSubmitSchema)
+@bp.response(201, schemas.QuestionnaireResponseSchema)
+def sign_form(body: dict[str, Any]):
+    """Answer the form and sign the consent; answers that defer give the date to come back."""
+    donor = current_donor()
+    response = questionnaire.sign(donor, body, request.remote_addr or "", _user_agent())
+    db.session.commit()
+    return questionnaire.donor_view(donor, response)
+
+
+def _user_agent() -> str:
+    """HTTP hands header bytes over as Latin-1; a UTF-8 User-Agent (a mini-program's Chinese
+    name) is read back as the text the device sent."""
+    raw = request.headers.get("User-Agent", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
+@bp.get("/me/questionnaire")
+@roles_required(DONOR)
+@bp.response(200, schemas.QuestionnaireResponseSchema)
+def my_form():
+    """The donor's latest signed answers and what they mean."""
+    donor = current_donor()
+    response = questionnaire.latest_response(donor.id)
+    if response is None:
+        raise ApiError("questionnaire_not_found", 404)
+    return questionnaire.donor_view(donor, response)
+
+
+# ---------------------------------------------------------------- check-in code (donor)
+
+
+@bp.get("/me/checkin-code")
+@roles_required(DONOR)
+@bp.response(200, schemas.CheckinCodeSchema)
+def checkin_code():
+    """A fresh signed check-in code (about a minute) for the app to draw as a QR code."""
+    return checkin.issue_code(current_donor()), 200, NO_STORE
+
+
+def _qr_code(svg: bool) -> Response:
+    code = checkin.issue_code(current_donor())
+    buffer = io.BytesIO()
+    if svg:
+        qrcode.make(code["code"], image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    else:
+        qrcode.make(code["code"], box_size=6, border=4).save(buffer, format="PNG")
+    return Response(
+        buffer.getvalue(),
+        mimetype="image/svg+xml" if svg else "image/png",
+        headers={**NO_STORE, "Expires-At": clock.to_local(code["expires_at"]).isoformat()},
+    )
+
+
+@bp.get("/me/checkin-code/qr.png")
+@roles_required(DONOR)
+@bp.response(200, content_type="image/png")
+def checkin_code_png():
+    """A fresh check-in code as a PNG QR code (`Expires-At` header: fetch another before)."""
+    return _qr_code(svg=False)
+
+
+@bp.get("/me/checkin-code/qr.svg")
+@roles_required(DONOR)
+@bp.response(200, content_type="image/svg+xml")
+def checkin_code_svg():
+    """A fresh check-in code as an SVG QR code."""
+    return _qr_code(svg=True)
+
+
+# ---------------------------------------------------------------- staff
+
+
+def _visit_view(visit: Any) -> dict[str, Any]:
+    view = checkin.visit_view(visit, caller())
+    view["eligibility"] = [
+        eligibility_view(e["result"], e["kind_name"]) for e in view["eligibility"]
+    ]
+    return view
+
+
+@bp.post("/staff/checkins")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.CheckinCreateSchema)
+@bp.response(201, schemas.VisitSchema)
+@bp.alt_response(200, schema=schemas.VisitSchema, description="already checked in here today")
+def check_in(body: dict[str, Any]):
+    """Open the donor's visit at a site you serve, from a scanned code or a walk-in's ID number.
+
+    201 with a new visit; 200 with the visit the donor already has there today.
+    """
+    id_number = body["id_number"].number if "id_number" in body else None
+    visit, new = checkin.check_in(caller(), body["site_id"], body.get("code"), id_number)
+    view = _visit_view(visit)
+    db.session.commit()
+    return view, 201 if new else 200
+
+
+@bp.get("/staff/visits")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.StaffVisitQuerySchema, location="query")
+@bp.response(200, schemas.StaffVisitPageSchema)
+def site_visits(query: dict[str, Any]):
+    """A day's visits at your sites (or one), with counts by kind and status."""
+    site_ids = services.staff_site_ids(caller(), query.get("site_id"))
+    day = query.get("day") or clock.local_today()
+    page = paginate(
+        services.site_visits_query(site_ids, day, query.get("status")),
+        query["page"],
+        query["per_page"],
+    )
+    return {**page, "day": day, "counts": services.visit_counts(site_ids, day)}
+
+
+@bp.get("/staff/visits/<int:visit_id>")
+@roles_required(STAFF, ADMIN)
+@bp.response(200, schemas.VisitSchema)
+def site_visit(visit_id: int):
+    """One visit at a site you serve, with the donor's answers (the access is logged)."""
+    view = _visit_view(checkin.staff_visit(caller(), visit_id))
+    db.session.commit()
+    return view
+
+
+@bp.post("/staff/visits/<int:visit_id>/close")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.VisitCloseSchema)
+@bp.response(200, schemas.VisitSchema)
+def close_visit(body: dict[str, Any], visit_id: int):
+    """End a visit without a donation (deferred at screening, left)."""
+    visit = checkin.staff_visit(caller(), visit_id)
+    checkin.close_visit(visit, body["outcome"], caller().principal_id)
+    view = _visit_view(visit)
+    db.session.commit()
+    return view
+
+
+@bp.get("/staff/appointments")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.StaffBookingQuerySchema, location="query")
+@bp.response(200, schemas.StaffBookingPageSchema)
+def site_bookings(query: dict[str, Any]):
+    """A day's bookings at your sites (or one), by time, with counts by kind and status."""
+    site_ids = services.staff_site_ids(caller(), query.get("site_id"))
+    day = query.get("day") or clock.local_today()
+    page = paginate(
+        services.site_bookings_query(site_ids, day, query.get("status"), query.get("kind")),
+        query["page"],
+        query["per_page"],
+    )
+    return {**page, "day": day, "counts": services.booking_counts(site_ids, day)}
+
+
+@bp.post("/staff/appointments/<int:booking_id>/no-show")
+@roles_required(STAFF, ADMIN)
+@bp.response(200, schemas.StaffBookingSchema)
+def mark_no_show(booking_id: int):
+    """Mark a booked donor who did not come (once the slot has started)."""
+    booking = services.mark_no_show(caller(), booking_id)
+    db.session.commit()
+    return booking
+
+
+# ---------------------------------------------------------------- admin
+
+
+@bp.get("/admin/sites/<int:site_id>/schedule")
+@roles_required(ADMIN)
+@bp.response(200, schemas.ScheduleSchema)
+def read_schedule(site_id: int):
+    """A site's weekly sessions and holiday rules."""
+    return schedule.schedule_of(get_site(site_id, include_inactive=True))
+
+
+@bp.put("/admin/sites/<int:site_id>/schedule")
+@roles_required(ADMIN)
+@bp.arguments(schemas.ScheduleWriteSchema)
+@bp.response(200, schemas.ScheduleSchema)
+def replace_schedule(body: dict[str, Any], site_id: int):
+    """Replace a site's weekly sessions; slots up to the horizon follow at once."""
+    site = get_site(site_id, include_inactive=True)
+    report = schedule.replace_schedule(site, body, caller())
+    db.session.commit()
+    return {**schedule.schedule_of(site), "slots": report}
+
+
+@bp.get("/admin/sites/<int:site_id>/schedule-exceptions")
+@roles_required(ADMIN)
+@bp.arguments(schemas.ExceptionQuerySchema, location="query")
+@bp.response(200, schemas.ExceptionPageSchema)
+def list_exceptions(query: dict[str, Any], site_id: int):
+    """A site's dated exceptions from a day on (today by default)."""
+    site = get_site(site_id, include_inactive=True)
+    select = schedule.exceptions_query(site, query.get("from_day") or clock.local_today())
+    return paginate(select, query["page"], query["per_page"])
+
+
+@bp.post("/admin/sites/<int:site_id>/schedule-exceptions")
+@roles_required(ADMIN)
+@bp.arguments(schemas.ExceptionWriteSchema)
+@bp.response(201, schemas.ExceptionSchema)
+def set_exception(body: dict[str, Any], site_id: int):
+    """Close a day or change its hours; bookings on slots that go are cancelled by the site."""
+    exception = schedule.set_exception(get_site(site_id, include_inactive=True), body, caller())
+    db.session.commit()
+    return exception
+
+
+@bp.delete("/admin/sites/<int:site_id>/schedule-exceptions/<string:day>")
+@roles_required(ADMIN)
+@bp.response(204)
+def remove_exception(site_id: int, day: str):
+    """Drop a day's exception: the weekly sessions apply again."""
+    schedule.remove_exception(get_site(site_id, include_inactive=True), _day(day), caller())
+    db.session.commit()
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError("not_found", 404) from None

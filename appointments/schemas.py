@@ -1,0 +1,489 @@
+"""Shapes of schedules, slots, bookings, waiting lists, the health form and check-in visits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from appointments.models import (
+    ACTIVE_WAITLIST,
+    BOOKED,
+    CANCELLED,
+    CHECKED_IN,
+    FULFILLED,
+    HOLIDAYS_CLOSED,
+    HOLIDAYS_OPEN,
+    NO_SHOW,
+    NOT_DONATED,
+    RESCHEDULED,
+    VISIT_CLOSED,
+    VISIT_DONATED,
+    VISIT_OPEN,
+)
+from certificate.schemas import EligibilitySchema, StaffDonorViewSchema
+from core import clock
+from core.masking import mask_id_number, mask_name
+from core.policy import policy_for
+from core.schemas import (
+    LocalDateTime,
+    PageMetaSchema,
+    PageQuerySchema,
+    StrictSchema,
+    bounded_int,
+    page_of,
+)
+from donors.schemas import ResidentIdField
+from sites.schemas import TIME_OF_DAY, SiteSchema
+
+ID = (1, 2**31 - 1)
+KIND = fields.String(validate=validate.Length(min=1, max=32))
+BOOKING_STATUSES = (BOOKED, CHECKED_IN, FULFILLED, CANCELLED, RESCHEDULED, NO_SHOW, NOT_DONATED)
+VISIT_STATUSES = (VISIT_OPEN, VISIT_DONATED, VISIT_CLOSED)
+VISIT_OUTCOMES = ("deferred_at_screening", "left_without_donating", "other")
+MAX_RANGE_DAYS = 31
+
+
+def _kind_name(obj: Any) -> str:
+    return policy_for(obj.site.region).kind_name(obj.kind)
+
+
+# ---------------------------------------------------------------- schedules (admin)
+
+
+class ExceptionSessionSchema(StrictSchema):
+    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
+    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
+    slot_minutes = bounded_int(10, 240, required=True)
+    capacity = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=32)),
+        values=bounded_int(0, 500),
+        required=True,
+        validate=validate.Length(min=1, max=10),
+        metadata={
+            "description": "places per slot, by donation kind",
+            "example": {"whole_blood": 4},
+        },
+    )
+
+    @ma.validates_schema
+    def opens_before_closes(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("opens") and data.get("closes") and data["opens"] >= data["closes"]:
+            raise ma.ValidationError("Must open before it closes.", "closes")
+
+
+class SessionSchema(ExceptionSessionSchema):
+    weekday = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(1, 7),
+        metadata={"description": "ISO weekday: 1 = Monday … 7 = Sunday"},
+    )
+
+
+class ScheduleWriteSchema(StrictSchema):
+    sessions = fields.List(
+        fields.Nested(SessionSchema), required=True, validate=validate.Length(max=100)
+    )
+    public_holidays = fields.String(
+        load_default=HOLIDAYS_CLOSED,
+        validate=validate.OneOf([HOLIDAYS_CLOSED, HOLIDAYS_OPEN]),
+        metadata={"description": "on statutory public holidays: closed, or open as usual"},
+    )
+    adjusted_workdays_as = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(1, 7),
+        metadata={
+            "description": "an adjusted working day (调休上班日) opens with this weekday's "
+            "sessions; null: with its own weekday's"
+        },
+    )
+
+
+class SlotReportSchema(ma.Schema):
+    opened = fields.Integer()
+    updated = fields.Integer()
+    closed = fields.Integer()
+    bookings_cancelled = fields.Integer()
+    offers = fields.Integer()
+
+
+class ScheduleSchema(ma.Schema):
+    site_id = fields.Integer()
+    public_holidays = fields.String()
+    adjusted_workdays_as = fields.Integer(allow_none=True)
+    sessions = fields.List(fields.Nested(SessionSchema))
+    updated_at = LocalDateTime(allow_none=True)
+    slots = fields.Nested(SlotReportSchema, metadata={"description": "what the change did"})
+
+
+class ExceptionWriteSchema(StrictSchema):
+    day = fields.Date(required=True)
+    closed = fields.Boolean(required=True)
+    sessions = fields.List(fields.Nested(ExceptionSessionSchema), validate=validate.Length(max=20))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+    @ma.validates_schema
+    def sessions_when_open(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("closed") and data.get("sessions"):
+            raise ma.ValidationError("A closed day has no sessions.", "sessions")
+        if data.get("closed") is False and not data.get("sessions"):
+            raise ma.ValidationError("Missing data for required field.", "sessions")
+
+
+class ExceptionSchema(ma.Schema):
+    id = fields.Integer()
+    day = fields.Date()
+    closed = fields.Boolean()
+    sessions = fields.List(fields.Nested(ExceptionSessionSchema))
+    reason = fields.String()
+    created_at = LocalDateTime()
+
+
+ExceptionPageSchema = page_of(ExceptionSchema, "ScheduleExceptionPage")
+
+
+class ExceptionQuerySchema(PageQuerySchema):
+    from_day = fields.Date(data_key="from", metadata={"description": "today by default"})
+
+
+# ---------------------------------------------------------------- what donors see
+
+
+class DateRangeQuerySchema(PageQuerySchema):
+    """`from` (today by default) to `to` (a week later by default), at most 31 days."""
+
+    from_day = fields.Date(data_key="from")
+    to_day = fields.Date(data_key="to")
+
+    @ma.post_load
+    def fill_range(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        first = data.get("from_day") or clock.local_today()
+        last = data.get("to_day") or first + timedelta(days=6)
+        if last < first or (last - first).days >= MAX_RANGE_DAYS:
+            raise ma.ValidationError("date_range_invalid", "to")
+        data["from_day"], data["to_day"] = first, last
+        return data
+
+
+class SlotQuerySchema(DateRangeQuerySchema):
+    kind = KIND
+    free_only = fields.Boolean(load_default=False)
+
+
+class SlotSchema(ma.Schema):
+    id = fields.Integer()
+    site_id = fields.Integer()
+    day = fields.Date()
+    starts_at = LocalDateTime()
+    ends_at = LocalDateTime()
+    kind = fields.String()
+    kind_name = fields.Function(_kind_name)
+    capacity = fields.Integer()
+    free = fields.Integer(metadata={"description": "0: full; join the day's waiting list"})
+
+
+SlotPageSchema = page_of(SlotSchema, "SlotPage")
+
+
+class DayQuerySchema(DateRangeQuerySchema):
+    per_page = bounded_int(1, MAX_RANGE_DAYS, strict=False, load_default=MAX_RANGE_DAYS)
+
+
+class OpeningSchema(ma.Schema):
+    opens = fields.Function(lambda s: s.opens.strftime("%H:%M"))
+    closes = fields.Function(lambda s: s.closes.strftime("%H:%M"))
+
+
+class DaySchema(ma.Schema):
+    day = fields.Date()
+    open = fields.Boolean()
+    sessions = fields.List(fields.Nested(OpeningSchema))
+    holiday = fields.String(allow_none=True, metadata={"description": "statutory holiday"})
+    adjusted_workday = fields.Boolean(metadata={"description": "调休上班日"})
+    calendar_known = fields.Boolean(
+        metadata={"description": "false: the holiday calendar has no data for this year yet"}
+    )
+    closed_by = fields.String(allow_none=True, metadata={"description": "exception or holiday"})
+    exception = fields.String(allow_none=True, metadata={"description": "the site's reason"})
+    free_by_kind = fields.Dict(attribute="places", keys=fields.String(), values=fields.Integer())
+
+
+DayPageSchema = page_of(DaySchema, "SiteDayPage")
+
+
+class SiteSearchQuerySchema(DateRangeQuerySchema):
+    city = fields.String(validate=validate.Length(min=1, max=64))
+    lat = fields.Float(validate=validate.Range(-90, 90), allow_nan=False)
+    lng = fields.Float(validate=validate.Range(-180, 180), allow_nan=False)
+    radius_km = fields.Float(load_default=20.0, validate=validate.Range(0.1, 500), allow_nan=False)
+    kind = KIND
+
+    @ma.validates_schema
+    def whole_point(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("lat" in data) != ("lng" in data):
+            raise ma.ValidationError("point_incomplete", "lng" if "lat" in data else "lat")
+
+
+class SiteSearchItemSchema(ma.Schema):
+    site = fields.Nested(SiteSchema)
+    distance_km = fields.Float(allow_none=True)
+    free_places = fields.Integer()
+    free_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    next_free_at = LocalDateTime()
+
+
+SiteSearchPageSchema = page_of(SiteSearchItemSchema, "SiteSearchPage")
+
+
+# ---------------------------------------------------------------- bookings (donor)
+
+
+class BookingCreateSchema(StrictSchema):
+    slot_id = bounded_int(*ID, required=True)
+
+
+class BookingSiteSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    address = fields.String()
+    city = fields.String()
+    phone = fields.String(allow_none=True)
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    notice = fields.String(allow_none=True)
+
+
+class BookingSchema(ma.Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": ", ".join(BOOKING_STATUSES)})
+    kind = fields.String()
+    kind_name = fields.String()
+    day = fields.Date()
+    starts_at = LocalDateTime()
+    ends_at = LocalDateTime()
+    site = fields.Nested(BookingSiteSchema)
+    change_until = LocalDateTime(metadata={"description": "cancel or reschedule online until"})
+    created_at = LocalDateTime()
+    changed_at = LocalDateTime(allow_none=True)
+    cancelled_by = fields.String(allow_none=True, metadata={"description": "donor, site, system"})
+    rescheduled_to_id = fields.Integer(allow_none=True)
+    calendar_url = fields.String(metadata={"description": "the booking as an .ics file"})
+
+
+BookingPageSchema = page_of(BookingSchema, "BookingPage")
+
+
+class BookingListQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
+
+
+class WaitlistCreateSchema(StrictSchema):
+    site_id = bounded_int(*ID, required=True)
+    day = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class OfferSchema(ma.Schema):
+    slot_id = fields.Integer()
+    starts_at = LocalDateTime()
+    ends_at = LocalDateTime()
+    expires_at = LocalDateTime(metadata={"description": "accept before this, or it passes on"})
+
+
+class WaitlistEntrySchema(ma.Schema):
+    id = fields.Integer()
+    site = fields.Nested(BookingSiteSchema)
+    day = fields.Date()
+    kind = fields.String()
+    kind_name = fields.String()
+    status = fields.String(
+        metadata={"description": f"{', '.join(ACTIVE_WAITLIST)}, accepted, expired, left, lapsed"}
+    )
+    position = fields.Integer(allow_none=True, metadata={"description": "1: first in line"})
+    offer = fields.Nested(OfferSchema, allow_none=True)
+    booking_id = fields.Integer(allow_none=True)
+    created_at = LocalDateTime()
+
+
+WaitlistPageSchema = page_of(WaitlistEntrySchema, "WaitlistPage")
+
+
+# ---------------------------------------------------------------- health form
+
+
+class QuestionSchema(ma.Schema):
+    code = fields.String()
+    text = fields.String()
+    date_prompt = fields.String(
+        allow_none=True, metadata={"description": "the date to give with a yes; null: none"}
+    )
+    date_required = fields.Boolean()
+
+
+class QuestionnaireFormSchema(ma.Schema):
+    version = fields.String()
+    region = fields.String()
+    questions = fields.List(fields.Nested(QuestionSchema))
+    consent = fields.String(metadata={"description": "the consent the donor signs"})
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: a health answer is never guessed from "yes" or 1."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class AnswerSchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    answer = StrictBoolean(required=True)
+    date = fields.Date(allow_none=True, load_default=None)
+
+
+class QuestionnaireSubmitSchema(StrictSchema):
+    version = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    answers = fields.List(
+        fields.Nested(AnswerSchema), required=True, validate=validate.Length(max=100)
+    )
+    consent = StrictBoolean(required=True, metadata={"description": "true: the donor agrees"})
+
+
+class QuestionnaireResponseSchema(ma.Schema):
+    id = fields.Integer()
+    version = fields.String()
+    signed_at = LocalDateTime()
+    answers_sha256 = fields.String()
+    intact = fields.Boolean(metadata={"description": "the stored answers still match the hash"})
+    result = fields.Dict(metadata={"description": "outcome, deferrals with dates, kinds"})
+    answers = fields.List(fields.Dict())
+    ip = fields.String()
+    user_agent = fields.String()
+    booking_affected = fields.Boolean(
+        metadata={"description": "true: the answers defer the booked kind past its day"}
+    )
+
+
+class StaffQuestionnaireSchema(QuestionnaireResponseSchema):
+    status = fields.String(metadata={"description": "valid, or missing"})
+
+
+# ---------------------------------------------------------------- check-in and visits
+
+
+class CheckinCodeSchema(ma.Schema):
+    code = fields.String(metadata={"description": "what the QR code holds (compact JWS)"})
+    expires_at = LocalDateTime()
+    expires_in = fields.Integer(metadata={"description": "seconds; fetch a new code before"})
+
+
+class CheckinCreateSchema(StrictSchema):
+    site_id = bounded_int(*ID, required=True)
+    code = fields.String(
+        validate=validate.Length(min=1, max=2048),
+        metadata={"description": "the scanned check-in code"},
+    )
+    id_number = ResidentIdField(metadata={"description": "a walk-in's ID number instead"})
+
+    @ma.validates_schema
+    def code_or_id_number(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("code" in data) == ("id_number" in data):
+            raise ma.ValidationError("checkin_code_or_id_number", "code")
+
+
+class StaffBookingDonorSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.Function(lambda d: mask_name(d.name))
+    id_number = fields.Function(lambda d: mask_id_number(d.id_number))
+
+
+class VisitBookingSchema(ma.Schema):
+    id = fields.Integer()
+    status = fields.String()
+    kind = fields.String()
+    kind_name = fields.Function(_kind_name)
+    day = fields.Date()
+    starts_at = LocalDateTime(attribute="slot.starts_at")
+    ends_at = LocalDateTime(attribute="slot.ends_at")
+
+
+class StaffBookingSchema(VisitBookingSchema):
+    site_id = fields.Integer()
+    donor = fields.Nested(StaffBookingDonorSchema)
+    created_at = LocalDateTime()
+
+
+class StaffListQuerySchema(PageQuerySchema):
+    site_id = bounded_int(*ID, strict=False, metadata={"description": "default: all my sites"})
+    day = fields.Date(metadata={"description": "today by default"})
+    kind = KIND
+
+
+class StaffBookingQuerySchema(StaffListQuerySchema):
+    status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
+
+
+class StaffVisitQuerySchema(StaffListQuerySchema):
+    status = fields.String(validate=validate.OneOf(VISIT_STATUSES))
+
+
+class CountsSchema(ma.Schema):
+    total = fields.Integer()
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_kind_and_status = fields.Dict(
+        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer())
+    )
+
+
+class VisitSchema(ma.Schema):
+    id = fields.Integer()
+    site_id = fields.Integer()
+    day = fields.Date()
+    status = fields.String(metadata={"description": ", ".join(VISIT_STATUSES)})
+    method = fields.String(metadata={"description": "qr or id_number"})
+    opened_at = LocalDateTime()
+    closed_at = LocalDateTime(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    donation_id = fields.Integer(allow_none=True)
+    donor = fields.Nested(StaffDonorViewSchema)
+    eligibility = fields.List(fields.Nested(EligibilitySchema))
+    questionnaire = fields.Nested(StaffQuestionnaireSchema)
+    booking = fields.Nested(VisitBookingSchema, allow_none=True)
+
+
+class VisitListItemSchema(ma.Schema):
+    id = fields.Integer()
+    site_id = fields.Integer()
+    status = fields.String()
+    method = fields.String()
+    opened_at = LocalDateTime()
+    outcome = fields.String(allow_none=True)
+    donor = fields.Nested(StaffBookingDonorSchema)
+    booking_id = fields.Integer(allow_none=True)
+    donation_id = fields.Integer(allow_none=True)
+
+
+class VisitCloseSchema(StrictSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(VISIT_OUTCOMES))
+
+
+def _staff_page(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    return ma.Schema.from_dict(
+        {
+            "day": fields.Date(),
+            "counts": fields.Nested(CountsSchema),
+            "items": fields.List(fields.Nested(item)),
+            "page": fields.Nested(PageMetaSchema),
+        },
+        name=name,
+    )
+
+
+StaffBookingPageSchema = _staff_page(StaffBookingSchema, "StaffBookingPage")
+StaffVisitPageSchema = _staff_page(VisitListItemSchema, "StaffVisitPage")
