@@ -3,12 +3,9 @@ staff check donors in and see the day; administrators set the opening schedules.
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
-import qrcode
-import qrcode.image.svg
 from flask import Response, request
 
 from appointments import checkin, ics, questionnaire, schedule, schemas, services
@@ -19,14 +16,13 @@ from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
 from core.pagination import paginate
+from core.qr import NO_STORE, PNG, SVG, qr_response
 from donors.routes import current_donor
 from sites.services import get_site
 
 bp = Blueprint(
     "appointments", __name__, description="Slots, bookings, waiting lists, health form, check-in"
 )
-
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _page(items: list[Any], query: dict[str, Any]) -> dict[str, Any]:
@@ -260,18 +256,10 @@ def checkin_code():
     return checkin.issue_code(current_donor()), 200, NO_STORE
 
 
-def _qr_code(svg: bool) -> Response:
+def _qr_code(image_format: str) -> Response:
     code = checkin.issue_code(current_donor())
-    buffer = io.BytesIO()
-    if svg:
-        qrcode.make(code["code"], image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
-    else:
-        qrcode.make(code["code"], box_size=6, border=4).save(buffer, format="PNG")
-    return Response(
-        buffer.getvalue(),
-        mimetype="image/svg+xml" if svg else "image/png",
-        headers={**NO_STORE, "Expires-At": clock.to_local(code["expires_at"]).isoformat()},
-    )
+    expires = clock.to_local(code["expires_at"]).isoformat()
+    return qr_response(code["code"], image_format, headers={**NO_STORE, "Expires-At": expires})
 
 
 @bp.get("/me/checkin-code/qr.png")
@@ -279,7 +267,7 @@ def _qr_code(svg: bool) -> Response:
 @bp.response(200, content_type="image/png")
 def checkin_code_png():
     """A fresh check-in code as a PNG QR code (`Expires-At` header: fetch another before)."""
-    return _qr_code(svg=False)
+    return _qr_code(PNG)
 
 
 @bp.get("/me/checkin-code/qr.svg")
@@ -287,7 +275,7 @@ def checkin_code_png():
 @bp.response(200, content_type="image/svg+xml")
 def checkin_code_svg():
     """A fresh check-in code as an SVG QR code."""
-    return _qr_code(svg=True)
+    return _qr_code(SVG)
 
 
 # ---------------------------------------------------------------- staff

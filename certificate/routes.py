@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import qrcode
-import qrcode.image.svg
 from flask import Response, current_app, render_template, request
 
 from certificate import schemas, services
@@ -19,6 +16,7 @@ from core.http import Blueprint
 from core.idempotency import idempotent
 from core.pagination import paginate
 from core.policy import policy_for
+from core.qr import PNG, SVG, qr_response
 from donors import services as donor_services
 from donors.routes import current_donor
 from sites.services import require_site
@@ -224,10 +222,7 @@ def _qr_target(number: str) -> str:
 @bp.response(200, content_type="image/png")
 def certificate_qr_png(number: str):
     """The certificate's QR code (PNG): a short verification URL."""
-    image = qrcode.make(services.verification_url(_qr_target(number)), box_size=8, border=4)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return Response(buffer.getvalue(), mimetype="image/png")
+    return qr_response(services.verification_url(_qr_target(number)), PNG, box_size=8)
 
 
 @bp.get("/certificates/<string:number>/qr.svg")
@@ -235,13 +230,7 @@ def certificate_qr_png(number: str):
 @bp.response(200, content_type="image/svg+xml")
 def certificate_qr_svg(number: str):
     """The certificate's QR code (SVG)."""
-    image = qrcode.make(
-        services.verification_url(_qr_target(number)),
-        image_factory=qrcode.image.svg.SvgPathImage,
-    )
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return Response(buffer.getvalue(), mimetype="image/svg+xml")
+    return qr_response(services.verification_url(_qr_target(number)), SVG)
 
 
 def _verify_limit() -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-import qrcode.image.svg
 from flask import Response, current_app
 
 from core.auth import ADMIN, DONOR, GATE, caller, roles_required
@@ -13,14 +11,13 @@ from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
 from core.pagination import paginate
+from core.qr import NO_STORE, PNG, SVG, qr_response
 from donors import services as donor_services
 from donors.routes import current_donor
 from rewards import gates, schemas, services
 from rewards.models import GRANTED
 
 bp = Blueprint("rewards", __name__, description="The three frees: benefits, codes and gates")
-
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 # ---------------------------------------------------------------- donors
@@ -63,9 +60,7 @@ def my_benefit_code(query: dict[str, Any]):
 def my_benefit_code_png(query: dict[str, Any]):
     """A fresh benefit code as a QR code (PNG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
-    buffer = io.BytesIO()
-    services.qr_symbol(minted["code"]).make_image().save(buffer, format="PNG")
-    return Response(buffer.getvalue(), mimetype="image/png", headers=NO_STORE)
+    return qr_response(minted["code"], PNG, headers=NO_STORE)
 
 
 @bp.get("/me/benefit-code/qr.svg")
@@ -75,11 +70,7 @@ def my_benefit_code_png(query: dict[str, Any]):
 def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
-    buffer = io.BytesIO()
-    services.qr_symbol(minted["code"]).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(
-        buffer
-    )
-    return Response(buffer.getvalue(), mimetype="image/svg+xml", headers=NO_STORE)
+    return qr_response(minted["code"], SVG, headers=NO_STORE)
 
 
 # ---------------------------------------------------------------- gates

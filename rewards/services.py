@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import qrcode
 from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -619,11 +618,3 @@ def mint_code(ref: str, region: str, token_codes: str, ttl: timedelta) -> tuple[
         "exp": expires,
     }
     return keyring().sign(claims, TOKEN_TYPE), expires
-
-
-def qr_symbol(code: str) -> qrcode.QRCode:
-    """The code as a QR symbol at error-correction level M (a phone screen may be scratched)."""
-    symbol = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
-    symbol.add_data(code)
-    symbol.make(fit=True)
-    return symbol

@@ -10,7 +10,8 @@ import zxingcpp
 from PIL import Image
 
 from core import clock
-from rewards.services import holder_ref, qr_symbol
+from core.qr import qr_symbol
+from rewards.services import holder_ref
 from tests.factories.rewards import Scheme
 
 
