@@ -224,6 +224,7 @@ def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
         "opened_at": visit.opened_at,
         "closed_at": visit.closed_at,
         "outcome": visit.outcome,
+        "face_verified_at": visit.face_verified_at,
         "donation_id": visit.donation_id,
         "donor": donor,
         "eligibility": [
