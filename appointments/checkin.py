@@ -13,6 +13,7 @@ here (it does not import this package).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,7 @@ from core.errors import ApiError
 from core.extensions import db
 from core.policy import policy_for
 from core.signing import SignatureInvalid, keyring
+from donors import faces
 from donors.models import DONOR_ACTIVE, Donor
 from donors.services import find_donor_by_id_number
 from sites.models import Site
@@ -192,6 +194,40 @@ def close_visit(visit: Visit, outcome: str, staff_id: int | None) -> Visit:
     return visit
 
 
+# ---------------------------------------------------------------- face checks
+
+
+def face_check(staff: Caller, visit_id: int, frames: Sequence[bytes]) -> faces.FaceCheck:
+    """Compare a live burst with the enrolled face of the donor whose visit is open here (1:1).
+
+    Only an open visit: once the donor has given blood or left, there is no identity to confirm.
+    A verified check is noted on the visit for the staff who take the blood; donors.faces audits
+    every check with the site and visit, never its images.
+    """
+    visit = staff_visit(staff, visit_id)
+    if visit.status != VISIT_OPEN:
+        raise ApiError("visit_not_open", 409)
+    check = faces.verify_face(
+        visit.donor, frames, actor=staff, site_id=visit.site_id, visit_id=visit.id
+    )
+    if check.verified:
+        visit.face_verified_at = check.checked_at
+    return check
+
+
+def identify_at_site(staff: Caller, site_id: int, frames: Sequence[bytes]) -> faces.Identification:
+    """Who the donor without an ID card is, among those this site may search (1:N).
+
+    The candidates are the donors booked here today, and where the region's policy allows it the
+    donors enrolled in the site's city: never every enrolled face. The answer is one candidate for
+    staff to confirm by name and birth year, or none.
+    """
+    site = require_site(staff, site_id)
+    booked = services.booked_donor_ids(site.id, clock.local_today())
+    candidates = faces.identification_candidates(booked, region=site.region, city=site.city)
+    return faces.identify_face(candidates, frames, actor=staff, site_id=site.id)
+
+
 def _questionnaire_of(visit: Visit):
     """The answers attached at check-in, or for an open visit those signed since."""
     if visit.questionnaire_response is not None:
@@ -224,6 +260,7 @@ def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
         "opened_at": visit.opened_at,
         "closed_at": visit.closed_at,
         "outcome": visit.outcome,
+        "face_verified_at": visit.face_verified_at,
         "donation_id": visit.donation_id,
         "donor": donor,
         "eligibility": [

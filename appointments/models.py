@@ -277,6 +277,9 @@ class Visit(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # When a face check showed this donor's enrolled face, live, at this visit: the people who
+    # take the blood see the identity was checked. Every check, passed or not, is in the audit log.
+    face_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     donor: Mapped[Donor] = relationship()
     site: Mapped[Site] = relationship()

@@ -17,7 +17,13 @@ from core.extensions import db
 from core.http import Blueprint
 from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, qr_response
-from donors.routes import current_donor
+from donors.routes import allows_images, current_donor
+from donors.schemas import (
+    FaceBurstSchema,
+    FaceCheckSchema,
+    FaceIdentifySchema,
+    IdentificationSchema,
+)
 from sites.services import get_site
 
 bp = Blueprint(
@@ -343,6 +349,36 @@ def close_visit(body: dict[str, Any], visit_id: int):
     view = _visit_view(visit)
     db.session.commit()
     return view
+
+
+@bp.post("/staff/visits/<int:visit_id>/face-check")
+@roles_required(STAFF, ADMIN)
+@allows_images
+@bp.arguments(FaceBurstSchema)
+@bp.response(200, FaceCheckSchema)
+def face_check(body: dict[str, Any], visit_id: int):
+    """Compare a live burst with the enrolled face of the donor at this open visit (1:1).
+
+    `verified` only when the face matches and the burst shows a blink; every check is audited.
+    """
+    check = checkin.face_check(caller(), visit_id, body["frames"])
+    db.session.commit()
+    return check
+
+
+@bp.post("/staff/face-identify")
+@roles_required(STAFF, ADMIN)
+@allows_images
+@bp.arguments(FaceIdentifySchema)
+@bp.response(200, IdentificationSchema)
+def face_identify(body: dict[str, Any]):
+    """Find a donor without an ID card among those booked at your site today (1:N).
+
+    One candidate (masked name, birth year) for the donor to confirm, or none; never a list.
+    """
+    found = checkin.identify_at_site(caller(), body["site_id"], body["frames"])
+    db.session.commit()
+    return found
 
 
 @bp.get("/staff/appointments")

@@ -450,6 +450,10 @@ class VisitSchema(ma.Schema):
     opened_at = LocalDateTime()
     closed_at = LocalDateTime(allow_none=True)
     outcome = fields.String(allow_none=True)
+    face_verified_at = LocalDateTime(
+        allow_none=True,
+        metadata={"description": "when a face check showed the donor's own face, live"},
+    )
     donation_id = fields.Integer(allow_none=True)
     donor = fields.Nested(StaffDonorViewSchema)
     eligibility = fields.List(fields.Nested(EligibilitySchema))

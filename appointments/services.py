@@ -710,6 +710,21 @@ def visit_counts(site_ids: list[int] | None, day: date) -> dict[str, Any]:
     return _counts(db.session.execute(query.group_by(kind, Visit.status)).all())
 
 
+def booked_donor_ids(site_id: int, day: date) -> list[int]:
+    """Donors expected or checked in at a site on a day: whom a face search there may compare."""
+    return list(
+        db.session.scalars(
+            select(Booking.donor_id)
+            .where(
+                Booking.site_id == site_id,
+                Booking.day == day,
+                Booking.status.in_(ACTIVE_BOOKING),
+            )
+            .order_by(Booking.donor_id)
+        )
+    )
+
+
 # ---------------------------------------------------------------- for other packages
 
 

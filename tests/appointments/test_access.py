@@ -69,6 +69,8 @@ def test_the_routes_are_in_the_openapi_document(client):
         "/api/v1/me/questionnaire",
         "/api/v1/me/checkin-code",
         "/api/v1/staff/checkins",
+        "/api/v1/staff/visits/{visit_id}/face-check",
+        "/api/v1/staff/face-identify",
     ):
         assert path in paths, path
 
