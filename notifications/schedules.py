@@ -1,7 +1,7 @@
 """Messages that come from the calendar: birthdays, greeting days, reminders, appeal waves.
 
 Each daily job may run any number of times on its day (Celery beat or the embedded worker ticks
-every few minutes): it records its run in `notification_schedule_runs`, and every message it
+about every minute): it records its run in `notification_schedule_runs`, and every message it
 writes has an idempotency key, so a second run writes nothing new. The jobs write rows dated for
 the hour they should go (09:00 for greetings); the dispatcher sends them then.
 """
@@ -9,11 +9,11 @@ the hour they should go (09:00 for greetings); the dispatcher sends them then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -382,8 +382,20 @@ def advance_appeals() -> int:
 
 @dataclass(frozen=True)
 class Job:
+    """A daily job: runs once a local day (recorded in `notification_schedule_runs`) and
+    returns how many things it wrote or opened."""
+
     name: str
     run: Callable[[date], int]
+
+
+@dataclass(frozen=True)
+class RecurringJob:
+    """Housekeeping that runs at every tick (about every minute) and reports its counts; it must
+    be safe to run again at once, or by two workers at the same moment."""
+
+    name: str
+    run: Callable[[], Mapping[str, int]]
 
 
 DAILY_JOBS = (
@@ -393,28 +405,76 @@ DAILY_JOBS = (
     Job("appointment_reminders", remind_appointments),
 )
 
+# This is the app's one scheduler: other packages' periodic work (appointments' sweep and
+# opening of slots) is registered by the app where it wires the packages together, so it runs
+# wherever the messages' jobs run (`flask notifications worker` and `tick`, Celery beat)
+# without notifications importing those packages.
+_REGISTERED = "scheduled_jobs"
+
+
+def _registered(app: Flask) -> dict[str, list]:
+    return app.extensions.setdefault(_REGISTERED, {"daily": [], "recurring": []})
+
+
+def add_daily_job(app: Flask, job: Job) -> None:
+    _registered(app)["daily"].append(job)
+
+
+def add_recurring_job(app: Flask, job: RecurringJob) -> None:
+    _registered(app)["recurring"].append(job)
+
+
+def daily_jobs() -> tuple[Job, ...]:
+    return DAILY_JOBS + tuple(_registered(current_app)["daily"])
+
+
+def recurring_jobs() -> tuple[RecurringJob, ...]:
+    return tuple(_registered(current_app)["recurring"])
+
 
 def run_daily_jobs(on: date | None = None) -> dict[str, int]:
-    """Run each daily job not yet done today; one transaction per job."""
+    """Run each daily job not yet done today; one transaction per job. A job that fails is
+    logged, rolled back and tried again at the next tick; the others run meanwhile."""
     on = on or clock.local_today()
     done: dict[str, int] = {}
-    for job in DAILY_JOBS:
+    for job in daily_jobs():
         if db.session.get(ScheduleRun, (job.name, on)) is not None:
             continue
-        written = job.run(on)
-        db.session.add(ScheduleRun(job=job.name, day=on, written=written))
         try:
+            written = job.run(on)
+            db.session.add(ScheduleRun(job=job.name, day=on, written=written))
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # another tick finished it first; its rows stand
+            continue
+        except Exception:
+            db.session.rollback()
+            log.exception("daily job %s failed; it runs again at the next tick", job.name)
             continue
         done[job.name] = written
     return done
 
 
+def run_recurring_jobs() -> dict[str, int]:
+    """Each registered housekeeping job, in its own transaction; the non-zero counts."""
+    done: dict[str, int] = {}
+    for job in recurring_jobs():
+        try:
+            counts = job.run()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed; it runs again at the next tick", job.name)
+            continue
+        done.update({name: count for name, count in counts.items() if count})
+    return done
+
+
 def tick() -> dict[str, int]:
-    """What the scheduler does every few minutes: daily jobs when due, appeal waves."""
-    done = run_daily_jobs()
+    """What the scheduler does every minute or so: registered housekeeping, daily jobs when
+    due, appeal waves."""
+    done = run_recurring_jobs()
+    done.update(run_daily_jobs())
     waves = advance_appeals()
     db.session.commit()
     if waves:
