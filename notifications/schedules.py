@@ -37,6 +37,7 @@ from notifications.models import (
 )
 from notifications.outbox import Addressee, Draft, local_moment, write
 from notifications.rules import appeal_rules_of, greetings_of
+from notifications.services import remind_of_booking
 from notifications.templates import APPEAL
 
 log = logging.getLogger("notifications.schedules")
@@ -209,7 +210,12 @@ def remind_eligible_again(on: date) -> int:
 
 
 def remind_appointments(on: date) -> int:
-    """The day before each appointment, a reminder (from the booking directory)."""
+    """The day before each appointment, a reminder (from the booking directory).
+
+    The app's wiring writes each booking's reminder when the booking is made; this daily pass
+    finds any booking that was not (made before the wiring, or by a tool that sent no event)
+    and writes nothing twice.
+    """
     bookings = booking_directory().bookings_on(on + timedelta(days=1))
     if not bookings:
         return 0
@@ -222,29 +228,8 @@ def remind_appointments(on: date) -> int:
     written = 0
     for booking in bookings:
         donor = donors.get(booking.donor_id)
-        if donor is None:
-            continue
-        starts = clock.to_local(booking.starts_at)
-        written += len(
-            write(
-                "appointment_reminder",
-                [
-                    Draft(
-                        key=f"appointment:{booking.id}",
-                        donor=Addressee.of(donor),
-                        context={
-                            "name": donor.name or "",
-                            "day": f"{starts.month}月{starts.day}日",
-                            "time": starts.strftime("%H:%M"),
-                            "site": booking.site_name,
-                        },
-                    )
-                ],
-                not_before=local_moment(on, current_app.config["NOTIFY_APPOINTMENT_REMINDER_TIME"]),
-                expires_at=clock.as_utc(booking.starts_at),
-                dispatch=False,
-            )
-        )
+        if donor is not None and remind_of_booking(booking, donor, dispatch=False) is not None:
+            written += 1
     return written
 
 
@@ -338,7 +323,7 @@ def advance_appeal(appeal: StockAppeal) -> int:
     if today > appeal.ends_on:
         appeal.status, appeal.next_wave_at, appeal.closed_at = CLOSED, None, now
         return 0
-    free = booking_directory().free_places_near(appeal.city, today, appeal.ends_on)
+    free = booking_directory().free_places_near(appeal.city, today, appeal.ends_on, appeal.kind)
     size = appeal.max_wave if free is None else min(appeal.max_wave, free)
     appeal.next_wave_at = now + interval
     if size <= 0:

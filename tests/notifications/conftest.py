@@ -8,8 +8,7 @@ import pytest
 from flask import Flask
 
 from core import clock
-from notifications.bookings import NoBookings, use_booking_directory
-from tests.factories.notifications import FakeBookings, recent_local, use_twilio
+from tests.factories.notifications import recent_local, use_twilio
 from tests.redisserver import RedisServer
 from tests.twiliostub import TwilioStub
 
@@ -33,14 +32,6 @@ def twilio(app: Flask, twilio_stub: TwilioStub, monkeypatch) -> TwilioStub:
     """The app sends through the real twilio client, to the stub."""
     use_twilio(app, twilio_stub, monkeypatch)
     return twilio_stub
-
-
-@pytest.fixture
-def bookings(app: Flask) -> Iterator[FakeBookings]:
-    directory = FakeBookings()
-    use_booking_directory(app, directory)
-    yield directory
-    use_booking_directory(app, NoBookings())
 
 
 @pytest.fixture(scope="session")
