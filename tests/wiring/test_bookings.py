@@ -14,7 +14,14 @@ from notifications.models import OutboxMessage
 from notifications.schedules import run_daily_jobs
 from tests.factories import bearer, donor_record, make_site
 from tests.factories.appointments import in_days, open_day, quick_donor
-from tests.factories.notifications import admin_token, auth_headers, local, messages_to, send_due
+from tests.factories.notifications import (
+    admin_token,
+    auth_headers,
+    local,
+    messages_to,
+    recent_local,
+    send_due,
+)
 
 REMINDER = "提醒您明天"
 
@@ -152,3 +159,14 @@ def test_a_freed_place_is_offered_to_the_first_waiting_donor_by_sms(client, sms,
     assert "武林献血屋" in text and "09:00" in text
     assert f"保留至{held_until:%H:%M}" in text
     assert offers(sms, second) == []
+
+
+def test_an_offer_made_in_the_quiet_hours_is_not_texted_once_its_hold_has_ended(client, sms):
+    with clock.frozen_at(recent_local(22)):
+        site, day, booker, booking_id = full_day(client)
+        waiting = wait_for(client, sms, site, day)
+        client.delete(f"/api/v1/me/appointments/{booking_id}", headers=booker)
+        morning = local(clock.local_today() + timedelta(days=1), 8)
+    with clock.frozen_at(morning):
+        send_due()
+    assert offers(sms, waiting) == []
