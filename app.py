@@ -17,6 +17,7 @@ import donors
 import notifications
 import rewards
 import sites
+import wiring
 from core import auth, crypto, health, http, policy, signing
 from core import routes as core_routes
 from core.config import load_config
@@ -79,8 +80,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_workers(app: Flask) -> None:
-    """The Celery app of the production profile (no connection is made until a task is sent)."""
+    """The Celery app of the production profile (no connection is made until a task is sent),
+    and appointments wired to notifications: bookings, signals, periodic jobs (wiring.py)."""
     notifications.init_app(app)
+    wiring.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

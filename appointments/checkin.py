@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from appointments import questionnaire, services
@@ -192,6 +192,16 @@ def close_visit(visit: Visit, outcome: str, staff_id: int | None) -> Visit:
         details={"outcome": outcome},
     )
     return visit
+
+
+def end_visits_for_erasure(donor: Donor) -> None:
+    """Erasure: an open visit ends, and the record of which codes the donor showed where goes.
+    Codes the app fetched but never showed are refused anyway: they name an erased donor."""
+    for visit in db.session.scalars(
+        select(Visit).where(Visit.donor_id == donor.id, Visit.status == VISIT_OPEN)
+    ).all():
+        close_visit(visit, "donor_erased", None)
+    db.session.execute(delete(CheckinCodeUse).where(CheckinCodeUse.donor_id == donor.id))
 
 
 # ---------------------------------------------------------------- face checks

@@ -2,14 +2,18 @@
 
 Notifications listen to these to tell donors (a place offered from the waiting list, a booking
 the site had to cancel); a receiver that raises rolls the change back with everything else.
-Each signal is sent with the row as a keyword: `booking=`, `entry=`.
+Each signal is sent with the row as a keyword: `booking=`, `entry=`. `booking_made` also names
+the booking it replaces (`replaced=`, None for a new one): a reschedule, or an offer accepted by a
+donor who had a booking, moves the appointment without cancelling it.
 """
 
 from blinker import Namespace
 
 _signals = Namespace()
 
-booking_made = _signals.signal("booking-made")
-booking_cancelled = _signals.signal("booking-cancelled")  # booking.cancelled_by: donor | site
+booking_made = _signals.signal("booking-made")  # replaced: the moved booking, or None
+booking_cancelled = _signals.signal(
+    "booking-cancelled"
+)  # booking.cancelled_by: donor | site | system
 place_offered = _signals.signal("place-offered")  # entry.offered_slot, entry.offer_expires_at
 offer_expired = _signals.signal("offer-expired")

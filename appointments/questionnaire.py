@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from appointments.models import ACTIVE_BOOKING, Booking, QuestionnaireResponse
+from appointments.models import ACTIVE_BOOKING, Booking, QuestionnaireResponse, Visit
 from appointments.rules import QuestionnaireEdition, booking_rules, questionnaires
 from core import audit, clock
 from core.errors import ApiError, prefers_english
@@ -230,6 +230,30 @@ def sign(
         details={"version": edition.version, "sha256": response.answers_sha256},
     )
     return response
+
+
+def erase_answers(donor: Donor) -> int:
+    """Erasure: the donor's signed health forms go whole, and their visits forget them.
+
+    A signed record cannot be changed (the database refuses any UPDATE), and one stripped of its
+    answers would prove nothing, so each is deleted; the visits and donations stay.
+    """
+    db.session.execute(
+        update(Visit)
+        .where(Visit.donor_id == donor.id, Visit.questionnaire_response_id.is_not(None))
+        .values(questionnaire_response_id=None)
+    )
+    deleted = db.session.execute(
+        delete(QuestionnaireResponse).where(QuestionnaireResponse.donor_id == donor.id)
+    ).rowcount
+    if deleted:
+        audit.record(
+            "questionnaire.erased",
+            actor=("donor", donor.id),
+            target=("donor", donor.id),
+            details={"responses": deleted},
+        )
+    return deleted
 
 
 def latest_response(donor_id: int) -> QuestionnaireResponse | None:

@@ -9,7 +9,7 @@ For other packages (notifications must not query these tables), three small func
 - `active_booking(donor_id)`: the donor's upcoming or current booking, or None.
 - `bookings_on(day)`: every booking still expected on a day, for the day-before reminder.
 - `free_places_near(city, from_day, to_day)`: free places by site, day and kind in a city, for
-  sizing an appeal to donors.
+  sizing an appeal to donors; `city_takes_bookings` says whether the city has slots at all.
 
 They return plain frozen dataclasses (`BookingInfo`, `FreePlaces`), never rows.
 """
@@ -234,7 +234,7 @@ def book(donor: Donor, slot_id: int) -> Booking:
     # booking back, and a popular slot's requests wait on each other as briefly as possible.
     if not take_place(slot.id):
         raise ApiError("slot_full", 409, errors={"slot_id": ["slot_full"]})
-    booking_made.send(_app(), booking=booking)
+    booking_made.send(_app(), booking=booking, replaced=None)
     return booking
 
 
@@ -296,7 +296,7 @@ def reschedule(donor: Donor, booking_id: int, slot_id: int) -> Booking:
         target=("booking", new.id),
         details={"from": booking.id},
     )
-    booking_made.send(_app(), booking=new)
+    booking_made.send(_app(), booking=new, replaced=booking)
     offer_free_places(booking.site_id, booking.day, booking.kind)
     return new
 
@@ -354,18 +354,31 @@ def withdraw_after_donation(donor: Donor) -> None:
     booking = _active_booking_row(donor.id)
     if booking is not None and booking.status == BOOKED:
         if not is_eligible(donor, booking.site, booking.kind, booking.day):
-            booking.status = CANCELLED
-            booking.cancelled_by = "system"
-            booking.changed_at = clock.now()
-            release_place(booking.slot_id)
-            audit.record(
-                "booking.cancelled_not_eligible", actor=SYSTEM, target=("booking", booking.id)
-            )
-            booking_cancelled.send(_app(), booking=booking)
-            offer_free_places(booking.site_id, booking.day, booking.kind)
+            _release_booking(booking, "system", "booking.cancelled_not_eligible", SYSTEM)
     for entry in db.session.scalars(_active_entries(donor.id)).all():
         if not is_eligible(donor, entry.site, entry.kind, entry.day):
             leave_waitlist(donor, entry.id)
+
+
+def withdraw_for_erasure(donor: Donor) -> None:
+    """An erased donor keeps no booking or waiting place: each is released at once, whatever
+    the cut-off, so the places go to other donors. Past bookings stay, pseudonymous."""
+    booking = _active_booking_row(donor.id)
+    if booking is not None and booking.status == BOOKED:
+        _release_booking(booking, "donor", "booking.cancelled_donor_erased", ("donor", donor.id))
+    for entry in db.session.scalars(_active_entries(donor.id)).all():
+        leave_waitlist(donor, entry.id)
+
+
+def _release_booking(booking: Booking, cancelled_by: str, action: str, actor: Any) -> None:
+    """Cancel a booking its donor can no longer keep; the place goes to the waiting list."""
+    booking.status = CANCELLED
+    booking.cancelled_by = cancelled_by
+    booking.changed_at = clock.now()
+    release_place(booking.slot_id)
+    audit.record(action, actor=actor, target=("booking", booking.id))
+    booking_cancelled.send(_app(), booking=booking)
+    offer_free_places(booking.site_id, booking.day, booking.kind)
 
 
 def donor_bookings_query(donor: Donor, status: str | None = None) -> Select:
@@ -540,7 +553,7 @@ def accept_offer(donor: Donor, entry_id: int) -> Booking:
         booking = _insert_booking(_booking_for(donor, slot))
     entry.booking_id = booking.id
     audit.record("waitlist.accepted", actor=("donor", donor.id), target=("booking", booking.id))
-    booking_made.send(_app(), booking=booking)
+    booking_made.send(_app(), booking=booking, replaced=current)
     if current is not None:
         offer_free_places(current.site_id, current.day, current.kind)
     return booking
@@ -794,6 +807,25 @@ class FreePlaces:
     day: date
     kind: str
     free: int
+
+
+def city_takes_bookings(city: str, from_day: date, to_day: date) -> bool:
+    """Whether any active site of the city has slots open over the days (full or not): if none
+    has, its free places say nothing about how many donors it can receive."""
+    return (
+        db.session.scalar(
+            select(Slot.id)
+            .join(Site, Slot.site_id == Site.id)
+            .where(
+                Site.city == city,
+                Site.active.is_(True),
+                Slot.status == SLOT_OPEN,
+                Slot.day.between(from_day, to_day),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def free_places_near(city: str, from_day: date, to_day: date) -> list[FreePlaces]:

@@ -108,7 +108,9 @@ class BaseConfig:
     NOTIFY_DISPATCH = "inline"
     CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
     NOTIFY_SWEEP_SECONDS = 30  # how often waiting messages are looked for
-    NOTIFY_SCHEDULE_SECONDS = 300  # how often the daily jobs check whether their time has come
+    # How often Celery beat ticks the scheduler: daily jobs when due, appeal waves, and the
+    # registered housekeeping (appointments' sweep passes on expired offers: every minute).
+    NOTIFY_SCHEDULE_SECONDS = 60
     NOTIFY_BATCH_SIZE = 100
     # A worker holds a message this long; it must exceed TWILIO_TIMEOUT_SECONDS by far, so a
     # message is never taken over while its first send may still be on the wire.

@@ -20,6 +20,7 @@ from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
 from core.policy import RegionPolicy
+from donors.events import donor_erased, login_code_issued, mobile_changed
 from donors.faces import erase_face
 from donors.identity import ResidentId
 from donors.models import DONOR_ACTIVE, DONOR_ERASED, Deferral, Donor, OneTimeCode
@@ -96,9 +97,16 @@ def request_code(e164: str, client_ip: str) -> dict[str, int]:
     )
     db.session.add(row)
     db.session.flush()
-    from notifications import services as messages  # it imports donors: import when used
-
-    messages.send_login_code(row.id, e164, code, int(ttl.total_seconds() // 60), row.expires_at)
+    delivered_by = login_code_issued.send(
+        current_app._get_current_object(),
+        code_id=row.id,
+        mobile=e164,
+        code=code,
+        minutes=int(ttl.total_seconds() // 60),
+        expires_at=row.expires_at,
+    )
+    if not delivered_by:  # a code nobody sends would lock the donor out without a word
+        raise RuntimeError("no receiver of donors.events.login_code_issued")
     return {
         "expires_in": int(ttl.total_seconds()),
         "resend_after": int(config["OTP_RESEND_AFTER"].total_seconds()),
@@ -242,9 +250,7 @@ def change_mobile(donor: Donor, new_e164: str, code: str) -> Donor:
     )
     if old and old != new_e164:
         db.session.flush()
-        from notifications import services as messages
-
-        messages.tell_old_number(entry.id, old)
+        mobile_changed.send(current_app._get_current_object(), audit_id=entry.id, old_mobile=old)
     return donor
 
 
@@ -253,7 +259,8 @@ def erase_donor(donor: Donor, code: str) -> None:
 
     Blood services must keep donation records for traceability, so the row, its keyed ID hash,
     birth date, sex and blood group stay; the name, ID number, mobile number and face go, and
-    every login ends. Registering again with the same ID number takes the record back.
+    every login ends. Registering again with the same ID number takes the record back. Other
+    packages remove what they hold about the donor on `donor_erased`, in this transaction.
     """
     if donor.mobile is None:
         raise ApiError("donor_erased", 409)
@@ -267,9 +274,7 @@ def erase_donor(donor: Donor, code: str) -> None:
     donor.erased_at = clock.now()
     erase_face(donor, actor=("donor", donor.id), reason="donor_erased")
     revoke_all_sessions("donor", donor.id, "erased")
-    from notifications import services as messages
-
-    messages.forget_donor(donor.id)
+    donor_erased.send(current_app._get_current_object(), donor=donor)
     audit.record("donor.erased", actor=("donor", donor.id), target=("donor", donor.id))
 
 

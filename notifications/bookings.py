@@ -1,9 +1,11 @@
 """What notifications need to know about appointments, behind a small interface.
 
-The appointments package (built separately) answers these questions; until it registers its
-directory with `use_booking_directory`, the default answers "no bookings, capacity unknown":
-eligible-again reminders go to everyone eligible, no appointment reminders are sent, and appeal
-waves fall back to the administrator's wave size.
+notifications does not import appointments: the app registers a directory backed by
+appointments' services with `use_booking_directory` where it wires the packages together
+(`wiring.py`), and hands over bookings and offers as the plain values below. Without a registered
+directory (a tool that builds notifications alone) the default answers "no bookings, capacity
+unknown": eligible-again reminders go to everyone eligible, no appointment reminders are sent,
+and appeal waves fall back to the administrator's wave size.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ class Booking:
     site_name: str
 
 
+@dataclass(frozen=True)
+class PlaceOffer:
+    """A place held for a donor from a waiting list until `expires_at`."""
+
+    entry_id: int
+    slot_id: int
+    donor_id: int
+    starts_at: datetime  # aware
+    site_name: str
+    expires_at: datetime  # aware
+
+
 class BookingDirectory(Protocol):
     def active_booking(self, donor_id: int) -> Booking | None:
         """The donor's next booking that is neither cancelled nor past, if any."""
@@ -32,8 +46,11 @@ class BookingDirectory(Protocol):
         """Every live booking whose appointment falls on `day` (local date)."""
         ...
 
-    def free_places_near(self, city: str, from_day: date, to_day: date) -> int | None:
-        """Free places at the sites of `city` over the days; None when capacity is unknown."""
+    def free_places_near(
+        self, city: str, from_day: date, to_day: date, kind: str | None = None
+    ) -> int | None:
+        """Free places (of `kind`, if given) at the sites of `city` over the days; None when
+        capacity is unknown (the city's sites take no bookings then)."""
         ...
 
 
@@ -46,7 +63,9 @@ class NoBookings:
     def bookings_on(self, day: date) -> list[Booking]:
         return []
 
-    def free_places_near(self, city: str, from_day: date, to_day: date) -> int | None:
+    def free_places_near(
+        self, city: str, from_day: date, to_day: date, kind: str | None = None
+    ) -> int | None:
         return None
 
 

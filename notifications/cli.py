@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
@@ -13,6 +14,8 @@ from core.extensions import db
 from notifications.dispatch import deliver_due
 from notifications.models import OutboxMessage
 from notifications.schedules import tick
+
+log = logging.getLogger("notifications.worker")
 
 notifications_cli = click.Group("notifications", help="Messages to donors.")
 
@@ -32,19 +35,30 @@ def _run_once() -> str:
 
 @notifications_cli.command("tick")
 def tick_once() -> None:
-    """Run today's jobs if not yet run, advance appeals, and send what is due (for cron)."""
+    """Run the scheduled jobs that are due and send what is due (for cron: every minute).
+
+    The jobs: housekeeping other packages registered (appointments' sweep), today's daily jobs
+    if not yet run, and appeal waves."""
     click.echo(_run_once())
 
 
 @notifications_cli.command("worker")
 @click.option("--interval", type=float, default=None, help="seconds between sweeps")
 def worker(interval: float | None) -> None:
-    """The embedded scheduler and sender, without Redis or Celery: loops until stopped."""
+    """The embedded scheduler and sender, without Redis or Celery: loops until stopped.
+
+    A round that fails (the database locked or away for a moment) is logged and the loop goes
+    on: nothing is lost, since every job and message is picked up again by the next round."""
     pause = interval or float(current_app.config["NOTIFY_SWEEP_SECONDS"])
-    click.echo(f"sending due messages every {pause:g} s; Ctrl-C stops")
+    click.echo(f"running scheduled jobs and sending due messages every {pause:g} s; Ctrl-C stops")
     try:
         while True:
-            summary = _run_once()
+            try:
+                summary = _run_once()
+            except Exception:
+                log.exception("this round failed; trying again in %g s", pause)
+                db.session.rollback()
+                summary = "sent 0"
             if summary != "sent 0":
                 click.echo(f"{clock.local_now():%H:%M:%S} {summary}")
             db.session.remove()

@@ -1,16 +1,42 @@
-"""Receivers of the certificate package's events, run inside the transaction that sent them.
+"""Receivers of the certificate and donors packages' events, run inside the transaction that
+sent them.
 
-The thank-you row commits with the donation and its certificate, or not at all.
+The thank-you row commits with the donation and its certificate, a login code's row with the
+code, and an erasure with the wiping of the donor's texts, or none of them do.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from certificate.events import donation_recorded
-from notifications.services import thank_for_donation
+from donors.events import donor_erased, login_code_issued, mobile_changed
+from notifications.services import (
+    forget_donor,
+    send_login_code,
+    tell_old_number,
+    thank_for_donation,
+)
 
 
 @donation_recorded.connect
 def thank_the_donor(sender: Any, donation: Any, **extra: Any) -> None:
     thank_for_donation(donation)
+
+
+@login_code_issued.connect
+def deliver_the_code(
+    sender: Any, code_id: int, mobile: str, code: str, minutes: int, expires_at: datetime, **extra
+) -> None:
+    send_login_code(code_id, mobile, code, minutes, expires_at)
+
+
+@mobile_changed.connect
+def tell_the_old_number(sender: Any, audit_id: int, old_mobile: str, **extra: Any) -> None:
+    tell_old_number(audit_id, old_mobile)
+
+
+@donor_erased.connect
+def forget_the_donor(sender: Any, donor: Any, **extra: Any) -> None:
+    forget_donor(donor.id)

@@ -1,7 +1,7 @@
 """Messages that come from the calendar: birthdays, greeting days, reminders, appeal waves.
 
 Each daily job may run any number of times on its day (Celery beat or the embedded worker ticks
-every few minutes): it records its run in `notification_schedule_runs`, and every message it
+about every minute): it records its run in `notification_schedule_runs`, and every message it
 writes has an idempotency key, so a second run writes nothing new. The jobs write rows dated for
 the hour they should go (09:00 for greetings); the dispatcher sends them then.
 """
@@ -9,11 +9,11 @@ the hour they should go (09:00 for greetings); the dispatcher sends them then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +37,7 @@ from notifications.models import (
 )
 from notifications.outbox import Addressee, Draft, local_moment, write
 from notifications.rules import appeal_rules_of, greetings_of
+from notifications.services import remind_of_booking
 from notifications.templates import APPEAL
 
 log = logging.getLogger("notifications.schedules")
@@ -209,7 +210,12 @@ def remind_eligible_again(on: date) -> int:
 
 
 def remind_appointments(on: date) -> int:
-    """The day before each appointment, a reminder (from the booking directory)."""
+    """The day before each appointment, a reminder (from the booking directory).
+
+    The app's wiring writes each booking's reminder when the booking is made; this daily pass
+    finds any booking that was not (made before the wiring, or by a tool that sent no event)
+    and writes nothing twice.
+    """
     bookings = booking_directory().bookings_on(on + timedelta(days=1))
     if not bookings:
         return 0
@@ -222,29 +228,8 @@ def remind_appointments(on: date) -> int:
     written = 0
     for booking in bookings:
         donor = donors.get(booking.donor_id)
-        if donor is None:
-            continue
-        starts = clock.to_local(booking.starts_at)
-        written += len(
-            write(
-                "appointment_reminder",
-                [
-                    Draft(
-                        key=f"appointment:{booking.id}",
-                        donor=Addressee.of(donor),
-                        context={
-                            "name": donor.name or "",
-                            "day": f"{starts.month}月{starts.day}日",
-                            "time": starts.strftime("%H:%M"),
-                            "site": booking.site_name,
-                        },
-                    )
-                ],
-                not_before=local_moment(on, current_app.config["NOTIFY_APPOINTMENT_REMINDER_TIME"]),
-                expires_at=clock.as_utc(booking.starts_at),
-                dispatch=False,
-            )
-        )
+        if donor is not None and remind_of_booking(booking, donor, dispatch=False) is not None:
+            written += 1
     return written
 
 
@@ -338,7 +323,7 @@ def advance_appeal(appeal: StockAppeal) -> int:
     if today > appeal.ends_on:
         appeal.status, appeal.next_wave_at, appeal.closed_at = CLOSED, None, now
         return 0
-    free = booking_directory().free_places_near(appeal.city, today, appeal.ends_on)
+    free = booking_directory().free_places_near(appeal.city, today, appeal.ends_on, appeal.kind)
     size = appeal.max_wave if free is None else min(appeal.max_wave, free)
     appeal.next_wave_at = now + interval
     if size <= 0:
@@ -382,8 +367,20 @@ def advance_appeals() -> int:
 
 @dataclass(frozen=True)
 class Job:
+    """A daily job: runs once a local day (recorded in `notification_schedule_runs`) and
+    returns how many things it wrote or opened."""
+
     name: str
     run: Callable[[date], int]
+
+
+@dataclass(frozen=True)
+class RecurringJob:
+    """Housekeeping that runs at every tick (about every minute) and reports its counts; it must
+    be safe to run again at once, or by two workers at the same moment."""
+
+    name: str
+    run: Callable[[], Mapping[str, int]]
 
 
 DAILY_JOBS = (
@@ -393,28 +390,76 @@ DAILY_JOBS = (
     Job("appointment_reminders", remind_appointments),
 )
 
+# This is the app's one scheduler: other packages' periodic work (appointments' sweep and
+# opening of slots) is registered by the app where it wires the packages together, so it runs
+# wherever the messages' jobs run (`flask notifications worker` and `tick`, Celery beat)
+# without notifications importing those packages.
+_REGISTERED = "scheduled_jobs"
+
+
+def _registered(app: Flask) -> dict[str, list]:
+    return app.extensions.setdefault(_REGISTERED, {"daily": [], "recurring": []})
+
+
+def add_daily_job(app: Flask, job: Job) -> None:
+    _registered(app)["daily"].append(job)
+
+
+def add_recurring_job(app: Flask, job: RecurringJob) -> None:
+    _registered(app)["recurring"].append(job)
+
+
+def daily_jobs() -> tuple[Job, ...]:
+    return DAILY_JOBS + tuple(_registered(current_app)["daily"])
+
+
+def recurring_jobs() -> tuple[RecurringJob, ...]:
+    return tuple(_registered(current_app)["recurring"])
+
 
 def run_daily_jobs(on: date | None = None) -> dict[str, int]:
-    """Run each daily job not yet done today; one transaction per job."""
+    """Run each daily job not yet done today; one transaction per job. A job that fails is
+    logged, rolled back and tried again at the next tick; the others run meanwhile."""
     on = on or clock.local_today()
     done: dict[str, int] = {}
-    for job in DAILY_JOBS:
+    for job in daily_jobs():
         if db.session.get(ScheduleRun, (job.name, on)) is not None:
             continue
-        written = job.run(on)
-        db.session.add(ScheduleRun(job=job.name, day=on, written=written))
         try:
+            written = job.run(on)
+            db.session.add(ScheduleRun(job=job.name, day=on, written=written))
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # another tick finished it first; its rows stand
+            continue
+        except Exception:
+            db.session.rollback()
+            log.exception("daily job %s failed; it runs again at the next tick", job.name)
             continue
         done[job.name] = written
     return done
 
 
+def run_recurring_jobs() -> dict[str, int]:
+    """Each registered housekeeping job, in its own transaction; the non-zero counts."""
+    done: dict[str, int] = {}
+    for job in recurring_jobs():
+        try:
+            counts = job.run()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed; it runs again at the next tick", job.name)
+            continue
+        done.update({name: count for name, count in counts.items() if count})
+    return done
+
+
 def tick() -> dict[str, int]:
-    """What the scheduler does every few minutes: daily jobs when due, appeal waves."""
-    done = run_daily_jobs()
+    """What the scheduler does every minute or so: registered housekeeping, daily jobs when
+    due, appeal waves."""
+    done = run_recurring_jobs()
+    done.update(run_daily_jobs())
     waves = advance_appeals()
     db.session.commit()
     if waves:

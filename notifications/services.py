@@ -5,7 +5,7 @@ No `request` in here: routes, the CLI, the Celery tasks and the tests call the s
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -22,6 +22,7 @@ from core.ids import DinError, parse_din
 from core.masking import mask_mobile
 from core.policy import policy_for, regions
 from donors.models import Donor
+from notifications.bookings import Booking, PlaceOffer
 from notifications.models import (
     CANCELLED,
     CLOSED,
@@ -38,7 +39,7 @@ from notifications.models import (
     StockAppeal,
     UnitIssue,
 )
-from notifications.outbox import Draft, dispatch_after_commit, write_one
+from notifications.outbox import Addressee, Draft, dispatch_after_commit, local_moment, write_one
 from notifications.templates import (
     CAPPED,
     OPT_OUTS,
@@ -180,6 +181,109 @@ def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, 
         details={"issue": issue.id},
     )
     return issue, True
+
+
+# ------------------------------------------------------------------ bookings
+#
+# appointments tells the app of bookings and offers; the app's wiring (wiring.py) hands them here
+# as plain values, in the transaction that made them.
+
+
+def _day_and_time(moment: datetime) -> dict[str, str]:
+    local = clock.to_local(moment)
+    return {"day": _month_day(local.date()), "time": local.strftime("%H:%M")}
+
+
+def remind_of_booking(
+    booking: Booking, donor: Donor | None = None, *, dispatch: bool = True
+) -> OutboxMessage | None:
+    """The reminder of a booking, written once (`appointment:<booking>`) and sent the day before
+    at NOTIFY_APPOINTMENT_REMINDER_TIME, or at once for a booking made later that day.
+
+    It says "tomorrow", so it is never sent once that day's quiet hours begin: a booking made
+    in the evening for the next morning gets no reminder rather than a wrong one.
+    """
+    donor = donor or db.session.get(Donor, booking.donor_id)
+    if donor is None:
+        return None
+    config = current_app.config
+    day_before = clock.to_local(booking.starts_at).date() - timedelta(days=1)
+    expires_at = min(
+        clock.as_utc(booking.starts_at), local_moment(day_before, config["NOTIFY_QUIET_HOURS"][0])
+    )
+    if expires_at <= clock.now():
+        return None  # booked on the day, or the evening before: nothing to remind of
+    return write_one(
+        "appointment_reminder",
+        Draft(
+            key=f"appointment:{booking.id}",
+            donor=Addressee.of(donor),
+            context={
+                "name": salutation_name(donor),
+                **_day_and_time(booking.starts_at),
+                "site": booking.site_name,
+            },
+        ),
+        not_before=local_moment(day_before, config["NOTIFY_APPOINTMENT_REMINDER_TIME"]),
+        expires_at=expires_at,
+        dispatch=dispatch,
+    )
+
+
+def cancel_booking_reminder(booking_id: int) -> int:
+    """A booking cancelled or moved elsewhere: its reminder, if still waiting, is not sent."""
+    return db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.key == f"appointment:{booking_id}", OutboxMessage.status == PENDING)
+        .values(status=CANCELLED, status_reason="booking_cancelled")
+    ).rowcount
+
+
+def tell_booking_cancelled_by_site(booking: Booking) -> OutboxMessage | None:
+    """The site closed the slot: the donor must hear it before setting out."""
+    donor = db.session.get(Donor, booking.donor_id)
+    if donor is None:
+        return None
+    return write_one(
+        "booking_cancelled_by_site",
+        Draft(
+            key=f"booking-cancelled:{booking.id}",
+            donor=donor,
+            context={
+                "name": salutation_name(donor),
+                **_day_and_time(booking.starts_at),
+                "site": booking.site_name,
+            },
+        ),
+        expires_at=clock.as_utc(booking.starts_at),
+    )
+
+
+def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
+    """A place held from the waiting list: where, when, and until when it is held. Worth
+    nothing once the hold ends, so it expires with it (written in the quiet hours, it is
+    skipped as too late when the hold ends before they do)."""
+    donor = db.session.get(Donor, offer.donor_id)
+    if donor is None:
+        return None
+    until = clock.to_local(offer.expires_at)
+    same_day = until.date() == clock.local_today()
+    return write_one(
+        "waitlist_offer",
+        Draft(
+            key=f"offer:{offer.entry_id}:{offer.slot_id}",
+            donor=donor,
+            context={
+                "name": salutation_name(donor),
+                "site": offer.site_name,
+                **_day_and_time(offer.starts_at),
+                "until": until.strftime("%H:%M")
+                if same_day
+                else f"{_month_day(until.date())}{until:%H:%M}",
+            },
+        ),
+        expires_at=clock.as_utc(offer.expires_at),
+    )
 
 
 # ------------------------------------------------------------------ preferences

@@ -6,6 +6,9 @@ out) within `NOTIFY_SWEEP_SECONDS`.
 
     celery -A notifications.worker worker --loglevel=INFO        # sends messages
     celery -A notifications.worker beat --loglevel=INFO          # sweeps and schedules
+
+Beat's tick (every `NOTIFY_SCHEDULE_SECONDS`) also runs the periodic jobs other packages register
+on the app (appointments' sweep and slot opening, see wiring.py): the app has one scheduler.
 """
 
 from __future__ import annotations

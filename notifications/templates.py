@@ -110,6 +110,26 @@ TEMPLATES: dict[str, MessageTemplate] = {
             {"name": "张伟", "day": "6月14日", "time": "09:30", "site": "杭州市武林献血屋"},
         ),
         _template(
+            "booking_cancelled_by_site",
+            TRANSACTIONAL,
+            SALUTATION + "很抱歉，您{{ day }}{{ time }}在{{ site }}的献血预约因献血点调整已取消，"
+            "欢迎在小程序中另约时间。",
+            {"name": "张伟", "day": "6月14日", "time": "09:30", "site": "杭州市武林献血屋"},
+        ),
+        _template(
+            "waitlist_offer",
+            TRANSACTIONAL,
+            SALUTATION + "{{ site }}{{ day }}{{ time }}有献血名额空出，已为您保留至{{ until }}，"
+            "请在小程序中确认，逾时顺延给下一位。",
+            {
+                "name": "张伟",
+                "site": "杭州市武林献血屋",
+                "day": "6月14日",
+                "time": "09:30",
+                "until": "10:30",
+            },
+        ),
+        _template(
             "eligible_again",
             REMINDER,
             SALUTATION + "距您上次献血已满规定间隔，您现在可以再次{{ kind_name }}了。"

@@ -81,6 +81,17 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def daytime() -> Iterator[None]:
+    """10:00 local (today's or yesterday's): outside the quiet hours, so messages go at once;
+    tokens issued now stay valid; days ahead are open for booking."""
+    from core import clock
+    from tests.factories.notifications import recent_local
+
+    with clock.frozen_at(recent_local(10)):
+        yield
+
+
+@pytest.fixture
 def sms(app: Flask):
     """The messages the app sent, as the memory SMS backend received them."""
     from notifications.backends import sms_backend

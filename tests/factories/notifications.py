@@ -1,7 +1,7 @@
-"""Builders for notification tests: clocks at sensible hours, devices, and a booking directory.
+"""Builders for notification tests: clocks at sensible hours, devices, donors who gave.
 
-`FakeBookings` stands in for the appointments package, which is not on this branch: it is the
-only test double, and it replaces nothing of ours (see notifications/bookings.py).
+Bookings come from the real appointments package (tests/factories/appointments.py), which the
+app wires to notifications.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 
 from core import auth, clock
 from core.extensions import db
-from notifications.bookings import Booking
 from tests.factories import bearer, donor_record, make_site, make_staff, record, staff_token
 
 
@@ -67,26 +66,6 @@ def messages_to(sms: list, data: dict[str, Any]) -> list[str]:
 
 def auth_headers(data: dict[str, Any]) -> dict[str, str]:
     return bearer(data["tokens"]["access_token"])
-
-
-class FakeBookings:
-    """A BookingDirectory with bookings and free places set by the test."""
-
-    def __init__(self) -> None:
-        self.active: dict[int, Booking] = {}
-        self.on_day: dict[date, list[Booking]] = {}
-        self.free: int | None = None
-        self.asked: list[tuple[str, date, date]] = []
-
-    def active_booking(self, donor_id: int) -> Booking | None:
-        return self.active.get(donor_id)
-
-    def bookings_on(self, day: date) -> list[Booking]:
-        return list(self.on_day.get(day, []))
-
-    def free_places_near(self, city: str, from_day: date, to_day: date) -> int | None:
-        self.asked.append((city, from_day, to_day))
-        return self.free
 
 
 def use_twilio(app: Any, stub: Any, monkeypatch: Any) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures of the notification tests: a Twilio stub, a Redis server, a daytime clock."""
+"""Fixtures of the notification tests: a Twilio stub, a Redis server (`daytime` is shared, in
+tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,9 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from core import clock
-from notifications.bookings import NoBookings, use_booking_directory
-from tests.factories.notifications import FakeBookings, recent_local, use_twilio
+from tests.factories.notifications import use_twilio
 from tests.redisserver import RedisServer
 from tests.twiliostub import TwilioStub
-
-
-@pytest.fixture
-def daytime() -> Iterator[None]:
-    """10:00 local (today's or yesterday's): outside the quiet hours, tokens still valid."""
-    with clock.frozen_at(recent_local(10)):
-        yield
 
 
 @pytest.fixture
@@ -33,14 +25,6 @@ def twilio(app: Flask, twilio_stub: TwilioStub, monkeypatch) -> TwilioStub:
     """The app sends through the real twilio client, to the stub."""
     use_twilio(app, twilio_stub, monkeypatch)
     return twilio_stub
-
-
-@pytest.fixture
-def bookings(app: Flask) -> Iterator[FakeBookings]:
-    directory = FakeBookings()
-    use_booking_directory(app, directory)
-    yield directory
-    use_booking_directory(app, NoBookings())
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from core.extensions import db
 from notifications.models import OutboxMessage
 from notifications.schedules import advance_appeals
 from tests.factories import bearer, donor_record, record
+from tests.factories.appointments import in_days, open_day, quick_donor, slots_on
 from tests.factories.notifications import admin_token, desk, messages_to
 
 O_NEG = {"abo": "O", "rhd": "negative"}
@@ -89,16 +90,22 @@ def test_most_likely_donors_come_first_and_waves_respect_the_cap(client, sms, da
     assert appealed_donors() == [thrice.id, twice.id, once.id, never.id]
 
 
-def test_a_wave_is_no_larger_than_the_free_places_near_the_city(client, sms, daytime, bookings):
+def test_a_wave_is_no_larger_than_the_free_places_near_the_city(client, sms, daytime):
     site, token = desk(client)
     admin = admin_token(client)
     for times in (3, 2, 1):
         regular(client, sms, site, token, times)
-    bookings.free = 1
+    # One whole-blood place in the city; the platelet places do not count for a whole-blood appeal.
+    day = in_days(3)
+    open_day(site, day, {"whole_blood": 1, "apheresis_platelets": 3}, closes="09:30")
     declare(client, admin)
     assert len(appealed_donors()) == 1
-    assert bookings.asked and bookings.asked[0][0] == "杭州市"
-    bookings.free = 0
+    (place,) = slots_on(site, day, "whole_blood")
+    _, booker = quick_donor()
+    booked = client.post(
+        "/api/v1/me/appointments", json={"slot_id": place.id}, headers=bearer(booker)
+    )
+    assert booked.status_code == 201, booked.get_json()
     with clock.travelled(timedelta(hours=4, minutes=1)):
         assert advance_appeals() == 0
 

@@ -6,19 +6,19 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from appointments import services as appointments
 from core import clock
 from core.extensions import db
 from core.policy import policy_for
-from notifications.bookings import Booking
 from notifications.models import OutboxMessage, ScheduleRun
 from notifications.schedules import (
     greet_birthdays,
     greet_the_day,
-    remind_appointments,
     remind_eligible_again,
     run_daily_jobs,
 )
-from tests.factories import donor_record, resident_id
+from tests.factories import donor_record, make_site, resident_id
+from tests.factories.appointments import open_day
 from tests.factories.notifications import desk, donor_who_gave, local, messages_to, send_due
 
 
@@ -30,6 +30,14 @@ def rows(template: str) -> list[OutboxMessage]:
             .order_by(OutboxMessage.id)
         )
     )
+
+
+def book(donor, slot_id: int) -> int:
+    """A booking made through appointments' service (the API's tokens would not outlive the
+    months these tests move the clock by)."""
+    booking = appointments.book(donor, slot_id)
+    db.session.commit()
+    return booking.id
 
 
 def gave(client, sms, birth: str, **fields):
@@ -136,24 +144,28 @@ def test_a_donor_may_give_again_and_is_told_once(client, sms):
     assert [body for body in messages_to(sms, data) if "可以再次捐献全血" in body]
 
 
-def test_no_eligible_again_reminder_when_a_booking_exists(client, sms, bookings):
+def test_no_eligible_again_reminder_when_a_booking_exists(client, sms):
     donor, _, donation = gave(client, sms, "19900101")
     given = date.fromisoformat(donation["donation_date"])
     eligible = policy_for().min_interval("whole_blood", "whole_blood", given).add_to(given)
-    bookings.active[donor.id] = Booking(1, donor.id, local(eligible, 9), "杭州市武林献血屋")
     with clock.frozen_at(local(eligible, 6)):
+        (slot, *_) = open_day(make_site(), eligible + timedelta(days=2))
+        book(donor, slot.id)
         assert remind_eligible_again(eligible) == 0
 
 
-def test_the_day_before_an_appointment_the_donor_is_reminded(client, sms, bookings):
+def test_the_day_before_an_appointment_the_donor_is_reminded_once(client, sms):
     donor, data = donor_record(client, sms, name="王芳")
     day = date(2027, 3, 10)
-    bookings.on_day[day] = [Booking(77, donor.id, local(day, 9, 30), "杭州市武林献血屋")]
+    with clock.frozen_at(local(day - timedelta(days=3), 10)):
+        (slot, *_) = open_day(make_site(name="杭州市武林献血屋"), day, opens="09:30")
+        booking_id = book(donor, slot.id)
     with clock.frozen_at(local(day - timedelta(days=1), 0, 5)):
-        assert remind_appointments(day - timedelta(days=1)) == 1
-        db.session.commit()
+        run_daily_jobs()  # the daily pass finds the booking's reminder already written
     (row,) = rows("appointment_reminder")
-    assert row.key == "appointment:77"
+    assert row.key == f"appointment:{booking_id}"
+    with clock.frozen_at(local(day - timedelta(days=1), 9, 59)):
+        assert send_due().sent == 0
     with clock.frozen_at(local(day - timedelta(days=1), 10)):
         assert send_due().sent == 1
     (text,) = [body for body in messages_to(sms, data) if "提醒您明天" in body]

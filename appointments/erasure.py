@@ -1,0 +1,22 @@
+"""An erased donor's appointments, removed in the erasure's transaction.
+
+What served or described the donor goes: future bookings and waiting places (their places pass
+to other donors at once), an open visit, the signed health forms and the check-in codes used.
+What blood services must keep stays, pseudonymous: past bookings and visits, which donations
+point to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appointments import checkin, questionnaire, services
+from donors.events import donor_erased
+from donors.models import Donor
+
+
+@donor_erased.connect
+def forget_donor(sender: Any, donor: Donor, **extra: Any) -> None:
+    checkin.end_visits_for_erasure(donor)
+    services.withdraw_for_erasure(donor)
+    questionnaire.erase_answers(donor)
