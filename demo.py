@@ -201,6 +201,7 @@ def load() -> None:
     click.echo(
         "  张伟 holds Zhejiang's three frees (bronze award 2022-2023, recorded for the demo)"
     )
+    click.echo(f"  slots  {opened} opened (GET /api/v1/sites/search?city=杭州市)")
 
 
 def _demo_gate_and_holder():
