@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from app import create_app
 from core.extensions import db, limiter
+from tests.factories.policies import copy_policies
 from tests.pgserver import PostgresServer
 
 DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
@@ -97,3 +98,9 @@ def sms(app: Flask):
     from notifications.backends import sms_backend
 
     return sms_backend().outbox
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path) -> Path:
+    """A private copy of policies/ that a test may break."""
+    return copy_policies(tmp_path)

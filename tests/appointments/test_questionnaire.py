@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -16,7 +14,6 @@ from sqlalchemy.exc import DBAPIError
 from appointments.models import QuestionnaireResponse
 from appointments.questionnaire import canonical
 from core import clock
-from core.config import PROJECT_ROOT
 from core.extensions import db
 from core.messages import MESSAGES
 from core.policy import Period, PolicyError, load_policies
@@ -236,13 +233,6 @@ def test_a_donor_sees_only_their_own_answers(client):
     response = client.get("/api/v1/me/questionnaire", headers=bearer(bob))
     assert response.status_code == 404
     assert response.get_json()["code"] == "questionnaire_not_found"
-
-
-@pytest.fixture
-def policy_dir(tmp_path: Path) -> Path:
-    for path in (PROJECT_ROOT / "policies").glob("*.toml"):
-        shutil.copy(path, tmp_path / path.name)
-    return tmp_path
 
 
 def test_a_question_naming_no_deferral_rule_stops_the_policy_load(policy_dir):

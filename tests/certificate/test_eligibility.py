@@ -30,6 +30,12 @@ def desk(client):
     return site, staff_token(client, make_staff([site]))
 
 
+def defer(client, token, site, donor, reason_code: str, **fields):
+    """POST /staff/deferrals for `donor` at `site` as the holder of `token`."""
+    body = {"site_id": site.id, "donor_id": donor.id, "reason_code": reason_code, **fields}
+    return client.post("/api/v1/staff/deferrals", json=body, headers=bearer(token))
+
+
 def kinds(client, token, on: date) -> dict:
     body = client.get(f"/api/v1/me/eligibility?on={on.isoformat()}", headers=bearer(token))
     assert body.status_code == 200, body.get_json()
@@ -135,15 +141,8 @@ def test_a_deferral_shows_a_neutral_message_and_its_end_date(client, sms):
     site = make_site()
     staff = staff_token(client, make_staff([site]))
     donor, data = donor_record(client, sms)
-    response = client.post(
-        "/api/v1/staff/deferrals",
-        json={
-            "site_id": site.id,
-            "donor_id": donor.id,
-            "reason_code": "tattoo_or_blood_exposure_injury",
-            "anchor_date": "2026-10-01",
-        },
-        headers=bearer(staff),
+    response = defer(
+        client, staff, site, donor, "tattoo_or_blood_exposure_injury", anchor_date="2026-10-01"
     )
     assert response.status_code == 201, response.get_json()
     # GB 18467-2011: tattoo -> 1 year.
@@ -165,16 +164,7 @@ def test_a_permanent_deferral_has_no_date(client, sms):
     site = make_site()
     staff = staff_token(client, make_staff([site]))
     donor, data = donor_record(client, sms)
-    client.post(
-        "/api/v1/staff/deferrals",
-        json={
-            "site_id": site.id,
-            "donor_id": donor.id,
-            "reason_code": "tattoo_or_blood_exposure_injury",
-            "permanent": True,
-        },
-        headers=bearer(staff),
-    )
+    defer(client, staff, site, donor, "tattoo_or_blood_exposure_injury", permanent=True)
     result = kinds(client, data["tokens"]["access_token"], clock.local_today())["whole_blood"]
     assert result["allowed"] is False and result["earliest_date"] is None
 
@@ -184,16 +174,7 @@ def test_a_deferral_for_platelets_only_leaves_whole_blood(client, sms):
     site = make_site()
     staff = staff_token(client, make_staff([site]))
     donor, data = donor_record(client, sms)
-    client.post(
-        "/api/v1/staff/deferrals",
-        json={
-            "site_id": site.id,
-            "donor_id": donor.id,
-            "reason_code": "antiplatelet_drug",
-            "anchor_date": "2026-11-20",
-        },
-        headers=bearer(staff),
-    )
+    defer(client, staff, site, donor, "antiplatelet_drug", anchor_date="2026-11-20")
     result = kinds(client, data["tokens"]["access_token"], date(2026, 11, 22))
     assert result["apheresis_platelets"]["earliest_date"] == "2026-11-25"
     assert result["whole_blood"]["allowed"] is True
@@ -203,31 +184,15 @@ def test_an_unknown_deferral_reason_is_refused(client, sms):
     site = make_site()
     staff = staff_token(client, make_staff([site]))
     donor, _ = donor_record(client, sms)
-    response = client.post(
-        "/api/v1/staff/deferrals",
-        json={
-            "site_id": site.id,
-            "donor_id": donor.id,
-            "reason_code": "made_up",
-            "anchor_date": "2026-11-20",
-        },
-        headers=bearer(staff),
-    )
+    response = defer(client, staff, site, donor, "made_up", anchor_date="2026-11-20")
     assert response.status_code == 422
 
 
 def test_donors_cannot_record_deferrals(client, sms):
     site = make_site()
     donor, data = donor_record(client, sms)
-    response = client.post(
-        "/api/v1/staff/deferrals",
-        json={
-            "site_id": site.id,
-            "donor_id": donor.id,
-            "reason_code": "uri_cold",
-            "anchor_date": "2026-11-20",
-        },
-        headers=bearer(data["tokens"]["access_token"]),
+    response = defer(
+        client, data["tokens"]["access_token"], site, donor, "uri_cold", anchor_date="2026-11-20"
     )
     assert response.status_code == 403
 

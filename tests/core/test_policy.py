@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from core.config import PROJECT_ROOT
 from core.policy import Period, PolicyError, PolicyUndecided, load_policies
-
-POLICIES = PROJECT_ROOT / "policies"
+from tests.factories.policies import POLICIES, edit
 
 
 @pytest.fixture(scope="module")
 def zhejiang():
     return load_policies(POLICIES)["zhejiang"]
-
-
-@pytest.fixture
-def policy_dir(tmp_path: Path) -> Path:
-    for path in POLICIES.glob("*.toml"):
-        shutil.copy(path, tmp_path / path.name)
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_zhejiang_and_shandong_are_loaded_over_the_national_base():

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 import notifications  # noqa: F401  (registers the sections it reads)
-from core.config import PROJECT_ROOT
 from core.policy import Period, PolicyError, load_policies
-
-POLICIES = PROJECT_ROOT / "policies"
-
-
-@pytest.fixture
-def policy_dir(tmp_path: Path) -> Path:
-    for path in POLICIES.glob("*.toml"):
-        shutil.copy(path, tmp_path / path.name)
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from tests.factories.policies import POLICIES, edit
 
 
 def test_the_policy_days_come_from_policy_md_section_5():

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 import rewards  # noqa: F401  (registers the sections)
-from core.config import PROJECT_ROOT
 from core.policy import PolicyError, PolicyUndecided, load_policies
 from rewards.rules import award_names, three_free
-
-POLICIES = PROJECT_ROOT / "policies"
+from tests.factories.policies import POLICIES, edit
 
 
 @pytest.fixture(scope="module")
 def policies():
     return load_policies(POLICIES)
-
-
-@pytest.fixture
-def policy_dir(tmp_path: Path) -> Path:
-    for path in POLICIES.glob("*.toml"):
-        shutil.copy(path, tmp_path / path.name)
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_zhejiangs_three_frees_follow_article_25_and_current_practice(policies):
