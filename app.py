@@ -22,7 +22,7 @@ from core import auth, crypto, health, http, policy, signing
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
-from core.extensions import db, jwt, limiter, migrate
+from core.extensions import db, jwt, limiter, migrate, ping_idle_connections
 
 api = ErrorShapingApi()
 
@@ -40,6 +40,9 @@ def create_app(config: str | dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            ping_idle_connections(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(app.root_path) + "/migrations", compare_type=True)
     jwt.init_app(app)
     limiter.init_app(app)

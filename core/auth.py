@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
@@ -23,6 +23,7 @@ from flask_jwt_extended import (
 )
 from flask_smorest import Blueprint
 from jwt import ExpiredSignatureError
+from sqlalchemy import ColumnElement, exists, select
 
 from core import clock
 from core.crypto import dummy_password_hash, hash_password, verify_password
@@ -128,8 +129,14 @@ def caller() -> Caller:
     return g.caller
 
 
-def roles_required(*roles: str) -> Callable:
-    """The one auth decorator: a valid access token whose role is one of `roles`."""
+def roles_required(*roles: str, view_checks_session: bool = False) -> Callable:
+    """The one auth decorator: a valid access token whose role is one of `roles`.
+
+    The token's login session must not be revoked. That costs a database round trip, so a view
+    on a hot path whose own statement can carry the check (`live_session`) may take it over with
+    `view_checks_session`; it must then call `session_checked` or `require_live_session` before
+    it answers, or the request fails loudly rather than skip the check.
+    """
     unknown = set(roles) - set(ALL_ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
@@ -137,21 +144,73 @@ def roles_required(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            verify_jwt_in_request()
-            claims = get_jwt()
+            g.session_check_deferred = view_checks_session
+            claims = _verified_access_claims()
             if claims.get("role") not in roles:
                 raise ApiError("forbidden", 403)
             principal_type, _, principal_id = claims["sub"].partition(":")
             g.caller = Caller(
                 principal_type, int(principal_id), claims["role"], claims["sid"], claims
             )
-            return view(*args, **kwargs)
+            answer = view(*args, **kwargs)
+            if view_checks_session and not g.get("session_checked"):
+                raise RuntimeError(f"{view.__name__} answered without checking the session")
+            return answer
 
         documented = Blueprint.doc(security=[{"bearerAuth": []}])(wrapper)
         documented._roles = roles
         return documented
 
     return decorator
+
+
+_VERIFIED_TOKENS_MAX = 4096
+
+
+def _verified_access_claims() -> dict[str, Any]:
+    """The request's access-token claims, verified once per process for each token.
+
+    A device sends the same token for its whole life, and checking its signature again is most
+    of the cost of a gate's request; the exact token string that passed verification maps to its
+    claims here. Expiry (by the service clock) and the session are still checked every time.
+    """
+    header = request.headers.get("Authorization", "")
+    known: dict[str, dict[str, Any]] = current_app.extensions.setdefault("verified_tokens", {})
+    claims = known.get(header)
+    if claims is not None and claims["exp"] > clock.now().timestamp():
+        if _session_revoked(claims):
+            raise ApiError("token_revoked", 401)
+        return claims
+    verify_jwt_in_request()
+    claims = get_jwt()
+    if len(known) >= _VERIFIED_TOKENS_MAX:
+        known.clear()
+    known[header] = claims
+    return claims
+
+
+def _session_revoked(claims: dict[str, Any]) -> bool:
+    if g.get("session_check_deferred"):
+        return False
+    session = db.session.get(AuthSession, claims.get("sid", ""))
+    return session is None or session.revoked_at is not None
+
+
+def live_session(session_id: Any) -> ColumnElement[bool]:
+    """SQL that is true while the login session is open: for a view's own statement."""
+    return exists().where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+
+
+def session_checked() -> None:
+    """The view's statement found the caller's session open (see `roles_required`)."""
+    g.session_checked = True
+
+
+def require_live_session(session_id: str) -> None:
+    """Refuse the request as the auth check would when the caller's session was revoked."""
+    if not db.session.scalar(select(live_session(session_id))):
+        raise ApiError("token_revoked", 401)
+    session_checked()
 
 
 def authenticate_device(client_id: str, client_secret: str) -> dict[str, Any]:
@@ -209,8 +268,7 @@ def init_app(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def session_revoked(jwt_header: dict, payload: dict) -> bool:
-        session = db.session.get(AuthSession, payload.get("sid", ""))
-        return session is None or session.revoked_at is not None
+        return _session_revoked(payload)
 
     @jwt.unauthorized_loader
     def missing_token(reason: str):

@@ -46,7 +46,8 @@ class BaseConfig:
 
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{PROJECT_ROOT / 'instance' / 'donor.sqlite3'}"
     # hide_parameters: a failing statement's values (personal data) never reach logs or errors.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
+    DATABASE_PING_AFTER_IDLE_SECONDS = 1.0  # see core.extensions.ping_idle_connections
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
     JSON_AS_ASCII = False
 
@@ -176,7 +177,6 @@ class TestingConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     SQLALCHEMY_ENGINE_OPTIONS = {
-        "pool_pre_ping": True,
         "hide_parameters": True,
         "pool_size": 10,
         "max_overflow": 10,

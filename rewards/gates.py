@@ -15,7 +15,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import (
+    Insert,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, auth, clock
@@ -227,13 +238,15 @@ def gate_of(caller: Caller) -> Gate:
     """The gate behind a device token: its operator must be registered and active.
 
     Kept per process and login session once found: a device's operator and region never change,
-    and deactivating the operator revokes the device's sessions, which the auth check refuses
-    before this runs.
+    and deactivating the operator revokes the device's sessions, which every use of a gate checks.
+    The first look-up checks the session itself, so a revoked device is told so (401) even where
+    its view checks the session later (`roles_required`).
     """
     known = current_app.extensions.setdefault("benefit_gates", {})
     found = known.get(caller.session_id)
     if found is not None:
         return found
+    auth.require_live_session(caller.session_id)
     row = db.session.execute(
         select(GateOperator.id, GateOperator.region, GateOperator.active)
         .join(GateDevice, GateDevice.operator_id == GateOperator.id)
@@ -336,38 +349,123 @@ def _decision(outcome: str, reason: str, gate: Gate, name: str | None = None) ->
     }
 
 
-def verify_online(text: str, gate: Gate) -> dict[str, Any]:
-    """Check a scanned code as the gate stands: signature, expiry, kind, standing now, replay."""
+_ADMISSION_COLUMNS = (
+    "ref",
+    "jti",
+    "donor_id",
+    "operator_id",
+    "device_id",
+    "region",
+    "benefit_kind",
+    "used_at",
+    "used_on",
+    "mode",
+    "recorded_at",
+)
+
+
+_admission_statements: dict[str, Insert] = {}
+
+
+def _admission(dialect: str) -> Insert:
+    """One statement that admits a holder at a gate, built once per dialect.
+
+    It records the use only if the device's login session is open, the code's holder stands in
+    the gate's region now and the code was never used, and returns the holder's name: a gate at
+    rush hour gets its answer in one round trip that is its own transaction.
+    """
+    found = _admission_statements.get(dialect)
+    if found is not None:
+        return found
+    columns = BenefitUse.__table__.c
+    holder = (
+        select(
+            bindparam("ref", type_=columns.ref.type),
+            bindparam("jti", type_=columns.jti.type),
+            BenefitHolder.donor_id,
+            bindparam("operator_id", type_=columns.operator_id.type),
+            bindparam("device_id", type_=columns.device_id.type),
+            bindparam("region", type_=columns.region.type),
+            bindparam("benefit_kind", type_=columns.benefit_kind.type),
+            bindparam("used_at", type_=columns.used_at.type),
+            bindparam("used_on", type_=columns.used_on.type),
+            literal(ONLINE, columns.mode.type),
+            bindparam("recorded_at", type_=columns.recorded_at.type),
+        )
+        .join(BenefitHolding, BenefitHolding.donor_id == BenefitHolder.donor_id)
+        .where(
+            BenefitHolder.ref == bindparam("ref"),
+            BenefitHolding.region == bindparam("region"),
+            BenefitHolding.withdrawn_at.is_(None),
+            auth.live_session(bindparam("session_id")),
+        )
+        .limit(1)
+    )
+    # RETURNING may only name the inserted row, so the holder's name comes by a subquery on it.
+    name = (
+        select(Donor.name)
+        .where(Donor.id == literal_column(f"{BenefitUse.__tablename__}.donor_id"))
+        .scalar_subquery()
+    )
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    found = (
+        insert(BenefitUse)
+        .from_select(_ADMISSION_COLUMNS, holder)
+        .on_conflict_do_nothing(index_elements=["ref", "jti"])
+        .returning(name)
+    )
+    _admission_statements[dialect] = found
+    return found
+
+
+def _admit(
+    code: BenefitCode, gate: Gate, session_id: str, now: datetime
+) -> tuple[bool, str | None]:
+    """(admitted, holder's name): the use recorded and committed, or nothing written."""
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        row = connection.execute(
+            _admission(connection.dialect.name),
+            {
+                "ref": code.ref,
+                "jti": code.jti,
+                "operator_id": gate.operator_id,
+                "device_id": gate.device_id,
+                "region": gate.region,
+                "benefit_kind": gate.benefit_kind,
+                "used_at": now,
+                "used_on": clock.to_local(now).date(),
+                "recorded_at": now,
+                "session_id": session_id,
+            },
+        ).first()
+    return (row is not None, row[0] if row else None)
+
+
+def verify_online(text: str, gate: Gate, session_id: str) -> dict[str, Any]:
+    """Check a scanned code as the gate stands: signature, expiry, kind, standing now, replay.
+
+    The caller's view leaves the login-session check to this function (`roles_required`): an
+    admission checks it in the same statement, and every refusal checks it first.
+    """
     now = clock.now()
     try:
         code = verifier().verify(text, now.timestamp())
     except CodeRejected as rejected:
+        auth.require_live_session(session_id)
         return _decision(DENY, rejected.reason, gate)
-    today = clock.to_local(now).date()
-    refused = _admits(code, gate, today)
+    refused = _admits(code, gate, clock.to_local(now).date())
     if refused:
+        auth.require_live_session(session_id)
         return _decision(DENY, refused, gate)
-    holder = _holder_at(code.ref, gate.region, None)
-    if holder is None:
+    admitted, name = _admit(code, gate, session_id, now)
+    if admitted:
+        auth.session_checked()
+        return _decision(ALLOW, ALLOWED, gate, name)
+    auth.require_live_session(session_id)
+    if _holder_at(code.ref, gate.region, None) is None:
         return _decision(DENY, NOT_HELD, gate)
-    donor_id, name = holder
-    recorded = _insert_use(
-        {
-            "ref": code.ref,
-            "jti": code.jti,
-            "donor_id": donor_id,
-            "operator_id": gate.operator_id,
-            "device_id": gate.device_id,
-            "region": gate.region,
-            "benefit_kind": gate.benefit_kind,
-            "used_at": now,
-            "used_on": today,
-            "mode": ONLINE,
-        }
-    )
-    if not recorded:
-        return _decision(DENY, REPLAYED, gate)
-    return _decision(ALLOW, ALLOWED, gate, name)
+    return _decision(DENY, REPLAYED, gate)
 
 
 def _offline_outcome(item: dict[str, Any], gate: Gate, now: datetime) -> dict[str, Any]:

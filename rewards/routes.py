@@ -77,14 +77,13 @@ def my_benefit_code_svg(query: dict[str, Any]):
 
 
 @bp.post("/gate/verify")
-@roles_required(GATE)
+@roles_required(GATE, view_checks_session=True)
 @bp.arguments(schemas.GateVerifySchema)
 @bp.response(200, schemas.GateDecisionSchema)
 def gate_verify(body: dict[str, Any]):
     """Check a scanned benefit code and record the use: allow or deny, with a reason."""
-    decision = gates.verify_online(body["code"], gates.gate_of(caller()))
-    db.session.commit()
-    return decision
+    device = caller()
+    return gates.verify_online(body["code"], gates.gate_of(device), device.session_id)
 
 
 @bp.get("/gate/offline-kit")

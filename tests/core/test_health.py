@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from app import create_app
+from core.extensions import db
 from tests.pgserver import _free_port
 
 
@@ -30,3 +33,30 @@ def test_readyz_is_503_when_the_database_is_unreachable():
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["code"] == "service_unavailable"
+
+
+def test_a_database_connection_dropped_while_idle_is_replaced_before_use(postgres):
+    """A server restart or a dropped link between requests costs no request (PostgreSQL only:
+    an embedded SQLite file has no link to drop)."""
+    url = postgres.create_database("donor_idle_ping")
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DATABASE_PING_AFTER_IDLE_SECONDS": 0,
+        }
+    )
+    client = app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 200
+        with app.app_context():
+            pooled = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+            db.session.remove()
+        postgres.terminate_backend(pooled)
+        assert client.get("/readyz").status_code == 200
+        with app.app_context():
+            assert db.session.execute(text("SELECT pg_backend_pid()")).scalar() != pooled
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()

@@ -167,6 +167,20 @@ def test_a_revoked_gate_device_can_no_longer_verify(client, sms):
     assert scheme.device_login(device).status_code == 401
 
 
+def test_a_gate_revoked_after_admitting_holders_is_refused_whatever_it_sends(client, sms):
+    """Each outcome, admitted, refused by the code or replayed, first checks the device's login."""
+    scheme = Scheme(client, sms)
+    _, _, headers, _ = scheme.holder()
+    device, gate = scheme.gate()
+    used = scheme.code(headers)
+    assert scheme.verify(gate, used)["decision"] == "allow"
+    client.post(f"/api/v1/admin/gate-devices/{device['client_id']}/revoke", headers=scheme.admin)
+    for code in (scheme.code(headers), used, _tamper(used, bk="x"), "not-a-code"):
+        response = client.post("/api/v1/gate/verify", json={"code": code}, headers=gate)
+        assert (response.status_code, response.get_json()["code"]) == (401, "token_revoked")
+    assert uses() == 1
+
+
 def test_a_gate_device_without_an_operator_is_refused(client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()
