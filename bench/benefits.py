@@ -5,7 +5,8 @@
 Online, under gunicorn (2 workers) on PostgreSQL:
   1. GET /healthz and POST /api/v1/gate/verify with wrk, the same connections and duration; each
      verification sends a fresh code (a replay would be refused), pre-minted for many holders and
-     fed to wrk from a file. Prints both and their ratio (target: verify >= 0.5 x healthz).
+     fed to wrk from a file. Prints both and their ratio (target: verify >= 0.5 x healthz), and
+     the CPU each request cost in gunicorn, PostgreSQL and wrk, which share the machine.
   2. POST /api/v1/gate/verify at a fixed rate (default 300 requests/s) from a paced client that
      measures each latency from the request's scheduled send time, so a stall counts against
      every request queued behind it. Prints p50/p99 (target: p99 < 20 ms).
@@ -25,7 +26,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.harness import app_env, gunicorn, machine, migrate, postgres, show, wrk
+from bench.harness import (
+    app_env,
+    cpu_use,
+    gunicorn,
+    listening_root,
+    machine,
+    migrate,
+    postgres,
+    show,
+    show_cpu,
+    wrk,
+)
 
 HOLDERS = 300
 CODE_LIFE = timedelta(minutes=30)  # bench codes outlive the run; the server checks each one's exp
@@ -240,15 +252,23 @@ def main() -> None:
         try:
             with gunicorn(url, workers=2) as base:
                 load = {"seconds": args.seconds, "connections": args.connections}
+                servers = {
+                    "gunicorn": listening_root(urlsplit(base).port),
+                    "postgresql": listening_root(urlsplit(url).port),
+                }
                 wrk(base + "/healthz", seconds=2, connections=4)  # warm-up
-                health = wrk(base + "/healthz", **load)
+                with cpu_use(**servers) as used:
+                    health = wrk(base + "/healthz", **load)
                 show("GET /healthz", health)
-                verify = wrk(
-                    base + "/api/v1/gate/verify",
-                    script=verify_script(codes_file, token),
-                    **load,
-                )
+                show_cpu(used, health["requests"])
+                with cpu_use(**servers) as used:
+                    verify = wrk(
+                        base + "/api/v1/gate/verify",
+                        script=verify_script(codes_file, token),
+                        **load,
+                    )
                 show("POST /api/v1/gate/verify (fresh codes)", verify)
+                show_cpu(used, verify["requests"])
                 if verify["requests"] > len(for_wrk):
                     print(f"  note: {verify['requests'] - len(for_wrk)} requests reused a code")
                 print(f"online ratio verify/healthz: {verify['rps'] / health['rps']:.2f}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -188,3 +189,69 @@ def show(name: str, figures: dict) -> None:
         f"p99 {figures['p99_ms']:>7.2f} ms   ({figures['requests']} requests, "
         f"{figures['errors']} errors, {figures['non_2xx']} non-2xx)"
     )
+
+
+def _process_table() -> dict[int, tuple[int, float, float]]:
+    """pid -> (parent pid, CPU seconds of its own, CPU seconds of its children it reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        own = (int(fields[11]) + int(fields[12])) / tick
+        reaped = (int(fields[13]) + int(fields[14])) / tick
+        table[int(entry.name)] = (int(fields[1]), own, reaped)
+    return table
+
+
+def _tree_cpu(root: int, table: dict[int, tuple[int, float, float]]) -> float:
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        if pid in table:
+            total += table[pid][1] + table[pid][2]
+            stack.extend(child for child, row in table.items() if row[0] == pid)
+    return total
+
+
+def listening_root(port: int) -> int:
+    """The first process of the server listening on `port` (gunicorn's master, the postmaster)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if f"127.0.0.1:{port}" in argv or any(
+            a == "-p" and b == str(port) for a, b in zip(argv, argv[1:], strict=False)
+        ):
+            found.append(int(entry.name))
+    if not found:
+        raise RuntimeError(f"no process found serving port {port}")
+    return min(found)
+
+
+@contextmanager
+def cpu_use(**roots: int) -> Iterator[dict[str, float]]:
+    """CPU seconds used meanwhile by each named process tree, and by the load generator (wrk)
+    run from here: where a request's cost goes, besides how many requests a second came back."""
+    table = _process_table()
+    before = {name: _tree_cpu(pid, table) for name, pid in roots.items()}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used: dict[str, float] = {}
+    yield used
+    table = _process_table()
+    used.update({name: _tree_cpu(pid, table) - before[name] for name, pid in roots.items()})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used["wrk"] = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+
+
+def show_cpu(used: dict[str, float], requests: int) -> None:
+    shares = ", ".join(f"{name} {seconds * 1000 / requests:.2f}" for name, seconds in used.items())
+    print(f"  CPU ms per request: {shares}")
