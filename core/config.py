@@ -159,6 +159,9 @@ class BaseConfig:
     FACE_BLINK_REOPEN_FRACTION = 0.9  # and open again (90 %) before and after
     FACE_KEPT_PHOTO_MAX_SIDE = 640  # a photo the donor asked us to keep
     FACE_ENROL_RATE_LIMIT = "20/hour"  # per donor: each attempt costs ~0.3 s of CPU
+    # Per staff member, 1:1 checks and 1:N searches together: a busy donation house sees a few
+    # dozen donors an hour; a stolen staff token must not become a face-search engine.
+    FACE_STAFF_RATE_LIMIT = "120/hour"
     # (end of faces)
 
 

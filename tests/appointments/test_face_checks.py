@@ -326,3 +326,15 @@ def test_a_donor_token_cannot_use_the_staff_face_routes(client, route):
     else:
         response = identify(client, token, site, frames)
     assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
+
+
+def test_staff_face_checks_are_limited_per_staff_member(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "FACE_STAFF_RATE_LIMIT", "2/hour")
+    site, nurse = site_with_nurse(client)
+    colleague = staff_token(client, make_staff([site]))
+    frames = [b"not an image"]
+    assert identify(client, nurse, site, frames).status_code == 422
+    assert face_check(client, nurse, 1, frames).status_code == 404  # no such visit
+    limited = identify(client, nurse, site, frames)
+    assert (limited.status_code, limited.get_json()["code"]) == (429, "rate_limited")
+    assert identify(client, colleague, site, frames).status_code == 422
