@@ -11,13 +11,15 @@ tables; the app connects them here when it is built (`init_app`, from app.regist
   the site cancelled and a place offered from the waiting list are told to the donor;
 - appointments' periodic work runs in notifications' scheduler, wherever that runs (`flask
   notifications worker` or `tick`, Celery beat): the sweep at every tick (about every minute),
-  the opening of slots once a day.
+  the opening of slots once a day;
+- a place offered from the waiting list is held from when its text may first be sent (after the
+  quiet hours), so offers made at night do not lapse untold.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask
@@ -30,7 +32,9 @@ from appointments.models import WaitlistEntry
 from core import clock
 from notifications import services as messages
 from notifications.bookings import Booking, PlaceOffer, use_booking_directory
+from notifications.outbox import polite_time
 from notifications.schedules import Job, RecurringJob, add_daily_job, add_recurring_job
+from notifications.templates import template
 
 
 def _booking(info: appointments.BookingInfo) -> Booking:
@@ -99,7 +103,12 @@ def _open_slots(on: date) -> int:
     return sum(report.opened for report in schedule.open_all_slots().values())
 
 
+def _offer_notice(moment: datetime) -> datetime:
+    return polite_time(template("waitlist_offer").category, moment)
+
+
 def init_app(app: Flask) -> None:
     use_booking_directory(app, AppointmentsDirectory())
+    appointments.use_offer_notice(app, _offer_notice)
     add_recurring_job(app, RecurringJob("appointments_sweep", _sweep))
     add_daily_job(app, Job("appointments_open_slots", _open_slots))

@@ -16,12 +16,12 @@ They return plain frozen dataclasses (`BookingInfo`, `FreePlaces`), never rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -464,11 +464,27 @@ def position_in_line(entry: WaitlistEntry) -> int | None:
     return ahead + 1
 
 
+def use_offer_notice(app: Flask, first_notice: Callable[[datetime], datetime]) -> None:
+    """How soon a donor offered a place at a moment can be told (the quiet hours of texts)."""
+    app.extensions["offer_notice"] = first_notice
+
+
+def _first_notice(moment: datetime) -> datetime:
+    first_notice = current_app.extensions.get("offer_notice")
+    return first_notice(moment) if first_notice else moment
+
+
 def offer_free_places(site_id: int, day: date, kind: str) -> int:
-    """Hold each free place of the day for the next donor in line; returns the offers made."""
+    """Hold each free place of the day for the next donor in line; returns the offers made.
+
+    A hold runs from when the donor can first be told of it, not from when it was made: a place
+    freed at night is held into the morning, so the line is not used up by offers no one heard
+    of; a place that starts too soon after that moment is left for anyone to book.
+    """
     site = db.session.get(Site, site_id)
     rules = rules_for_site(site)
     now = clock.now()
+    told = _first_notice(now)
     offers = 0
     for _ in range(_OFFER_ROUNDS):
         slot_id, starts_at = db.session.execute(
@@ -479,7 +495,7 @@ def offer_free_places(site_id: int, day: date, kind: str) -> int:
                 Slot.kind == kind,
                 Slot.status == SLOT_OPEN,
                 Slot.booked + Slot.held < Slot.capacity,
-                Slot.starts_at > now + rules.booking_closes,
+                Slot.starts_at > told + rules.booking_closes,
             )
             .order_by(Slot.starts_at)
             .limit(1)
@@ -501,7 +517,7 @@ def offer_free_places(site_id: int, day: date, kind: str) -> int:
             break
         if not hold_place(slot_id):
             continue  # taken meanwhile: look again
-        expires = min(now + rules.offer_hold, clock.as_utc(starts_at) - rules.booking_closes)
+        expires = min(told + rules.offer_hold, clock.as_utc(starts_at) - rules.booking_closes)
         claimed = db.session.execute(
             update(WaitlistEntry)
             .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WAITING)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from appointments import services as appointments
 from core import clock
 from core.extensions import db
 from notifications.models import OutboxMessage
@@ -161,12 +162,38 @@ def test_a_freed_place_is_offered_to_the_first_waiting_donor_by_sms(client, sms,
     assert offers(sms, second) == []
 
 
-def test_an_offer_made_in_the_quiet_hours_is_not_texted_once_its_hold_has_ended(client, sms):
+def test_an_offer_made_in_the_quiet_hours_is_held_from_their_end_and_texted_then(client, sms):
     with clock.frozen_at(recent_local(22)):
         site, day, booker, booking_id = full_day(client)
         waiting = wait_for(client, sms, site, day)
         client.delete(f"/api/v1/me/appointments/{booking_id}", headers=booker)
         morning = local(clock.local_today() + timedelta(days=1), 8)
+    with clock.frozen_at(morning - timedelta(minutes=1)):
+        appointments.sweep()
+        db.session.commit()
     with clock.frozen_at(morning):
         send_due()
+        (entry,) = client.get("/api/v1/me/waitlist", headers=auth_headers(waiting)).get_json()[
+            "items"
+        ]
+    assert entry["status"] == "offered"
+    held_until = clock.to_local(datetime.fromisoformat(entry["offer"]["expires_at"]))
+    assert held_until == clock.to_local(morning + timedelta(minutes=30))  # offer_hold_minutes
+    (text,) = offers(sms, waiting)
+    assert "保留至" in text and "08:30" in text
+
+
+def test_a_place_starting_too_soon_after_the_quiet_hours_is_not_offered_at_night(client, sms):
+    with clock.frozen_at(recent_local(22)):
+        site = make_site(name="武林献血屋")
+        day = clock.local_today() + timedelta(days=1)
+        (slot,) = open_day(site, day, {"whole_blood": 1}, opens="08:00", closes="08:30")
+        _, token = quick_donor()
+        booking_id = book(client, bearer(token), slot.id).get_json()["id"]
+        waiting = wait_for(client, sms, site, day)
+        client.delete(f"/api/v1/me/appointments/{booking_id}", headers=bearer(token))
+        (entry,) = client.get("/api/v1/me/waitlist", headers=auth_headers(waiting)).get_json()[
+            "items"
+        ]
+    assert entry["status"] == "waiting"
     assert offers(sms, waiting) == []
