@@ -15,6 +15,7 @@ from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
 from core.errors import ApiError
 from core.extensions import db, limiter
 from core.http import Blueprint
+from core.idempotency import idempotent
 from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, qr_response
 from donors.routes import allows_images, current_donor
@@ -94,13 +95,23 @@ def list_days(query: dict[str, Any], site_id: int):
 
 @bp.post("/me/appointments")
 @roles_required(DONOR)
+@idempotent(required=False)
 @bp.arguments(schemas.BookingCreateSchema)
 @bp.response(201, schemas.BookingSchema)
+@bp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "description": "A retry with the same key gets the first answer again.",
+            "schema": {"type": "string", "minLength": 8, "maxLength": 128},
+        }
+    ]
+)
 def book(body: dict[str, Any]):
     """Book a slot (its kind): eligibility on that day is checked first; one active booking."""
-    view = services.booking_view(services.book(current_donor(), body["slot_id"]))
-    db.session.commit()
-    return view
+    return services.booking_view(services.book(current_donor(), body["slot_id"]))
 
 
 @bp.get("/me/appointments")

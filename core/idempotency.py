@@ -1,4 +1,4 @@
-"""Idempotency-Key for requests that must never take effect twice (recording a donation).
+"""Idempotency-Key for requests that must never take effect twice (a donation, a booking).
 
 The key row is inserted in the same transaction as the effect and holds the first response. A
 retry after success replays that response; a retry racing the first request waits on the key's
@@ -43,38 +43,53 @@ def _replay(row: IdempotentRequest, request_hash: str) -> Response:
     return response
 
 
-def idempotent(view: Callable) -> Callable:
-    """Require an Idempotency-Key; run the view at most once per key and caller; commit."""
+def idempotent(view: Callable | None = None, *, required: bool = True) -> Callable:
+    """Run the view at most once per Idempotency-Key and caller; commit its work.
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        key = request.headers.get(HEADER, "")
-        if not _KEY.match(key):
-            raise ApiError("idempotency_key_required", 400)
-        who = caller()
-        principal = f"{who.principal_type}:{who.principal_id}"
-        request_hash = hashlib.sha256(
-            request.endpoint.encode() + b"\n" + request.get_data()
-        ).hexdigest()
+    `required=False` lets a client that sends no key go on as before (a donor's booking from an
+    older app); one that sends a key gets the same answer to every retry.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            key = request.headers.get(HEADER)
+            if key is None and not required:
+                response = view(*args, **kwargs)
+                db.session.commit()
+                return response
+            if not _KEY.match(key or ""):
+                raise ApiError("idempotency_key_required", 400)
+            return _once(key, view, args, kwargs)
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def _once(key: str, view: Callable, args: tuple, kwargs: dict[str, Any]) -> Response:
+    who = caller()
+    principal = f"{who.principal_type}:{who.principal_id}"
+    request_hash = hashlib.sha256(
+        request.endpoint.encode() + b"\n" + request.get_data()
+    ).hexdigest()
+    existing = _stored(principal, key)
+    if existing is not None:
+        return _replay(existing, request_hash)
+    row = IdempotentRequest(
+        principal=principal, key=key, endpoint=request.endpoint, request_hash=request_hash
+    )
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # a concurrent twin committed first: answer as it did
         existing = _stored(principal, key)
-        if existing is not None:
-            return _replay(existing, request_hash)
-        row = IdempotentRequest(
-            principal=principal, key=key, endpoint=request.endpoint, request_hash=request_hash
-        )
-        db.session.add(row)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()  # a concurrent twin committed first: answer as it did
-            existing = _stored(principal, key)
-            if existing is None:
-                raise ApiError("conflict", 409) from None
-            return _replay(existing, request_hash)
-        response = view(*args, **kwargs)
-        row.status_code = response.status_code
-        row.response = response.get_json()
-        db.session.commit()
-        return response
-
-    return wrapper
+        if existing is None:
+            raise ApiError("conflict", 409) from None
+        return _replay(existing, request_hash)
+    response = view(*args, **kwargs)
+    row.status_code = response.status_code
+    row.response = response.get_json()
+    db.session.commit()
+    return response

@@ -95,6 +95,44 @@ def test_one_active_booking_per_donor(client):
     assert free_of(slots[1].id) == 2
 
 
+def test_a_booking_retried_with_its_idempotency_key_gets_the_first_answer(client):
+    _, slots = site_with_day()
+    _, token = quick_donor()
+    headers = {**bearer(token), "Idempotency-Key": "booking-retry-0001"}
+    body = {"slot_id": slots[0].id}
+    first = client.post("/api/v1/me/appointments", json=body, headers=headers)
+    again = client.post("/api/v1/me/appointments", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert free_of(slots[0].id) == 1
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+
+
+def test_an_idempotency_key_cannot_be_reused_for_another_slot(client):
+    _, slots = site_with_day()
+    _, token = quick_donor()
+    headers = {**bearer(token), "Idempotency-Key": "booking-retry-0002"}
+    assert (
+        client.post(
+            "/api/v1/me/appointments", json={"slot_id": slots[0].id}, headers=headers
+        ).status_code
+        == 201
+    )
+    other = client.post("/api/v1/me/appointments", json={"slot_id": slots[1].id}, headers=headers)
+    assert (other.status_code, other.get_json()["code"]) == (422, "idempotency_key_reused")
+    assert free_of(slots[1].id) == 2
+
+
+def test_a_malformed_idempotency_key_is_refused_and_books_nothing(client):
+    _, slots = site_with_day()
+    _, token = quick_donor()
+    headers = {**bearer(token), "Idempotency-Key": "short"}
+    refused = client.post("/api/v1/me/appointments", json={"slot_id": slots[0].id}, headers=headers)
+    assert (refused.status_code, refused.get_json()["code"]) == (400, "idempotency_key_required")
+    assert free_of(slots[0].id) == 2
+
+
 def test_a_full_slot_refuses_and_points_to_the_waiting_list(client):
     _, slots = site_with_day(whole_blood=1)
     _, first = quick_donor()
