@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt
@@ -62,6 +64,25 @@ def test_a_replayed_code_is_refused(client, sms):
     assert elsewhere["reason"] == "replayed"
     assert uses() == 1
     assert scheme.verify(gate, scheme.code(headers))["decision"] == "allow"
+
+
+def test_one_code_scanned_at_many_gates_at_once_is_admitted_once(app, client, sms):
+    scheme = Scheme(client, sms)
+    _, _, headers, _ = scheme.holder()
+    gates = [scheme.gate(name=f"杭州公交{number}")[1] for number in range(8)]
+    code = scheme.code(headers)
+    barrier = threading.Barrier(len(gates))
+
+    def scan(gate: dict[str, str]) -> str:
+        with app.app_context(), app.test_client() as other:
+            barrier.wait()
+            answer = other.post("/api/v1/gate/verify", json={"code": code}, headers=gate)
+            return answer.get_json()["reason"]
+
+    with ThreadPoolExecutor(max_workers=len(gates)) as pool:
+        reasons = sorted(pool.map(scan, gates))
+    assert reasons == ["allowed"] + ["replayed"] * 7
+    assert uses() == 1
 
 
 def test_a_forged_code_is_refused(client, sms):
