@@ -288,3 +288,8 @@ def refuse_development_secrets(settings: dict) -> None:
         raise ConfigError("JWT_SECRET_KEY must be at least 32 characters")
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         raise ConfigError("DATABASE_URL must name a PostgreSQL database in production")
+    if settings["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI must name a shared store (redis://…) in production: limits"
+            " kept in each worker's memory multiply with the workers (login codes, face checks)"
+        )

@@ -20,6 +20,7 @@ STRONG = {
     "SIGNING_KEYS": json.dumps({"k2026": base64.b64encode(os.urandom(32)).decode()}),
     "SIGNING_ACTIVE_KID": "k2026",
     "SQLALCHEMY_DATABASE_URI": "postgresql://db.example/donors",
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -46,6 +47,11 @@ def test_production_refuses_the_development_signing_key_among_others():
 def test_production_refuses_sqlite():
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         load_config("production", {**STRONG, "SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"})
+
+
+def test_production_refuses_rate_limits_kept_in_one_workers_memory():
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        load_config("production", {**STRONG, "RATELIMIT_STORAGE_URI": "memory://"})
 
 
 def test_production_refuses_a_short_encryption_key():
