@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from appointments import checkin, ics, questionnaire, schedule, schemas, services
 from certificate.routes import eligibility_view
 from core import clock
-from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
+from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.errors import ApiError
-from core.extensions import db, limiter
+from core.extensions import db
 from core.http import Blueprint
 from core.idempotency import idempotent
 from core.pagination import paginate
@@ -362,15 +362,7 @@ def close_visit(body: dict[str, Any], visit_id: int):
     return view
 
 
-def _staff_face_limit() -> str:
-    return current_app.config["FACE_STAFF_RATE_LIMIT"]
-
-
-def _per_staff() -> str:
-    return f"staff:{caller().principal_id}"
-
-
-staff_face_limit = limiter.shared_limit(_staff_face_limit, scope="staff_face", key_func=_per_staff)
+staff_face_limit = limit_per_caller("FACE_STAFF_RATE_LIMIT")
 
 
 @bp.post("/staff/visits/<int:visit_id>/face-check")

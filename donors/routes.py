@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from core.auth import DONOR, caller, roles_required
-from core.extensions import db, limiter
+from core.auth import DONOR, caller, limit_per_caller, roles_required
+from core.extensions import db
 from core.http import Blueprint
 from donors import faces, schemas, services
 
@@ -133,17 +133,9 @@ def consent_to_face_check(body: dict[str, Any]):
     return {"version": consent.version, "given_at": consent.given_at, "current": True}
 
 
-def _enrol_limit() -> str:
-    return current_app.config["FACE_ENROL_RATE_LIMIT"]
-
-
-def _per_donor() -> str:
-    return f"donor:{caller().principal_id}"
-
-
 @bp.post("/me/face")
 @roles_required(DONOR)
-@limiter.limit(_enrol_limit, key_func=_per_donor)
+@limit_per_caller("FACE_ENROL_RATE_LIMIT")
 @allows_images
 @bp.arguments(schemas.FaceEnrolSchema)
 @bp.response(201, schemas.FaceStatusSchema)
