@@ -1,7 +1,14 @@
 """The one clock of the service.
 
-Everything that asks "what time is it" asks here, so tests and the CLI can move time forward
-without touching the system clock. Times are aware: UTC for storage, the policy's zone for rules.
+Everything that asks "what time is it" asks here. Times are aware: UTC for storage, Beijing
+time for rules.
+
+Two ways to move time, for tests and benchmarks. A whole test run starts at a chosen hour by
+moving the process's own clock with time-machine (`pytest --local-time`, tests/timetravel.py),
+so the service, its tokens and its libraries agree. Inside one test, `frozen_at` and `travelled`
+move only the service's rules: tokens issued a moment ago stay valid when a test records a
+donation months back or checks what a reminder says a week ahead, as a real staff member's token
+does while they enter a past date.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 Every test runs once per database. The schema is built by the Alembic migrations (never
 `create_all`), once per database; after each test every table is emptied, so tests commit for
 real and concurrency tests see each other's transactions.
+
+`--local-time 03:00` (or `2026-12-01T03:00`) starts the service's clock at that Beijing time for
+the whole run, and it ticks on from there: the suite must pass at any hour (`.ci/run` runs the
+time-sensitive packages once more at night). A test whose outcome depends on the hour, the
+weekday or the date fixes its own time (`daytime`, tests/timetravel.py).
 """
 
 from __future__ import annotations
@@ -22,8 +27,45 @@ from app import create_app
 from core.extensions import db, limiter
 from tests.factories.policies import copy_policies
 from tests.pgserver import PostgresServer
+from tests.timetravel import parse_local_time, start_run_clock
 
 DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--local-time",
+        metavar="HH:MM",
+        help="start the service clock at this Beijing time (HH:MM today, or "
+        "YYYY-MM-DDTHH:MM) for the whole run; it ticks on from there",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from core import clock
+
+    value = config.getoption("--local-time")
+    if value:
+        try:
+            start = parse_local_time(value, clock.local_today())
+        except ValueError as error:
+            raise pytest.UsageError(f"--local-time {error}") from None
+        config.stash[_RUN_CLOCK] = start_run_clock(start)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_RUN_CLOCK, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from core import clock
+
+    return f"service clock: {clock.local_now():%Y-%m-%d %H:%M %Z} (Beijing)"
+
+
+_RUN_CLOCK = pytest.StashKey()
 
 
 @pytest.fixture(scope="session")

@@ -95,7 +95,7 @@ def test_a_cancelled_place_is_held_for_the_first_in_line_who_takes_it(client):
     assert entries(client, second)[0]["position"] == 1
 
 
-def test_an_offer_not_taken_in_time_passes_to_the_next_in_line(app, client):
+def test_an_offer_not_taken_in_time_passes_to_the_next_in_line(app, client, daytime):
     site, slots, bookers = full_day(client)
     _, first = quick_donor()
     _, second = quick_donor()

@@ -17,6 +17,7 @@ from app import create_app
 from core.config import PROJECT_ROOT
 from core.extensions import db
 from notifications.outbox import Draft, write
+from tests.timetravel import at_service_time
 from tests.twiliostub import TwilioStub
 
 CELERY = PROJECT_ROOT / ".venv" / "bin" / "celery"
@@ -41,11 +42,12 @@ def worker_env(database_url: str, redis_url: str, stub: TwilioStub) -> dict[str,
 @contextmanager
 def celery_worker(env: dict[str, str], workdir: Path, *, beat: bool) -> Iterator[subprocess.Popen]:
     """A worker in its own process group (its beat is a child), stopped whatever happens."""
-    command = [str(CELERY), "-A", "notifications.worker", "worker", "--pool=solo"]
-    command += ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
-    command += ["-n", f"test-{time.monotonic_ns()}@localhost"]
+    arguments = ["-A", "notifications.worker", "worker", "--pool=solo"]
+    arguments += ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
+    arguments += ["-n", f"test-{time.monotonic_ns()}@localhost"]
     if beat:
-        command += ["-B", "--schedule", str(workdir / f"beat-{time.monotonic_ns()}")]
+        arguments += ["-B", "--schedule", str(workdir / f"beat-{time.monotonic_ns()}")]
+    command = at_service_time(str(CELERY), *arguments)
     log = open(workdir / "worker.log", "ab")  # noqa: SIM115
     process = subprocess.Popen(
         command,

@@ -1,0 +1,67 @@
+"""Starting a whole test run at a chosen Beijing time, with time-machine.
+
+`--local-time 03:00` (tests/conftest.py) moves the whole process's idea of now (`datetime.now`,
+`time.time`) with time-machine, and lets it tick on: the service's clock, the tokens it signs, the
+rate limiter's windows and every library agree that it is three in the morning. Monotonic clocks
+(timeouts, waits) are left alone. Inside a test, `clock.frozen_at` and `clock.travelled` then move
+the service's clock from there. `at_service_time` runs a Python program (a Celery worker) in
+another process on the same clock.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import UTC, date, datetime, time
+
+import time_machine
+
+from core import clock
+
+_LOCAL_TIME = re.compile(r"^(?:(\d{4}-\d{2}-\d{2})[T ])?(\d{1,2}):(\d{2})$")
+
+
+def _destination(moment: datetime) -> datetime:
+    """Naive UTC: time-machine then leaves the process's TZ alone and keeps every microsecond."""
+    return clock.as_utc(moment).replace(tzinfo=None)
+
+
+def parse_local_time(text: str, today: date) -> datetime:
+    """`HH:MM` (on `today`) or `YYYY-MM-DDTHH:MM`, Beijing time."""
+    match = _LOCAL_TIME.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r}: give HH:MM or YYYY-MM-DDTHH:MM (Beijing time)")
+    hour, minute = int(match[2]), int(match[3])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r}: not a time of day")
+    day = date.fromisoformat(match[1]) if match[1] else today
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.LOCAL_ZONE)
+
+
+def start_run_clock(moment: datetime) -> time_machine.travel:
+    """Start the clock of the whole run at `moment`; it ticks on from there."""
+    traveller = time_machine.travel(_destination(moment), tick=True)
+    traveller.start()
+    return traveller
+
+
+def at_service_time(program: str, *args: str) -> list[str]:
+    """The command that runs the Python program `program` at this process's current time.
+
+    Another process does not share time-machine's travel; this one starts it there, ticking
+    from the moment the command is built, then runs the program as its own `__main__`.
+    """
+    now = datetime.now(UTC).isoformat()
+    return [sys.executable, "-m", "tests.timetravel", now, program, *args]
+
+
+def _run_at(moment: str, program: str, *args: str) -> None:
+    import runpy
+
+    time_machine.travel(_destination(datetime.fromisoformat(moment)), tick=True).start()
+    sys.argv = [program, *args]
+    runpy.run_path(program, run_name="__main__")
+
+
+if __name__ == "__main__":
+    _run_at(*sys.argv[1:])
