@@ -158,23 +158,19 @@ def test_verification_is_rate_limited(app, client, sms):
 def test_the_offline_script_accepts_a_real_token_and_refuses_a_forged_one(client, sms, tmp_path):
     import json
     import subprocess
-    import sys
 
     from core.config import PROJECT_ROOT
+    from tests.timetravel import at_service_time
 
     _, donation = recorded(client, sms)
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(client.get("/.well-known/jwks.json").get_json()))
     script = str(PROJECT_ROOT / "scripts" / "verify-certificate-offline")
     token = donation["certificate"]["signed_token"]
-    good = subprocess.run(
-        [sys.executable, script, str(jwks), token], capture_output=True, text=True
-    )
+    good = subprocess.run(at_service_time(script, str(jwks), token), capture_output=True, text=True)
     assert good.returncode == 0, good.stdout + good.stderr
     assert donation["certificate"]["number"] in good.stdout
     header, payload, signature = token.split(".")
     forged = f"{header}.{payload[:-2]}AA.{signature}"
-    bad = subprocess.run(
-        [sys.executable, script, str(jwks), forged], capture_output=True, text=True
-    )
+    bad = subprocess.run(at_service_time(script, str(jwks), forged), capture_output=True, text=True)
     assert bad.returncode == 1 and "NOT VALID" in bad.stdout
