@@ -49,6 +49,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "登录凭证已被使用，为安全起见请重新登录。",
         "This refresh token was already used; log in again.",
     ),
+    "device_option_unused": (
+        "该类设备不使用此选项。",
+        "This kind of device takes no such option.",
+    ),
     # donors
     "id_number_taken": ("该身份证号已注册。", "This ID number is already registered."),
     "mobile_taken": ("该手机号已被其他账户使用。", "This mobile number is already in use."),
@@ -309,6 +313,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "gate_wrong_kind": ("该优待码不含本处的优待项目。", "The code does not cover this benefit."),
     "gate_not_held": ("持码人目前未享有该优待。", "The holder does not hold this benefit now."),
     "gate_replayed": ("该优待码已使用，请刷新后重试。", "This code was already used."),
+    "gate_operator_required": (
+        "闸机必须属于一个运营单位，请指定运营单位编号。",
+        "A gate belongs to a gate operator: give the operator's id.",
+    ),
+    "gate_operator_unknown": ("没有该编号的运营单位。", "There is no gate operator with this id."),
+    "benefit_kind_not_operators": (
+        "该运营单位提供的不是这项优待。",
+        "The operator admits holders to another benefit.",
+    ),
     # (end of rewards)
     # notifications: outbox, templates, preferences, webhooks
     "unit_unknown": (
