@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request
 
-from certificate import schemas, services
+from certificate import history, schemas, services
 from certificate.eligibility import Eligibility, eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
@@ -208,7 +208,7 @@ def my_card():
 @bp.response(200, schemas.HistoryClaimResultSchema)
 def claim_history(body: dict[str, Any]):
     """Take over donations imported from the station's records by naming one of their DINs."""
-    count = services.claim_history(current_donor(), body["din"])
+    count = history.claim_history(current_donor(), body["din"])
     db.session.commit()
     return {"claimed_donations": count}
 
