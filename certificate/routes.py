@@ -256,3 +256,22 @@ def verify(number: str):
     if result is None:
         raise ApiError("certificate_unknown", 404)
     return result
+
+
+# ---------------------------------------------------------------- imported history at a site
+
+
+@bp.post("/staff/history-claims")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.StaffHistoryClaimSchema)
+@bp.response(200, schemas.StaffHistoryClaimResultSchema)
+def claim_history_at_site(body: dict[str, Any]):
+    """Confirm a registered donor's imported records after checking their ID card at a site.
+
+    The records then show with their certificates and count, as after the donor's own claim;
+    asking again changes nothing.
+    """
+    site = require_site(caller(), body["site_id"])
+    donor, count = history.claim_history_at_site(site, body["id_number"].number, caller())
+    db.session.commit()
+    return {"donor": donor, "claimed_donations": count}

@@ -127,6 +127,21 @@ class KindTotalsSchema(ma.Schema):
     units = fields.Integer()
 
 
+class HistoryWaySchema(ma.Schema):
+    way = fields.String(metadata={"description": "donation_number or id_card_at_site"})
+    message = fields.String()
+    path = fields.String(
+        allow_none=True, metadata={"description": "the route that takes the proof, if any"}
+    )
+
+
+class HistoryToConfirmSchema(ma.Schema):
+    """Imported records wait for the donor's claim; nothing about them shows before it."""
+
+    message = fields.String()
+    ways = fields.List(fields.Nested(HistoryWaySchema))
+
+
 class CardSchema(ma.Schema):
     name = fields.String()
     blood_group = fields.Dict(allow_none=True)
@@ -138,6 +153,11 @@ class CardSchema(ma.Schema):
     next_eligible = fields.List(fields.Nested(EligibilitySchema))
     benefits = fields.Raw(
         metadata={"description": "the three frees, as GET /me/benefits (added by rewards)"}
+    )
+    history_to_confirm = fields.Nested(
+        HistoryToConfirmSchema,
+        allow_none=True,
+        metadata={"description": "set while a station's records found for the donor await a claim"},
     )
 
 
@@ -204,3 +224,23 @@ class VerificationSchema(ma.Schema):
     certificate = fields.Dict()
     kid = fields.String()
     signed_token = fields.String()
+
+
+# ---------------------------------------------------------------- imported history at a site
+
+
+class StaffHistoryClaimSchema(StrictSchema):
+    site_id = bounded_int(1, 2**31 - 1, required=True)
+    id_number = ResidentIdField(required=True)
+    id_card_checked = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="id_card_not_checked"),
+        metadata={"description": "staff saw the donor's own ID card and it matches"},
+    )
+
+
+class StaffHistoryClaimResultSchema(ma.Schema):
+    donor = fields.Nested(StaffDonorViewSchema)
+    claimed_donations = fields.Integer(
+        metadata={"description": "imported donations now on the donor's record"}
+    )

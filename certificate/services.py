@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from certificate import history
 from certificate.eligibility import Eligibility, check_eligibility
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
@@ -521,6 +522,7 @@ def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
         "last_donation_date": totals.last_donation_date,
         "latest_certificate": certificate_view(latest) if latest else None,
         "next_eligible": eligibility_views(donor, clock.local_today()),
+        "history_to_confirm": history.history_to_confirm(donor),
     }
     for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):
         card.update(sections or {})

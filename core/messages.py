@@ -146,6 +146,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该献血条码与您的献血记录不符。",
         "This donation number does not match your records.",
     ),
+    "history_to_confirm": (
+        "我们找到了可能属于您的以往献血记录，确认后即可显示并计入累计。",
+        "We found earlier donation records that may be yours; confirm them to see and count them.",
+    ),
+    "history_confirm_by_donation_number": (
+        "输入其中任意一次献血的献血条码号（见纸质献血证或血袋条码）。",
+        "Enter the donation number of any one of them (on a paper certificate or the bag label).",
+    ),
+    "history_confirm_at_site": (
+        "或携带本人身份证到任一献血点，由工作人员核验后确认。",
+        "Or bring your ID card to any donation site; staff confirm them after checking it.",
+    ),
+    "history_donor_not_registered": (
+        "该献血者尚未注册，注册后才能确认以往献血记录。",
+        "The donor has not registered yet; earlier records are confirmed once they have.",
+    ),
+    "history_not_found": (
+        "该献血者没有待确认的以往献血记录。",
+        "The donor has no records to confirm.",
+    ),
+    "id_card_not_checked": ("请先核验献血者本人的身份证。", "Check the donor's own ID card first."),
     # sites and staff
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),
     "username_taken": ("该用户名已存在。", "This username is already taken."),
