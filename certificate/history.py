@@ -7,10 +7,14 @@ donation numbers in the app, or by showing the ID card to staff at a site. Until
 says only that records were found and how to confirm them: no count, dates, sites or amounts.
 Eligibility counts them all along: they are real donations, and the intervals and yearly caps
 protect the donor whoever holds the account.
+
+Once a donor has claimed, what a later import adds for them shows at once, with its certificates
+and in the totals, as the claim gave them the rest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -161,3 +165,16 @@ def claim_history_at_site(site: Site, id_number: str, staff: Caller) -> tuple[Do
             details={"count": count, "site": site.id, "proof": "id_card_checked"},
         )
     return donor, count
+
+
+def show_later_imports(donor_ids: Iterable[int]) -> None:
+    """Donors who already claimed see what an import adds for them at once: its certificates,
+    and their totals with it (called in the import's transaction)."""
+    ids = sorted(set(donor_ids))
+    if not ids:
+        return
+    claimed = db.session.scalars(
+        select(Donor).where(Donor.id.in_(ids), Donor.history_claimed_at.is_not(None))
+    )
+    for donor in claimed:
+        _take_over(donor)

@@ -234,3 +234,19 @@ def test_hidden_imported_donations_count_for_intervals_but_nowhere_the_donor_see
         if route["route"] == "region_donation_count"
     ]
     assert counted and set(counted) == {0}
+
+
+def test_a_later_import_for_a_donor_who_claimed_shows_at_once_with_its_certificate(
+    app, client, imported, tmp_path
+):
+    """Once the donor proved the history theirs, the station's next export needs no new claim:
+    its donations come with certificates and in the totals, never visible but uncounted."""
+    donor, headers, rows = imported
+    client.post("/api/v1/me/history-claims", json={"din": rows[0]["din"]}, headers=headers)
+    later = history_row(donor.id_number, clock.local_today() - timedelta(days=300))
+    import_history(app, tmp_path, later)
+    shown = card(client, headers)
+    assert shown["history_to_confirm"] is None
+    assert (shown["donations"], shown["award_counts"]) == (3, 6)
+    page = client.get("/api/v1/me/certificates", headers=headers).get_json()
+    assert page["page"]["total"] == 3 and certificates(donor.id) == 3
