@@ -14,7 +14,7 @@ from core.errors import ApiError, message_for
 from core.extensions import db, limiter
 from core.http import Blueprint
 from core.idempotency import idempotent
-from core.pagination import paginate
+from core.pagination import paginate, paginate_items
 from core.policy import policy_for
 from core.qr import PNG, SVG, qr_response
 from donors import services as donor_services
@@ -275,3 +275,22 @@ def claim_history_at_site(body: dict[str, Any]):
     donor, count = history.claim_history_at_site(site, body["id_number"].number, caller())
     db.session.commit()
     return {"donor": donor, "claimed_donations": count}
+
+
+# ---------------------------------------------------------------- codes a client can discover
+
+
+@bp.get("/staff/deferral-reasons")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.DeferralReasonQuerySchema, location="query")
+@bp.response(200, schemas.DeferralReasonPageSchema)
+def deferral_reasons(query: dict[str, Any]):
+    """The reason codes staff may give to `POST /staff/deferrals`, with their periods.
+
+    As the donor health standard in force in the region on the date lists them (today by default).
+    """
+    region = query.get("region") or current_app.config["DEFAULT_REGION"]
+    on = query.get("on") or clock.local_today()
+    standard, reasons = donor_services.deferral_reasons(region, on)
+    page = paginate_items(reasons, query["page"], query["per_page"])
+    return {"region": region, "on": on, "standard": standard, **page}

@@ -244,3 +244,57 @@ class StaffHistoryClaimResultSchema(ma.Schema):
     claimed_donations = fields.Integer(
         metadata={"description": "imported donations now on the donor's record"}
     )
+
+
+# ---------------------------------------------------------------- codes a client can discover
+
+
+class DeferralReasonQuerySchema(PageQuerySchema):
+    region = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "policy region (default: the service's default region)"},
+    )
+    on = fields.Date(metadata={"description": "the standard in force on this date; default today"})
+
+
+class DeferralReasonSchema(ma.Schema):
+    """A reason code for `POST /staff/deferrals`, as the health standard defines it."""
+
+    code = fields.String(metadata={"description": "give as reason_code"})
+    name_zh = fields.String()
+    period = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "ISO 8601 period (P7D, P6M); null: staff give the end date "
+            "(pregnancy, an incubation period)"
+        },
+    )
+    also_before = fields.String(
+        allow_none=True,
+        metadata={"description": "also this long before the anchor date (menstruation)"},
+    )
+    anchor = fields.String(
+        metadata={
+            "description": "what the period counts from: recovery, event, last_dose, "
+            "period_end or ongoing (the anchor_date staff give)"
+        }
+    )
+    applies_to = fields.List(
+        fields.String(),
+        allow_none=True,
+        metadata={"description": "donation kinds it defers; null: every kind"},
+    )
+    source = fields.String()
+
+
+class HealthStandardSchema(ma.Schema):
+    id = fields.String()
+    effective_from = fields.Date()
+    effective_to = fields.Date(allow_none=True)
+    source = fields.String()
+
+
+class DeferralReasonPageSchema(page_of(DeferralReasonSchema, "DeferralReasonItems")):
+    region = fields.String()
+    on = fields.Date()
+    standard = fields.Nested(HealthStandardSchema)

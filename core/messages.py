@@ -167,6 +167,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The donor has no records to confirm.",
     ),
     "id_card_not_checked": ("请先核验献血者本人的身份证。", "Check the donor's own ID card first."),
+    "standard_not_in_force": (
+        "该日期没有生效的献血者健康检查标准。",
+        "No donor health standard is in force on this date.",
+    ),
     # sites and staff
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),
     "username_taken": ("该用户名已存在。", "This username is already taken."),
