@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, select, update
 
 from appointments.models import ACTIVE_BOOKING, Booking, QuestionnaireResponse, Visit
@@ -27,7 +28,7 @@ from appointments.rules import QuestionnaireEdition, booking_rules, questionnair
 from core import audit, clock
 from core.errors import ApiError, prefers_english
 from core.extensions import db
-from core.policy import PolicyUndecided, RegionPolicy, policy_for
+from core.policy import PolicyUndecided, RegionPolicy, policy_for, regions
 from donors.models import Donor
 
 PERIOD_END_AHEAD = timedelta(days=14)  # a period's end date may be expected, not yet past
@@ -91,6 +92,62 @@ def form_view(donor: Donor) -> dict[str, Any]:
         "questions": questions,
         "consent": edition.consent_en if english else edition.consent_zh,
     }
+
+
+def _asked_on(edition: QuestionnaireEdition, today: date) -> date:
+    """The day whose health standard gives an edition's date prompts: today while it is in
+    force, else its first (a coming edition) or last day (a past one)."""
+    if today < edition.effective_from:
+        return edition.effective_from
+    if edition.effective_to is not None and today > edition.effective_to:
+        return edition.effective_to
+    return today
+
+
+def editions_view(region: str | None, on: date | None = None) -> list[dict[str, Any]]:
+    """The region's health-form editions, newest first (only the one in force on `on`, if
+    given): each question's code, text, the deferral code a "yes" records, who is asked it and
+    whether a date goes with the yes. What a client needs to build or read the form offline."""
+    region = region or current_app.config["DEFAULT_REGION"]
+    if region not in regions():
+        raise ApiError("region_unknown", 422, errors={"region": ["region_unknown"]})
+    policy, forms = policy_for(region), questionnaires(region)
+    today, english = clock.local_today(), prefers_english()
+    views = []
+    for edition in sorted(forms.editions, key=lambda e: e.effective_from, reverse=True):
+        if on is not None and not edition.covers(on):
+            continue
+        asked_on = _asked_on(edition, today)
+        questions = []
+        for question in edition.questions:
+            try:
+                prompt = _prompt(policy, question.defers, asked_on)
+            except (KeyError, PolicyUndecided):
+                prompt = None
+            questions.append(
+                {
+                    "code": question.code,
+                    "text": question.text_en if english else question.text_zh,
+                    "defers": question.defers,
+                    "only_sex": question.only_sex,
+                    "date_asked": prompt is not None,
+                    "date_required": bool(prompt and prompt.required),
+                    "date_prompt": (prompt.en if english else prompt.zh) if prompt else None,
+                }
+            )
+        views.append(
+            {
+                "version": edition.version,
+                "region": region,
+                "effective_from": edition.effective_from,
+                "effective_to": edition.effective_to,
+                "in_force": edition.covers(today),
+                "consent": edition.consent_en if english else edition.consent_zh,
+                "questions": questions,
+                "source": forms.source,
+            }
+        )
+    return views
 
 
 def _check_answers(

@@ -16,7 +16,7 @@ from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
 from core.idempotency import idempotent
-from core.pagination import paginate
+from core.pagination import paginate, paginate_items
 from core.qr import NO_STORE, PNG, SVG, qr_response
 from donors.routes import allows_images, current_donor
 from donors.schemas import (
@@ -226,6 +226,18 @@ def leave_waitlist(entry_id: int):
 def current_form():
     """The health form in force, as this donor is asked it, with the consent to sign."""
     return questionnaire.form_view(current_donor())
+
+
+@bp.get("/questionnaires")
+@roles_required(DONOR, STAFF, ADMIN)
+@bp.arguments(schemas.QuestionnaireEditionQuerySchema, location="query")
+@bp.response(200, schemas.QuestionnaireEditionPageSchema)
+def questionnaire_editions(query: dict[str, Any]):
+    """Every edition of the health form, newest first: its questions with their answer codes, the
+    deferral a yes leads to, who is asked and whether a date goes with the yes."""
+    region = query.get("region") or (current_donor().region if caller().role == DONOR else None)
+    editions = questionnaire.editions_view(region, query.get("on"))
+    return paginate_items(editions, query["page"], query["per_page"])
 
 
 @bp.post("/me/questionnaire")

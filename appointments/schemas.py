@@ -491,3 +491,45 @@ def _staff_page(item: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 StaffBookingPageSchema = _staff_page(StaffBookingSchema, "StaffBookingPage")
 StaffVisitPageSchema = _staff_page(VisitListItemSchema, "StaffVisitPage")
+
+
+# ---------------------------------------------------------------- health-form editions
+
+
+class QuestionnaireEditionQuerySchema(PageQuerySchema):
+    region = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "policy region (default: the donor's, else the service's)"},
+    )
+    on = fields.Date(metadata={"description": "only the edition in force on this date"})
+
+
+class EditionQuestionSchema(ma.Schema):
+    code = fields.String(metadata={"description": "the answer's code in POST /me/questionnaire"})
+    text = fields.String()
+    defers = fields.String(
+        metadata={
+            "description": "the deferral reason code a yes leads to (GET /staff/deferral-reasons)"
+        }
+    )
+    only_sex = fields.String(
+        allow_none=True,
+        metadata={"description": "asked only of this sex (female or male); null: everyone"},
+    )
+    date_asked = fields.Boolean(metadata={"description": "a yes goes with a date"})
+    date_required = fields.Boolean(metadata={"description": "a yes must give the date"})
+    date_prompt = fields.String(allow_none=True)
+
+
+class QuestionnaireEditionSchema(ma.Schema):
+    version = fields.String()
+    region = fields.String()
+    effective_from = fields.Date()
+    effective_to = fields.Date(allow_none=True)
+    in_force = fields.Boolean(metadata={"description": "the edition donors answer today"})
+    consent = fields.String()
+    questions = fields.List(fields.Nested(EditionQuestionSchema))
+    source = fields.String()
+
+
+QuestionnaireEditionPageSchema = page_of(QuestionnaireEditionSchema, "QuestionnaireEditionPage")

@@ -17,6 +17,7 @@ from typing import IO
 
 from sqlalchemy import select
 
+from certificate.history import show_later_imports
 from certificate.models import IMPORTED, VALID, Donation
 from core import clock
 from core.bulk import insert_rows
@@ -244,6 +245,7 @@ def import_donations(stream: IO[str], policy: RegionPolicy, region: str) -> Impo
                 for row in fresh
             ],
         )
+        show_later_imports(donor_ids[hashes[row.id_number]] for row in fresh)
         db.session.commit()
         report.loaded += len(fresh)
     return report

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request
 
-from certificate import schemas, services
+from certificate import history, schemas, services
 from certificate.eligibility import Eligibility, eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
@@ -14,7 +14,7 @@ from core.errors import ApiError, message_for
 from core.extensions import db, limiter
 from core.http import Blueprint
 from core.idempotency import idempotent
-from core.pagination import paginate
+from core.pagination import paginate, paginate_items
 from core.policy import policy_for
 from core.qr import PNG, SVG, qr_response
 from donors import services as donor_services
@@ -208,7 +208,7 @@ def my_card():
 @bp.response(200, schemas.HistoryClaimResultSchema)
 def claim_history(body: dict[str, Any]):
     """Take over donations imported from the station's records by naming one of their DINs."""
-    count = services.claim_history(current_donor(), body["din"])
+    count = history.claim_history(current_donor(), body["din"])
     db.session.commit()
     return {"claimed_donations": count}
 
@@ -256,3 +256,41 @@ def verify(number: str):
     if result is None:
         raise ApiError("certificate_unknown", 404)
     return result
+
+
+# ---------------------------------------------------------------- imported history at a site
+
+
+@bp.post("/staff/history-claims")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.StaffHistoryClaimSchema)
+@bp.response(200, schemas.StaffHistoryClaimResultSchema)
+def claim_history_at_site(body: dict[str, Any]):
+    """Confirm a registered donor's imported records after checking their ID card at a site.
+
+    The records then show with their certificates and count, as after the donor's own claim;
+    asking again changes nothing.
+    """
+    site = require_site(caller(), body["site_id"])
+    donor, count = history.claim_history_at_site(site, body["id_number"].number, caller())
+    db.session.commit()
+    return {"donor": donor, "claimed_donations": count}
+
+
+# ---------------------------------------------------------------- codes a client can discover
+
+
+@bp.get("/staff/deferral-reasons")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.DeferralReasonQuerySchema, location="query")
+@bp.response(200, schemas.DeferralReasonPageSchema)
+def deferral_reasons(query: dict[str, Any]):
+    """The reason codes staff may give to `POST /staff/deferrals`, with their periods.
+
+    As the donor health standard in force in the region on the date lists them (today by default).
+    """
+    region = query.get("region") or current_app.config["DEFAULT_REGION"]
+    on = query.get("on") or clock.local_today()
+    standard, reasons = donor_services.deferral_reasons(region, on)
+    page = paginate_items(reasons, query["page"], query["per_page"])
+    return {"region": region, "on": on, "standard": standard, **page}

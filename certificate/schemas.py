@@ -127,6 +127,21 @@ class KindTotalsSchema(ma.Schema):
     units = fields.Integer()
 
 
+class HistoryWaySchema(ma.Schema):
+    way = fields.String(metadata={"description": "donation_number or id_card_at_site"})
+    message = fields.String()
+    path = fields.String(
+        allow_none=True, metadata={"description": "the route that takes the proof, if any"}
+    )
+
+
+class HistoryToConfirmSchema(ma.Schema):
+    """Imported records wait for the donor's claim; nothing about them shows before it."""
+
+    message = fields.String()
+    ways = fields.List(fields.Nested(HistoryWaySchema))
+
+
 class CardSchema(ma.Schema):
     name = fields.String()
     blood_group = fields.Dict(allow_none=True)
@@ -138,6 +153,11 @@ class CardSchema(ma.Schema):
     next_eligible = fields.List(fields.Nested(EligibilitySchema))
     benefits = fields.Raw(
         metadata={"description": "the three frees, as GET /me/benefits (added by rewards)"}
+    )
+    history_to_confirm = fields.Nested(
+        HistoryToConfirmSchema,
+        allow_none=True,
+        metadata={"description": "set while a station's records found for the donor await a claim"},
     )
 
 
@@ -204,3 +224,77 @@ class VerificationSchema(ma.Schema):
     certificate = fields.Dict()
     kid = fields.String()
     signed_token = fields.String()
+
+
+# ---------------------------------------------------------------- imported history at a site
+
+
+class StaffHistoryClaimSchema(StrictSchema):
+    site_id = bounded_int(1, 2**31 - 1, required=True)
+    id_number = ResidentIdField(required=True)
+    id_card_checked = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="id_card_not_checked"),
+        metadata={"description": "staff saw the donor's own ID card and it matches"},
+    )
+
+
+class StaffHistoryClaimResultSchema(ma.Schema):
+    donor = fields.Nested(StaffDonorViewSchema)
+    claimed_donations = fields.Integer(
+        metadata={"description": "imported donations now on the donor's record"}
+    )
+
+
+# ---------------------------------------------------------------- codes a client can discover
+
+
+class DeferralReasonQuerySchema(PageQuerySchema):
+    region = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "policy region (default: the service's default region)"},
+    )
+    on = fields.Date(metadata={"description": "the standard in force on this date; default today"})
+
+
+class DeferralReasonSchema(ma.Schema):
+    """A reason code for `POST /staff/deferrals`, as the health standard defines it."""
+
+    code = fields.String(metadata={"description": "give as reason_code"})
+    name_zh = fields.String()
+    period = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "ISO 8601 period (P7D, P6M); null: staff give the end date "
+            "(pregnancy, an incubation period)"
+        },
+    )
+    also_before = fields.String(
+        allow_none=True,
+        metadata={"description": "also this long before the anchor date (menstruation)"},
+    )
+    anchor = fields.String(
+        metadata={
+            "description": "what the period counts from: recovery, event, last_dose, "
+            "period_end or ongoing (the anchor_date staff give)"
+        }
+    )
+    applies_to = fields.List(
+        fields.String(),
+        allow_none=True,
+        metadata={"description": "donation kinds it defers; null: every kind"},
+    )
+    source = fields.String()
+
+
+class HealthStandardSchema(ma.Schema):
+    id = fields.String()
+    effective_from = fields.Date()
+    effective_to = fields.Date(allow_none=True)
+    source = fields.String()
+
+
+class DeferralReasonPageSchema(page_of(DeferralReasonSchema, "DeferralReasonItems")):
+    region = fields.String()
+    on = fields.Date()
+    standard = fields.Nested(HealthStandardSchema)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from certificate import history
 from certificate.eligibility import Eligibility, check_eligibility
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
@@ -37,7 +38,6 @@ from core.errors import ApiError
 from core.extensions import db
 from core.ids import Din, DinError, certificate_number, make_din, parse_din
 from core.masking import mask_name
-from core.models import AuditEntry
 from core.policy import PolicyUndecided, RegionPolicy, policy_for
 from core.signing import SignatureInvalid, keyring
 from donors.models import Donor
@@ -459,60 +459,6 @@ def verify_certificate(number: str) -> dict[str, Any] | None:
     }
 
 
-def _failed_claims_since(donor: Donor, since: datetime) -> list[datetime]:
-    return list(
-        db.session.scalars(
-            select(AuditEntry.at).where(
-                AuditEntry.action == "donor.history_claim_failed",
-                AuditEntry.actor_type == "donor",
-                AuditEntry.actor_id == donor.id,
-                AuditEntry.at >= since,
-            )
-        )
-    )
-
-
-def claim_history(donor: Donor, raw_din: str) -> int:
-    """Show imported history once the donor proves a donation number from it.
-
-    A bag number is the proof, so guessing one is bounded: a few failures a day per donor.
-    """
-    window = timedelta(days=1)
-    failures = _failed_claims_since(donor, clock.now() - window)
-    if len(failures) >= current_app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]:
-        wait = min(clock.as_utc(at) for at in failures) + window - clock.now()
-        raise ApiError(
-            "history_claim_too_many",
-            429,
-            headers={"Retry-After": str(int(wait.total_seconds()) + 1)},
-        )
-    try:
-        din = parse_din(raw_din)
-    except DinError as error:
-        raise ApiError(error.code, 422, errors={"din": [error.code]}) from error
-    match = db.session.scalar(
-        select(Donation.id).where(
-            Donation.donor_id == donor.id, Donation.din == din.body, Donation.source == IMPORTED
-        )
-    )
-    if match is None:
-        audit.record("donor.history_claim_failed", actor=("donor", donor.id))
-        db.session.commit()  # failed proofs are counted even though the request fails
-        raise ApiError("history_claim_failed", 422, errors={"din": ["history_claim_failed"]})
-    donor.history_claimed_at = clock.now()
-    imported = db.session.scalars(
-        select(Donation).where(Donation.donor_id == donor.id, Donation.source == IMPORTED)
-    ).all()
-    for donation in imported:
-        if donation.certificate is None and donation.status == VALID:
-            issue_certificate(donation, donor)
-    refresh_totals(donor)
-    audit.record(
-        "donor.history_claimed", actor=("donor", donor.id), details={"count": len(imported)}
-    )
-    return len(imported)
-
-
 def audit_staff_access(staff: Caller, donor: Donor) -> None:
     """Every staff look at a donor's record is logged (PIPL: sensitive personal information)."""
     audit.record(
@@ -576,6 +522,7 @@ def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
         "last_donation_date": totals.last_donation_date,
         "latest_certificate": certificate_view(latest) if latest else None,
         "next_eligible": eligibility_views(donor, clock.local_today()),
+        "history_to_confirm": history.history_to_confirm(donor),
     }
     for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):
         card.update(sections or {})

@@ -256,6 +256,37 @@ def create_device(role: str, name: str, benefit_kind: str | None = None) -> tupl
     return device, secret
 
 
+DeviceMaker = Callable[[str, dict[str, Any]], tuple[Device, str]]
+_DEVICE_MAKERS: dict[str, DeviceMaker] = {}
+
+
+def register_device_maker(role: str, make: DeviceMaker) -> None:
+    """Let the package that keeps what devices of `role` belong to make them from the shell.
+
+    A gate checks codes only as a device of a gate operator, which rewards keeps and core may not
+    import: rewards registers its maker when it is imported (as it registers its policy
+    sections), so `make_device` never makes a gate that refuses every code.
+    """
+    _DEVICE_MAKERS[role] = make
+
+
+def make_device(role: str, name: str, options: dict[str, Any]) -> tuple[Device, str]:
+    """A device as the shell asks for one: by its role's maker, or plain where none is needed.
+
+    `options` are what the maker reads (a gate's operator, benefit kind, location); one given to
+    a role that has no use for it is refused rather than silently dropped.
+    """
+    make = _DEVICE_MAKERS.get(role)
+    if make is not None:
+        return make(name, options)
+    unused = sorted(key for key, value in options.items() if value is not None)
+    if unused:
+        raise ApiError(
+            "device_option_unused", 422, errors={key: ["device_option_unused"] for key in unused}
+        )
+    return create_device(role, name)
+
+
 def rotate_device_secret(device: Device) -> str:
     secret = secrets.token_urlsafe(32)
     device.secret_hash = hash_password(secret)

@@ -49,6 +49,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "登录凭证已被使用，为安全起见请重新登录。",
         "This refresh token was already used; log in again.",
     ),
+    "device_option_unused": (
+        "该类设备不使用此选项。",
+        "This kind of device takes no such option.",
+    ),
     # donors
     "id_number_taken": ("该身份证号已注册。", "This ID number is already registered."),
     "mobile_taken": ("该手机号已被其他账户使用。", "This mobile number is already in use."),
@@ -141,6 +145,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history_claim_failed": (
         "该献血条码与您的献血记录不符。",
         "This donation number does not match your records.",
+    ),
+    "history_to_confirm": (
+        "我们找到了可能属于您的以往献血记录，确认后即可显示并计入累计。",
+        "We found earlier donation records that may be yours; confirm them to see and count them.",
+    ),
+    "history_confirm_by_donation_number": (
+        "输入其中任意一次献血的献血条码号（见纸质献血证或血袋条码）。",
+        "Enter the donation number of any one of them (on a paper certificate or the bag label).",
+    ),
+    "history_confirm_at_site": (
+        "或携带本人身份证到任一献血点，由工作人员核验后确认。",
+        "Or bring your ID card to any donation site; staff confirm them after checking it.",
+    ),
+    "history_donor_not_registered": (
+        "该献血者尚未注册，注册后才能确认以往献血记录。",
+        "The donor has not registered yet; earlier records are confirmed once they have.",
+    ),
+    "history_not_found": (
+        "该献血者没有待确认的以往献血记录。",
+        "The donor has no records to confirm.",
+    ),
+    "id_card_not_checked": ("请先核验献血者本人的身份证。", "Check the donor's own ID card first."),
+    "standard_not_in_force": (
+        "该日期没有生效的献血者健康检查标准。",
+        "No donor health standard is in force on this date.",
     ),
     # sites and staff
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),
@@ -309,6 +338,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "gate_wrong_kind": ("该优待码不含本处的优待项目。", "The code does not cover this benefit."),
     "gate_not_held": ("持码人目前未享有该优待。", "The holder does not hold this benefit now."),
     "gate_replayed": ("该优待码已使用，请刷新后重试。", "This code was already used."),
+    "gate_operator_required": (
+        "闸机必须属于一个运营单位，请指定运营单位编号。",
+        "A gate belongs to a gate operator: give the operator's id.",
+    ),
+    "gate_operator_unknown": ("没有该编号的运营单位。", "There is no gate operator with this id."),
+    "benefit_kind_not_operators": (
+        "该运营单位提供的不是这项优待。",
+        "The operator admits holders to another benefit.",
+    ),
     # (end of rewards)
     # notifications: outbox, templates, preferences, webhooks
     "unit_unknown": (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -12,8 +13,18 @@ from core.extensions import db
 def paginate(query: Select, page: int, per_page: int) -> dict[str, Any]:
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    pages = (total + per_page - 1) // per_page if total else 0
+    return {"items": items, "page": _meta(page, per_page, total)}
+
+
+def paginate_items(items: Sequence[Any], page: int, per_page: int) -> dict[str, Any]:
+    """The same page of a list already in memory (rules read from the policy files)."""
+    start = (page - 1) * per_page
     return {
-        "items": items,
-        "page": {"page": page, "per_page": per_page, "total": total, "pages": pages},
+        "items": list(items[start : start + per_page]),
+        "page": _meta(page, per_page, len(items)),
     }
+
+
+def _meta(page: int, per_page: int, total: int) -> dict[str, int]:
+    pages = (total + per_page - 1) // per_page if total else 0
+    return {"page": page, "per_page": per_page, "total": total, "pages": pages}

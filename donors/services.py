@@ -19,7 +19,14 @@ from core.auth import DONOR, issue_tokens, revoke_all_sessions
 from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
-from core.policy import RegionPolicy
+from core.policy import (
+    DeferralRule,
+    HealthStandard,
+    PolicyUndecided,
+    RegionPolicy,
+    policy_for,
+    regions,
+)
 from donors.events import donor_erased, login_code_issued, mobile_changed
 from donors.faces import erase_face
 from donors.identity import ResidentId
@@ -350,3 +357,17 @@ def donor_by_id(donor_id: int) -> Donor:
     if donor is None:
         raise ApiError("donor_not_found", 404)
     return donor
+
+
+def deferral_reasons(region: str, on: date) -> tuple[HealthStandard, list[DeferralRule]]:
+    """The reason codes staff may enter (`record_deferral`) in a region on a date: the deferral
+    rules of the health standard then in force, in the policy's order."""
+    if region not in regions():
+        raise ApiError("region_unknown", 422, errors={"region": ["region_unknown"]})
+    try:
+        standard = policy_for(region).standard(on)
+    except PolicyUndecided:
+        raise ApiError(
+            "standard_not_in_force", 422, errors={"on": ["standard_not_in_force"]}
+        ) from None
+    return standard, list(standard.deferrals.values())

@@ -126,6 +126,17 @@ class OfflineGate:
         self.region, self.token_code, self.leeway = region, token_code, leeway
         self._admitted: dict[tuple[str, str], int] = {}
 
+    def remember(self, code: str, now: float) -> None:
+        """Refuse `code` from now on as one this gate admitted before (read back from its journal,
+        so a restarted gate still knows what it let through); an expired one is not kept."""
+        try:
+            claims = json.loads(_b64decode(code.split(".")[1]))
+            ref, jti, exp = claims["sub"], claims["jti"], int(claims["exp"])
+        except (IndexError, ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+            return  # not a code: nothing this gate could have admitted
+        if isinstance(ref, str) and isinstance(jti, str) and exp + self.leeway >= now:
+            self._admitted[(ref, jti)] = exp
+
     def check(self, code: str, now: float) -> tuple[str, BenefitCode | None]:
         """(reason, claims): reason "allowed" admits; anything else is why not."""
         try:

@@ -129,9 +129,12 @@ def deactivate_operator(operator: GateOperator, admin: Caller) -> GateOperator:
 
 
 def create_gate_device(
-    operator: GateOperator, name: str, location: str | None, admin: Caller
+    operator: GateOperator, name: str, location: str | None, admin: Caller | None
 ) -> tuple[Device, GateDevice, str]:
-    """A device credential for one of the operator's gates; the secret is returned once."""
+    """A device credential for one of the operator's gates; the secret is returned once.
+
+    `admin` is None when the device is made from the shell, which the audit log then names.
+    """
     if not operator.active:
         raise ApiError("operator_inactive", 409)
     device, secret = auth.create_device(auth.GATE, name, operator.benefit_kind)
@@ -139,12 +142,36 @@ def create_gate_device(
     db.session.add(link)
     audit.record(
         "gate_device.created",
-        actor=("staff", admin.principal_id),
+        actor=("staff", admin.principal_id) if admin else ("shell", None),
         target=("device", device.id),
         details={"operator": operator.id},
     )
     db.session.flush()
     return device, link, secret
+
+
+def make_gate_device(name: str, options: dict[str, Any]) -> tuple[Device, str]:
+    """A gate made from the shell (`flask users create-device --role gate`), bound to its operator
+    as one an admin makes is: a gate of no operator would refuse every code it is shown."""
+    operator_id = options.get("operator")
+    if operator_id is None:
+        raise ApiError(
+            "gate_operator_required", 422, errors={"operator": ["gate_operator_required"]}
+        )
+    operator = db.session.get(GateOperator, operator_id)
+    if operator is None:
+        raise ApiError("gate_operator_unknown", 404, errors={"operator": ["gate_operator_unknown"]})
+    kind = options.get("benefit_kind")
+    if kind is not None and kind != operator.benefit_kind:
+        section = three_free(policy_for(operator.region))
+        known = section.all_kinds() if section else set()
+        code = "benefit_kind_not_operators" if kind in known else "benefit_kind_unknown"
+        raise ApiError(code, 422, errors={"benefit_kind": [code]})
+    device, _, secret = create_gate_device(operator, name, options.get("location"), None)
+    return device, secret
+
+
+auth.register_device_maker(auth.GATE, make_gate_device)
 
 
 def gate_device(client_id: str) -> tuple[Device, GateDevice]:

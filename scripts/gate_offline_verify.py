@@ -11,6 +11,10 @@ are appended to a journal. Only the `cryptography` package and the kit are neede
 
     .venv/bin/python scripts/gate_offline_verify.py check --kit kit.json --journal uses.jsonl CODE
 
+The journal is also the gate's memory: each run reads it first, so a code it already admitted is
+refused at once ("replayed", as the online gate answers), even after the kit was restarted. Keep
+one journal per device, and keep it until its uses are uploaded and their codes have expired.
+
 Back online, upload the journal (safe to repeat: the server records each code once):
 
     .venv/bin/python scripts/gate_offline_verify.py upload --server … --client-id … \\
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -33,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 500
+USE_FIELDS = ("code", "used_at")  # a journal line, as POST /api/v1/gate/offline-uses takes it
 
 
 def _codes_module():
@@ -80,10 +86,48 @@ def gate_from(args: argparse.Namespace):
     return codes.OfflineGate(keys, region, token_code, leeway=args.leeway)
 
 
+def journal_entries(path: str) -> list[dict]:
+    """The uses a journal holds; a line torn by a crash while it was written is left out (its
+    holder was never told "allow": the decision is printed only once the line is on disk)."""
+    if not Path(path).exists():
+        return []
+    entries = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in USE_FIELDS):
+            entries.append({key: entry[key] for key in USE_FIELDS})
+    return entries
+
+
+def _open_journal(path: str):
+    """The journal for appending, each new use on a line of its own after a torn last line."""
+    journal = open(path, "a+b")  # noqa: SIM115  (closed by the caller)
+    if journal.tell():
+        journal.seek(-1, 2)
+        if journal.read(1) != b"\n":
+            journal.write(b"\n")
+    return journal
+
+
+def _record(journal, code: str, now: float) -> None:
+    used_at = datetime.fromtimestamp(now, UTC).isoformat()
+    journal.write((json.dumps({"code": code, "used_at": used_at}) + "\n").encode("utf-8"))
+    journal.flush()
+    os.fsync(journal.fileno())
+
+
 def check(args: argparse.Namespace) -> int:
     gate = gate_from(args)
+    journal = None
+    if args.journal:
+        started = time.time()
+        for entry in journal_entries(args.journal):
+            gate.remember(entry["code"], started)
+        journal = _open_journal(args.journal)
     scanned = args.codes or (line.strip() for line in sys.stdin if line.strip())
-    journal = open(args.journal, "a", encoding="utf-8") if args.journal else None  # noqa: SIM115
     refused = 0
     try:
         for code in scanned:
@@ -91,10 +135,9 @@ def check(args: argparse.Namespace) -> int:
             reason, _ = gate.check(code, now)
             decision = "allow" if reason == "allowed" else "deny"
             refused += decision == "deny"
-            print(json.dumps({"decision": decision, "reason": reason}))
             if decision == "allow" and journal:
-                used_at = datetime.fromtimestamp(now, UTC).isoformat()
-                journal.write(json.dumps({"code": code, "used_at": used_at}) + "\n")
+                _record(journal, code, now)
+            print(json.dumps({"decision": decision, "reason": reason}), flush=True)
     finally:
         if journal:
             journal.close()
@@ -108,8 +151,7 @@ def kit(args: argparse.Namespace) -> int:
 
 
 def upload(args: argparse.Namespace) -> int:
-    lines = Path(args.journal).read_text(encoding="utf-8").splitlines()
-    uses = [json.loads(line) for line in lines if line.strip()]
+    uses = journal_entries(args.journal)
     token = _token(args.server, args.client_id, args.client_secret)
     totals = {"recorded": 0, "duplicate": 0, "rejected": 0}
     for start in range(0, len(uses), BATCH):
@@ -140,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--jwks")
     sub.add_argument("--region")
     sub.add_argument("--token-code")
-    sub.add_argument("--journal")
+    sub.add_argument(
+        "--journal",
+        help="this device's file of admitted uses: read first (codes in it are refused as "
+        "replayed), appended to on each admission, uploaded later",
+    )
     sub.add_argument("--leeway", type=float, default=5.0, help="seconds of clock drift allowed")
     args = parser.parse_args(argv)
     return {"check": check, "kit": kit, "upload": upload}[args.command](args)

@@ -6,7 +6,7 @@ import click
 from sqlalchemy import select
 
 from core import auth
-from core.errors import ApiError
+from core.errors import ApiError, message_for
 from core.extensions import db
 from core.models import Device
 from sites import services
@@ -69,12 +69,46 @@ def disable(username: str) -> None:
 
 
 @users_cli.command("create-device")
-@click.option("--role", type=click.Choice(auth.DEVICE_ROLES), required=True)
-@click.option("--name", required=True)
-@click.option("--benefit-kind", default=None, help="For gates: the benefit kind they check")
-def create_device(role: str, name: str, benefit_kind: str | None) -> None:
-    """Create a device credential; the secret is shown once."""
-    device, secret = auth.create_device(role, name, benefit_kind)
+@click.option(
+    "--role",
+    type=click.Choice(auth.DEVICE_ROLES),
+    required=True,
+    help="gate: a turnstile or desk that checks benefit codes; hospital; station_system.",
+)
+@click.option("--name", required=True, help="What the device is called, e.g. 地铁1号线闸机.")
+@click.option(
+    "--operator",
+    "operator_id",
+    type=int,
+    default=None,
+    help="Gates, required: the id of the gate operator the gate belongs to (an administrator "
+    "registers operators with POST /api/v1/admin/gate-operators; GET lists them).",
+)
+@click.option(
+    "--benefit-kind",
+    default=None,
+    help="Gates: the benefit the gate admits to. It is the operator's (the default), one of "
+    "the three_free benefits of the operator's region policy.",
+)
+@click.option("--location", default=None, help="Gates: where it stands, e.g. 武林广场站.")
+def create_device(
+    role: str,
+    name: str,
+    operator_id: int | None,
+    benefit_kind: str | None,
+    location: str | None,
+) -> None:
+    """Create a device credential and print its client_id and client_secret (shown this once).
+
+    A gate belongs to a gate operator and checks the operator's benefit in the operator's
+    region, so --operator is required for --role gate. The device logs in with
+    POST /api/v1/auth/device-token.
+    """
+    options = {"operator": operator_id, "benefit_kind": benefit_kind, "location": location}
+    try:
+        device, secret = auth.make_device(role, name, options)
+    except ApiError as error:
+        raise _refused(error, options) from None
     db.session.commit()
     click.echo(f"client_id={device.client_id}\nclient_secret={secret}")
 
@@ -106,6 +140,15 @@ def list_users() -> None:
     for device in db.session.scalars(select(Device).order_by(Device.id)):
         state = "active" if device.active else "revoked"
         click.echo(f"{device.role:8} {device.client_id:20} {state:9} {device.name}")
+
+
+def _refused(error: ApiError, options: dict[str, object]) -> click.ClickException:
+    """The refusal as a sentence, naming the options (and values) it is about."""
+    named = []
+    for key in error.errors or {}:
+        value = options.get(key)
+        named.append(f"(--{key.replace('_', '-')}{'' if value is None else f' {value}'})")
+    return click.ClickException(" ".join([message_for(error.code), *named]))
 
 
 def _staff(username: str) -> StaffUser:

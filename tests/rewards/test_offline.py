@@ -58,6 +58,55 @@ def test_the_script_checks_codes_with_the_jwks_alone(client, sms, tmp_path, caps
     assert json.loads(capsys.readouterr().out)["reason"] == "wrong_region"
 
 
+def _check(capsys, kit, journal, *codes):
+    """One run of the kit, as the gate runs it per scan: a fresh process state each time."""
+    status = _script().main(["check", "--kit", str(kit), "--journal", str(journal), *codes])
+    return status, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_a_code_in_the_gates_own_journal_is_refused_after_a_restart(client, sms, tmp_path, capsys):
+    """Issue 12 item 5: one device never admits the same code twice, online or not."""
+    scheme = Scheme(client, sms)
+    _, _, holder, _ = scheme.holder()
+    _, gate = scheme.gate()
+    kit = tmp_path / "kit.json"
+    kit.write_text(json.dumps(client.get("/api/v1/gate/offline-kit", headers=gate).get_json()))
+    journal = tmp_path / "uses.jsonl"
+    code, other = scheme.code(holder), scheme.code(holder)
+
+    assert _check(capsys, kit, journal, code) == (0, [{"decision": "allow", "reason": "allowed"}])
+    again = _check(capsys, kit, journal, code)
+    assert again == (1, [{"decision": "deny", "reason": "replayed"}])
+    assert scheme.verify(gate, other)["reason"] == "allowed"
+    assert scheme.verify(gate, other)["reason"] == again[1][0]["reason"]  # the online answer
+
+    [entry] = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert entry["code"] == code
+    answer = upload(client, gate, entry).get_json()
+    assert (answer["recorded"], answer["rejected"]) == (1, 0)
+
+
+def test_a_line_torn_by_a_crash_neither_stops_the_gate_nor_the_upload(
+    client, sms, tmp_path, capsys
+):
+    scheme = Scheme(client, sms)
+    _, _, holder, _ = scheme.holder()
+    _, gate = scheme.gate()
+    kit = tmp_path / "kit.json"
+    kit.write_text(json.dumps(client.get("/api/v1/gate/offline-kit", headers=gate).get_json()))
+    journal = tmp_path / "uses.jsonl"
+    first, second = scheme.code(holder), scheme.code(holder)
+    _check(capsys, kit, journal, first)
+    with journal.open("a", encoding="utf-8") as torn:
+        torn.write('{"code": "' + second[:20])
+    status, lines = _check(capsys, kit, journal, second, first)
+    assert status == 1
+    assert [line["reason"] for line in lines] == ["allowed", "replayed"]
+    entries = _script().journal_entries(str(journal))
+    assert [entry["code"] for entry in entries] == [first, second]
+    assert upload(client, gate, *entries).get_json()["recorded"] == 2
+
+
 def test_the_offline_kit_carries_keys_region_and_letter(client, sms):
     scheme = Scheme(client, sms)
     _, gate = scheme.gate(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
+from sqlalchemy import func, select
 
 from core import clock
+from core.extensions import db
+from core.models import AuditEntry, Device
 from tests.factories import bearer, register_donor
 from tests.factories.rewards import Scheme
 
@@ -94,6 +98,107 @@ def test_unknown_operators_and_devices_are_not_found(client, sms):
     assert client.get("/api/v1/admin/gate-operators/999", headers=scheme.admin).status_code == 404
     missing = client.post("/api/v1/admin/gate-devices/gate-nope/rotate", headers=scheme.admin)
     assert missing.status_code == 404
+
+
+def _shell_device(app, *options: str):
+    return app.test_cli_runner().invoke(
+        args=["users", "create-device", "--role", "gate", "--name", "B1路闸机", *options]
+    )
+
+
+def _printed(output: str, name: str) -> str:
+    return re.search(rf"{name}=(\S+)", output).group(1)
+
+
+def test_a_gate_made_in_the_shell_for_an_operator_admits_a_holder(app, client, sms):
+    """Issue 12 item 5: `flask users create-device --role gate` makes a gate that works."""
+    scheme = Scheme(client, sms)
+    _, _, holder, _ = scheme.holder()
+    operator = scheme.operator()
+    made = _shell_device(app, "--operator", str(operator["id"]), "--location", "武林广场站")
+    assert made.exit_code == 0, made.output
+    device = {
+        "client_id": _printed(made.output, "client_id"),
+        "client_secret": _printed(made.output, "client_secret"),
+    }
+    login = scheme.device_login(device)
+    assert login.status_code == 200, login.get_json()
+    gate = bearer(login.get_json()["access_token"])
+    decision = scheme.verify(gate, scheme.code(holder))
+    assert (decision["decision"], decision["benefit_kind"]) == ("allow", "urban_public_transport")
+    listed = client.get(
+        f"/api/v1/admin/gate-operators/{operator['id']}/devices", headers=scheme.admin
+    ).get_json()["items"]
+    assert [(d["client_id"], d["location"]) for d in listed] == [
+        (device["client_id"], "武林广场站")
+    ]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "gate_device.created"))
+    assert (entry.actor_type, entry.details) == ("shell", {"operator": operator["id"]})
+
+
+@pytest.mark.parametrize(
+    "options,sentence",
+    [
+        ((), "闸机必须属于一个运营单位，请指定运营单位编号。 (--operator)"),
+        (("--operator", "999"), "没有该编号的运营单位。 (--operator 999)"),
+        (
+            ("--benefit-kind", "free_lunch"),
+            "该地区的“三免”政策中没有此项优待。 (--benefit-kind free_lunch)",
+        ),
+        (
+            ("--benefit-kind", "outpatient_consultation_fee"),
+            "该运营单位提供的不是这项优待。 (--benefit-kind outpatient_consultation_fee)",
+        ),
+    ],
+    ids=["no_operator", "unknown_operator", "unknown_kind", "another_kind"],
+)
+def test_the_shell_refuses_a_gate_of_no_known_operator_or_an_unknown_benefit(
+    app, client, sms, options, sentence
+):
+    """Issue 12 item 5: no gate that every check would refuse; a sentence and a non-zero exit."""
+    scheme = Scheme(client, sms)
+    operator = scheme.operator()
+    if "--operator" not in options and options:
+        options = ("--operator", str(operator["id"]), *options)
+    made = _shell_device(app, *options)
+    assert made.exit_code == 1
+    assert sentence in made.output
+    assert "client_secret" not in made.output
+    assert db.session.scalar(select(func.count()).select_from(Device)) == 0
+
+
+def test_the_operators_own_benefit_kind_may_be_named(app, client, sms):
+    scheme = Scheme(client, sms)
+    operator = scheme.operator()
+    made = _shell_device(
+        app, "--operator", str(operator["id"]), "--benefit-kind", "urban_public_transport"
+    )
+    assert made.exit_code == 0, made.output
+
+
+def test_other_devices_take_no_gate_options(app):
+    made = app.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create-device",
+            "--role",
+            "hospital",
+            "--name",
+            "浙一医院",
+            "--operator",
+            "1",
+        ]
+    )
+    assert made.exit_code == 1
+    assert "该类设备不使用此选项。 (--operator 1)" in made.output
+    assert db.session.scalar(select(func.count()).select_from(Device)) == 0
+
+
+def test_the_create_device_help_says_what_a_gate_needs(app):
+    """Issue 12 item 10: --help says what the command needs."""
+    shown = app.test_cli_runner().invoke(args=["users", "create-device", "--help"]).output
+    assert "--operator" in shown and "gate operator" in shown
+    assert "--benefit-kind" in shown and "three_free" in shown
 
 
 ADMIN_ROUTES = [

@@ -66,11 +66,9 @@ def test_device_credentials_rotate_and_revoke(app, client):
             "users",
             "create-device",
             "--role",
-            "gate",
+            "station_system",
             "--name",
-            "地铁1号线闸机",
-            "--benefit-kind",
-            "urban_public_transport",
+            "血站信息系统",
         ]
     )
     client_id = re.search(r"client_id=(\S+)", created.output).group(1)
