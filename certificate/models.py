@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certificate.counts import from_halves
 from core import clock
 from core.extensions import db
 from core.types import UTCDateTime
@@ -92,10 +94,15 @@ class DonorTotals(db.Model):
 
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), primary_key=True)
     donations: Mapped[int] = mapped_column(Integer, default=0)
-    award_counts: Mapped[int] = mapped_column(Integer, default=0)
+    # Counts by the national award rules, in halves (a 300 ml whole-blood donation is 3).
+    award_half_counts: Mapped[int] = mapped_column(Integer, default=0)
     by_kind: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_donation_date: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    @property
+    def award_counts(self) -> Fraction:
+        return from_halves(self.award_half_counts or 0)
 
 
 class DinSequence(db.Model):

@@ -7,11 +7,21 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from certificate.counts import as_number
 from core.masking import mask_id_number, mask_name
 from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from donors.schemas import ResidentIdField
 
 REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
+
+
+class CountsField(fields.Number):
+    """Award counts as a JSON number: 20, or 1.5 for a 300 ml whole-blood donation."""
+
+    num_type = float
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> int | float | None:
+        return None if value is None else as_number(value)
 
 
 class DonorRefSchema(StrictSchema):
@@ -131,7 +141,12 @@ class CardSchema(ma.Schema):
     name = fields.String()
     blood_group = fields.Dict(allow_none=True)
     donations = fields.Integer()
-    award_counts = fields.Integer(metadata={"description": "counts by the national award rules"})
+    award_counts = CountsField(
+        metadata={
+            "description": "counts by the national award rules, in halves: 200 ml of whole "
+            "blood is 1, 300 ml is 1.5, a platelet unit is 1"
+        }
+    )
     by_kind = fields.Dict(keys=fields.String(), values=fields.Nested(KindTotalsSchema))
     last_donation_date = fields.Date(allow_none=True)
     latest_certificate = fields.Nested(CertificateSchema, allow_none=True)

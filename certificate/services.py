@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from flask import current_app
@@ -18,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from certificate.counts import to_halves
 from certificate.eligibility import Eligibility, check_eligibility
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
@@ -250,7 +252,7 @@ def refresh_totals(donor: Donor) -> DonorTotals:
     if totals is None:
         totals = DonorTotals(donor_id=donor.id)
         db.session.add(totals)
-    award_counts = 0
+    award_counts = Fraction(0)
     by_kind: dict[str, dict[str, int]] = {}
     for donation in donations:
         award_counts += award_counts_for(donation)
@@ -259,28 +261,48 @@ def refresh_totals(donor: Donor) -> DonorTotals:
         entry["volume_ml"] += donation.volume_ml or 0
         entry["units"] += donation.units or 0
     totals.donations = len(donations)
-    totals.award_counts = award_counts
+    totals.award_half_counts = to_halves(award_counts)
     totals.by_kind = by_kind
     totals.last_donation_date = max((d.donation_date for d in donations), default=None)
     totals.updated_at = clock.now()
     return totals
 
 
-def award_counts_for(donation: Donation) -> int:
+def refresh_all_totals(batch: int = 500) -> int:
+    """Recompute every donor's totals, after a change of the counting rules; returns how many."""
+    done = 0
+    last_id = 0
+    while True:
+        donors = db.session.scalars(
+            select(Donor)
+            .where(Donor.id > last_id, Donor.id.in_(select(Donation.donor_id)))
+            .order_by(Donor.id)
+            .limit(batch)
+        ).all()
+        if not donors:
+            return done
+        for donor in donors:
+            refresh_totals(donor)
+        db.session.commit()
+        done += len(donors)
+        last_id = donors[-1].id
+
+
+def award_counts_for(donation: Donation) -> Fraction:
     """Counts by the national award rules in force on the donation's date (0 while undecided)."""
-    return count_donation(donation).counts or 0
+    return count_donation(donation).counts or Fraction(0)
 
 
 @dataclass(frozen=True)
 class CountedDonation:
     """A donation with its counts by the national award rules, or the question that stops them.
 
-    A 300 ml whole-blood or a plasma donation has no settled count: it is "not yet counted",
-    shown with its open question, never silently 0 and never guessed.
+    A donation the rules give no settled count (a kind the policy leaves open) is "not yet
+    counted", shown with its open question, never silently 0 and never guessed.
     """
 
     donation: Donation
-    counts: int | None
+    counts: Fraction | None
     open_question: str | None
 
 
@@ -367,7 +389,7 @@ def find_certificate(number: str) -> Certificate | None:
 
 def totals_for(donor: Donor) -> DonorTotals:
     return db.session.get(DonorTotals, donor.id) or DonorTotals(
-        donor_id=donor.id, donations=0, award_counts=0, by_kind={}
+        donor_id=donor.id, donations=0, award_half_counts=0, by_kind={}
     )
 
 

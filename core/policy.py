@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -164,12 +165,19 @@ class HealthStandard:
 
 @dataclass(frozen=True)
 class CountingRule:
-    """How one kind converts to award counts: per `ml_per_count` ml, or per therapeutic unit."""
+    """How one kind converts to award counts: per `ml_per_count` ml, or per therapeutic unit.
+
+    With `count_step` (a half), a volume counts in steps of that size, rounded down to the step
+    below: 300 ml at 200 ml a count is 1.5, and 250 ml is 1 (no count for blood not given).
+    Without it, only whole counts exist and a volume between them is the `partial_question`.
+    """
 
     ml_per_count: int | None = None
     counts_per_unit: int | None = None
     partial_question: str | None = None
     open_question: str | None = None
+    count_step: Fraction | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,8 +246,8 @@ class RegionPolicy:
         """KeyError for a reason code the policy does not list."""
         return self.standard(on).deferrals[code]
 
-    def counts_for(self, kind: str, amount: int, on: date) -> int:
-        """Counts by the national award rules in force on the donation's date."""
+    def counts_for(self, kind: str, amount: int, on: date) -> Fraction:
+        """Counts by the national award rules in force on the donation's date, exactly."""
         for rules in self.counting:
             if rules.covers(on):
                 break
@@ -250,14 +258,16 @@ class RegionPolicy:
             question = rule.open_question if rule else f"no counting rule for {kind}"
             raise PolicyUndecided(f"awards.counting.{kind}", question or "not set")
         if rule.counts_per_unit is not None:
-            return amount * rule.counts_per_unit
+            return Fraction(amount * rule.counts_per_unit)
         assert rule.ml_per_count is not None
+        if rule.count_step is not None:
+            return amount // (rule.ml_per_count * rule.count_step) * rule.count_step
         counts, rest = divmod(amount, rule.ml_per_count)
         if rest:
             raise PolicyUndecided(
                 f"awards.counting.{kind}.partial", rule.partial_question or "not set"
             )
-        return counts
+        return Fraction(counts)
 
     def section(self, name: str) -> Any:
         """What a domain package's registered reader made of its section; KeyError if absent."""
@@ -549,13 +559,33 @@ def _read_counting(reader: PolicyReader) -> CountingRules:
             counts_per_unit=item.positive("counts_per_unit", required=False),
             partial_question=item.text("partial_question", required=False),
             open_question=item.text("open_question", required=False),
+            count_step=_count_step(item),
+            source=item.text("source", required=False),
         )
         given = [rule.ml_per_count, rule.counts_per_unit, rule.open_question]
         if sum(value is not None for value in given) != 1:
             raise item.fail(code, "give one of ml_per_count, counts_per_unit or open_question")
+        if rule.count_step is not None and (rule.ml_per_count is None or rule.partial_question):
+            raise item.fail("count_step", "goes with ml_per_count, instead of partial_question")
         item.finish()
         per_kind[code] = rule
     return CountingRules(start, end, per_kind, reader.source())
+
+
+def _count_step(item: PolicyReader) -> Fraction | None:
+    """A half or a whole: counts are kept exactly, in halves (certificate/counts.py)."""
+    value = item.get("count_step", (int, float), required=False)
+    rounding = item.text("rounding", required=False)
+    if value is None:
+        if rounding is not None:
+            raise item.fail("rounding", "goes with count_step")
+        return None
+    step = Fraction(value)
+    if isinstance(value, bool) or not 0 < step <= 1 or (2 * step).denominator != 1:
+        raise item.fail("count_step", f"must be 0.5 or 1, got {value!r}")
+    if rounding != "down":
+        raise item.fail("rounding", "only 'down' is implemented (no count for blood not given)")
+    return step
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from certificate.counts import as_number, as_text, to_halves
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.services import CountedDonation, counted_donations
 from core import audit, clock
@@ -108,10 +110,10 @@ def _award_basis(donor: Donor, region: str, edition: Edition) -> Basis | None:
     return Basis(since=clock.as_utc(_local_midnight(start)), award_grant_id=first.id)
 
 
-def region_counts(donor: Donor, region: str) -> tuple[int, list[CountedDonation]]:
+def region_counts(donor: Donor, region: str) -> tuple[Fraction, list[CountedDonation]]:
     """Counted donations in the region by the national rules, and those not yet counted."""
     counted = counted_donations(donor, region)
-    total = sum(item.counts or 0 for item in counted)
+    total = sum((item.counts or Fraction(0) for item in counted), Fraction(0))
     return total, [item for item in counted if item.counts is None]
 
 
@@ -124,10 +126,10 @@ def _count_basis(donor: Donor, region: str, edition: Edition) -> Basis | None:
     except PolicyUndecided:
         return None
     counted = counted_donations(donor, region)
-    if sum(item.counts or 0 for item in counted) < threshold:
+    if sum((item.counts or Fraction(0) for item in counted), Fraction(0)) < threshold:
         return None
     if not route.on_application:
-        running = 0
+        running = Fraction(0)
         for item in counted:
             running += item.counts or 0
             if running >= threshold:
@@ -387,7 +389,11 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
     counted, _ = region_counts(donor, region)
     outcome = GRANTED if counted >= threshold else REFUSED
     application = BenefitApplication(
-        donor_id=donor.id, region=region, outcome=outcome, counted=counted, required=threshold
+        donor_id=donor.id,
+        region=region,
+        outcome=outcome,
+        counted_half_counts=to_halves(counted),
+        required=threshold,
     )
     db.session.add(application)
     db.session.flush()
@@ -395,7 +401,7 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
         f"benefit.application_{outcome}",
         actor=("donor", donor.id),
         target=("benefit_application", application.id),
-        details={"region": region, "counted": counted, "required": threshold},
+        details={"region": region, "counted": as_number(counted), "required": threshold},
     )
     if outcome == GRANTED:
         refresh_standing(donor)
@@ -405,7 +411,7 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
 # ---------------------------------------------------------------- the donor's view
 
 
-def _next_steps(policy: RegionPolicy, remaining: int, on: date) -> list[dict[str, Any]]:
+def _next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict[str, Any]]:
     """The fewest donations of each kind that would close the gap, by today's rules."""
     steps = []
     for kind in policy.kind_codes(on):
@@ -428,15 +434,18 @@ def _next_steps(policy: RegionPolicy, remaining: int, on: date) -> list[dict[str
     return sorted(steps, key=lambda step: step["donations"])
 
 
-def _progress_message(counted: int, required: int, steps: list[dict[str, Any]]) -> str:
+def _progress_message(counted: Fraction, required: int, steps: list[dict[str, Any]]) -> str:
     remaining = required - counted
     if remaining <= 0:
-        return f"已累计{counted}次（按国家表彰计算），已达到{required}次的条件。"
+        return f"已累计{as_text(counted)}次（按国家表彰计算），已达到{required}次的条件。"
     options = "，或".join(
         f"{step['donations']}次{step['amount']}{UNIT_NAMES_ZH[step['unit']]}{step['kind_name']}"
         for step in steps
     )
-    text = f"已累计{counted}次（按国家表彰计算），共需{required}次，还差{remaining}次"
+    text = (
+        f"已累计{as_text(counted)}次（按国家表彰计算），共需{required}次，"
+        f"还差{as_text(remaining)}次"
+    )
     return text + (f"：再献{options}即可。" if options else "。")
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models import AuditEntry
 from rewards.models import BenefitApplication, BenefitHolding
 from tests.factories import make_site, make_staff, staff_token
-from tests.factories.rewards import Scheme
+from tests.factories.rewards import WHOLE_BLOOD_STEP, Scheme
 
 
 def zhejiang(view: dict) -> dict:
@@ -113,16 +116,29 @@ def test_a_correction_that_keeps_the_count_keeps_the_holding(client, sms):
     assert [(row.route, row.withdrawn_at) for row in rows] == [("region_donation_count", None)]
 
 
-def test_a_donation_of_undecided_count_is_shown_not_yet_counted(client, sms):
-    # POLICY.md §2: "each 200 ml = 1"; how 300 ml counts is not stated (an open question).
+def test_a_300_ml_donation_counts_one_and_a_half_toward_the_twenty(client, sms):
+    # POLICY.md "Decisions (2026-11-30)": 300 ml of whole blood counts 1.5; the Zhejiang
+    # threshold is 20 counts (POLICY.md §3.1), so 19.5 is short and 20.5 reaches it.
     scheme = Scheme(client, sms)
-    _, data, headers = scheme.donor()
-    scheme.give(data, 1, volume_ml=300)
-    route = count_route(zhejiang(client.get("/api/v1/me/benefits", headers=headers).get_json()))
-    assert route["counted"] == 0
-    [uncounted] = route["not_yet_counted"]
-    assert (uncounted["kind"], uncounted["amount"], uncounted["unit"]) == ("whole_blood", 300, "ml")
-    assert "300 ml" in uncounted["question"]
+    donor, data, headers = scheme.donor()
+    with clock.travelled(-WHOLE_BLOOD_STEP):
+        scheme.give(data, 10, volumes=[400] * 9 + [300])
+        response = scheme.apply(headers)
+    assert response.get_json()["outcome"] == "refused"
+    route = count_route(response.get_json()["benefits"])
+    assert (route["counted"], route["required"], route["remaining"]) == (19.5, 20, 0.5)
+    assert route["not_yet_counted"] == []
+    assert "已累计19.5次" in route["message"] and "还差0.5次" in route["message"]
+    refused = db.session.scalar(select(BenefitApplication))
+    assert (refused.counted_half_counts, refused.counted) == (39, Fraction(39, 2))
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "benefit.application_refused")
+    )
+    assert entry.details["counted"] == 19.5
+    scheme.give(data, 1, volume_ml=200)
+    assert scheme.apply(headers).get_json()["outcome"] == "granted"
+    card = client.get("/api/v1/me/card", headers=headers).get_json()
+    assert card["award_counts"] == 20.5
 
 
 def test_donations_in_another_region_do_not_count_toward_zhejiang(client, sms):
