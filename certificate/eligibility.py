@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from certificate.models import VALID, Donation
+from certificate.models import REACTION_NONE, VALID, Donation, DonationReaction
 from core.extensions import db
 from core.policy import PolicyUndecided, RegionPolicy
 from donors.models import Deferral, Donor
@@ -54,6 +54,25 @@ def past_donations(donor_id: int, before: date | None = None) -> list[Donation]:
     if before is not None:
         query = query.where(Donation.donation_date <= before)
     return list(db.session.scalars(query.order_by(Donation.donation_date)))
+
+
+def reaction_on_record(donor_id: int, on: date | None = None) -> bool:
+    """Whether a valid donation of the donor (up to `on`) has a reaction other than "none".
+
+    Each donation's reaction is its latest entry, so staff correct a mistaken entry by making
+    another; a voided donation's reactions do not count (the record was wrong, or moved to its
+    correction).
+    """
+    query = (
+        select(DonationReaction.donation_id, DonationReaction.severity)
+        .join(Donation, Donation.id == DonationReaction.donation_id)
+        .where(Donation.donor_id == donor_id, Donation.status == VALID)
+        .order_by(DonationReaction.id)
+    )
+    if on is not None:
+        query = query.where(Donation.donation_date <= on)
+    latest = dict(db.session.execute(query).all())
+    return any(severity != REACTION_NONE for severity in latest.values())
 
 
 def active_deferrals(donor_id: int, on: date) -> list[Deferral]:
@@ -109,17 +128,15 @@ def _age_reasons(donor: Donor, on: date, policy: RegionPolicy, *, has_history: b
     age = age_on(donor.birth_date, on)
     if age < limits.min_years:
         return [Reason("too_young", _birthday(donor.birth_date, limits.min_years))]
-    if not has_history:
-        if age > limits.max_first_time:
-            return [Reason("too_old_first_time", None)]
+    if not limits.above(age, limits.max_first_time):
         return []
-    if age > limits.max_repeat:
+    # Past the first-time limit only a repeat donor may give (GB 18467-2011 §7.1).
+    if "earlier_donation" in limits.repeat_requires and not has_history:
+        return [Reason("too_old_first_time", None)]
+    if limits.above(age, limits.max_repeat):
         return [Reason("too_old_repeat", None)]
-    if age == limits.max_repeat and not limits.repeat_max_inclusive:
-        if limits.repeat_max_inclusive is None:
-            question = limits.repeat_max_question or "upper age limit"
-            return [Reason("policy_undecided", None, {"rule": "age", "question": question})]
-        return [Reason("too_old_repeat", None)]
+    if "no_reaction" in limits.repeat_requires and reaction_on_record(donor.id, on):
+        return [Reason("too_old_after_reaction", None)]
     return []
 
 

@@ -85,9 +85,37 @@ def record_donation(body: dict[str, Any]):
             din=body.get("din"),
             override_reason=body.get("override_reason"),
             visit_id=visit_id,
+            reaction=services.Reaction(**body["reaction"]) if body.get("reaction") else None,
         ),
         caller(),
     )
+    return services.donation_view(donation)
+
+
+@bp.get("/staff/donations/<int:donation_id>")
+@roles_required(STAFF, ADMIN)
+@bp.response(200, schemas.StaffDonationSchema)
+def staff_donation(donation_id: int):
+    """One donation of a site you serve, with its reaction and the reaction's note (logged)."""
+    donation = services.staff_donation(caller(), donation_id)
+    services.audit_staff_access(caller(), donation.donor)
+    db.session.commit()
+    return services.donation_view(donation)
+
+
+@bp.post("/staff/donations/<int:donation_id>/reaction")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.ReactionCreateSchema)
+@bp.response(201, schemas.StaffDonationSchema)
+def record_reaction(body: dict[str, Any], donation_id: int):
+    """Record a donation reaction after the fact, on a donation of a site you serve (audited).
+
+    A later entry replaces an earlier one as the donation's reaction; both are kept. Any
+    reaction but `none` ends the donor's extension past the first-time age limit.
+    """
+    donation = services.staff_donation(caller(), donation_id)
+    services.record_reaction(donation, services.Reaction(**body), caller())
+    db.session.commit()
     return services.donation_view(donation)
 
 

@@ -8,6 +8,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from certificate.counts import as_number
+from certificate.eligibility import reaction_on_record
+from certificate.models import REACTION_SEVERITIES
 from core.masking import mask_id_number, mask_name
 from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from donors.schemas import ResidentIdField
@@ -28,6 +30,21 @@ class DonorRefSchema(StrictSchema):
     id_number = ResidentIdField(required=True)
 
 
+class ReactionCreateSchema(StrictSchema):
+    severity = fields.String(
+        required=True,
+        validate=validate.OneOf(REACTION_SEVERITIES),
+        metadata={
+            "description": "the donation reaction (献血反应): " + ", ".join(REACTION_SEVERITIES)
+        },
+    )
+    note = fields.String(
+        validate=validate.Length(min=1, max=500),
+        allow_none=True,
+        metadata={"description": "health data: shown to staff only, never logged"},
+    )
+
+
 class DonationCreateSchema(StrictSchema):
     site_id = bounded_int(1, 2**31 - 1, required=True)
     donor = fields.Nested(DonorRefSchema, metadata={"description": "or give visit_id"})
@@ -44,6 +61,10 @@ class DonationCreateSchema(StrictSchema):
         metadata={"description": "scanned DIN; omit to have one generated"},
     )
     override_reason = fields.String(validate=validate.Length(min=2, max=500), allow_none=True)
+    reaction = fields.Nested(
+        ReactionCreateSchema,
+        metadata={"description": "a donation reaction seen at collection; may also come later"},
+    )
 
     @ma.validates_schema
     def donor_or_visit(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -90,6 +111,18 @@ class CertificateSchema(ma.Schema):
 CertificatePageSchema = page_of(CertificateSchema, "CertificatePage")
 
 
+class ReactionSchema(ma.Schema):
+    """A donation's reaction as staff see it in lists and answers (the note stays out)."""
+
+    severity = fields.String(metadata={"description": ", ".join(REACTION_SEVERITIES)})
+    recorded_at = LocalDateTime()
+    has_note = fields.Boolean()
+
+
+class StaffReactionSchema(ReactionSchema):
+    note = fields.String(allow_none=True, metadata={"description": "health data"})
+
+
 class DonationSchema(ma.Schema):
     id = fields.Integer()
     donor_id = fields.Integer()
@@ -103,7 +136,18 @@ class DonationSchema(ma.Schema):
     status = fields.String()
     replaces_id = fields.Integer(allow_none=True)
     override_reason = fields.String(allow_none=True)
+    reaction = fields.Nested(
+        ReactionSchema,
+        allow_none=True,
+        metadata={"description": "the donation reaction recorded on it (null: none recorded)"},
+    )
     certificate = fields.Nested(CertificateSchema, allow_none=True)
+
+
+class StaffDonationSchema(DonationSchema):
+    """One donation as staff of its site see it, the reaction's note included (access logged)."""
+
+    reaction = fields.Nested(StaffReactionSchema, allow_none=True)
 
 
 class ReasonSchema(ma.Schema):
@@ -171,6 +215,13 @@ class StaffDonorViewSchema(ma.Schema):
         lambda d: {"abo": d.abo, "rhd": d.rhd, "source": d.blood_group_source} if d.abo else None
     )
     status = fields.String()
+    reaction_on_record = fields.Function(
+        lambda d: reaction_on_record(d.id),
+        metadata={
+            "description": "a donation reaction other than none is on record: the donor is "
+            "not extended past the first-time age limit"
+        },
+    )
 
 
 class StaffDonorLookupResultSchema(ma.Schema):

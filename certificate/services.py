@@ -30,11 +30,12 @@ from certificate.models import (
     Certificate,
     DinSequence,
     Donation,
+    DonationReaction,
     DonorTotals,
 )
 from certificate.visits import resolve_visit
 from core import audit, clock
-from core.auth import Caller
+from core.auth import ADMIN, Caller
 from core.errors import ApiError
 from core.extensions import db
 from core.ids import Din, DinError, certificate_number, make_din, parse_din
@@ -45,6 +46,7 @@ from core.signing import SignatureInvalid, keyring
 from donors.models import Donor
 from donors.services import find_donor_by_id_number
 from sites.models import Site
+from sites.services import require_site
 
 CERTIFICATE_TOKEN_TYPE = "donation-certificate+jwt"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -61,6 +63,15 @@ class DonationRequest:
     din: str | None
     override_reason: str | None
     visit_id: int | None = None
+    reaction: Reaction | None = None
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A donation reaction as staff enter it: severity, and an optional note (health data)."""
+
+    severity: str
+    note: str | None = None
 
 
 def check_amount(
@@ -184,10 +195,56 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
     audit.record(
         "donation.recorded", actor=("staff", staff.principal_id), target=("donation", donation.id)
     )
+    if request.reaction is not None:
+        record_reaction(donation, request.reaction, staff)
     issue_certificate(donation, donor)
     refresh_totals(donor)
     donation_recorded.send(current_app._get_current_object(), donation=donation)
     return donation, eligibility
+
+
+def record_reaction(donation: Donation, reaction: Reaction, staff: Caller) -> DonationReaction:
+    """Add a reaction entry to a donation; it becomes the donation's reaction.
+
+    The audit entry names the entry, not its severity or note: the log holds no health data.
+    """
+    if donation.status == VOIDED:
+        raise ApiError("donation_already_voided", 409)
+    entry = DonationReaction(
+        severity=reaction.severity, note=reaction.note or None, recorded_by=staff.principal_id
+    )
+    donation.reactions.append(entry)
+    db.session.flush()
+    audit.record(
+        "donation.reaction_recorded",
+        actor=("staff", staff.principal_id),
+        target=("donation", donation.id),
+        details={"reaction_id": entry.id},
+    )
+    return entry
+
+
+def staff_donation(staff: Caller, donation_id: int) -> Donation:
+    """A donation of a site the caller serves; imported history has no site: admins only."""
+    donation = get_donation(donation_id)
+    if donation.site_id is None:
+        if staff.role != ADMIN:
+            raise ApiError("site_not_served", 403)
+    else:
+        require_site(staff, donation.site_id)
+    return donation
+
+
+def reaction_severity(donation_id: int | None) -> str | None:
+    """The reaction recorded on a donation, for staff lists (None: none recorded)."""
+    if donation_id is None:
+        return None
+    return db.session.scalar(
+        select(DonationReaction.severity)
+        .where(DonationReaction.donation_id == donation_id)
+        .order_by(DonationReaction.id.desc())
+        .limit(1)
+    )
 
 
 def donation_donor(
@@ -443,6 +500,7 @@ def donation_view(donation: Donation) -> dict[str, Any]:
         "status": donation.status,
         "replaces_id": donation.replaces_id,
         "override_reason": donation.override_reason,
+        "reaction": donation.reaction,
         "certificate": certificate_view(donation.certificate) if donation.certificate else None,
     }
 
@@ -572,6 +630,17 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
     )
     db.session.add(corrected)
     db.session.flush()
+    reaction = original.reaction
+    if reaction is not None:  # a fact of the collection, which the correction does not undo
+        corrected.reactions.append(
+            DonationReaction(
+                severity=reaction.severity,
+                note=reaction.note,
+                recorded_at=reaction.recorded_at,
+                recorded_by=reaction.recorded_by,
+            )
+        )
+        db.session.flush()
     audit.record(
         "donation.corrected",
         actor=("staff", admin.principal_id),

@@ -98,6 +98,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该项规则尚待核实，请咨询献血点工作人员。",
         "This rule is not settled yet; please ask the staff.",
     ),
+    "too_old_after_reaction": (
+        "曾有献血反应记录，按规定不能延长献血年龄。",
+        "A donation reaction is on record, so the age limit is not extended.",
+    ),
     # donations and certificates
     "donor_not_eligible": (
         "献血者当前不符合献血条件；如确需采集，请填写原因。",

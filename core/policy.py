@@ -26,6 +26,9 @@ from core.config import PROJECT_ROOT
 BASE_NAME = "national"
 AMOUNT_UNITS = ("ml", "unit")
 ANY_KIND = "*"
+# What makes a donor a repeat donor, whom the age extension covers (GB 18467-2011 §7.1): an
+# earlier recorded donation, and no recorded donation reaction other than "none".
+REPEAT_CONDITIONS = ("earlier_donation", "no_reaction")
 
 
 class PolicyError(ValueError):
@@ -99,13 +102,18 @@ class Source:
 
 @dataclass(frozen=True)
 class AgeLimits:
+    """Ages in completed years (周岁). An inclusive upper age is open until the day before the
+    next birthday: "to 60" accepts a donor aged 60 years and 364 days."""
+
     min_years: int
     max_first_time: int
     max_repeat: int
-    # Whether a repeat donor aged 60 (before the 61st birthday) may give: None = not settled.
-    repeat_max_inclusive: bool | None
-    repeat_max_question: str | None
+    max_inclusive: bool
+    repeat_requires: tuple[str, ...]
     source: str
+
+    def above(self, age: int, limit: int) -> bool:
+        return age > limit if self.max_inclusive else age >= limit
 
 
 @dataclass(frozen=True)
@@ -437,11 +445,12 @@ def _read_age(reader: PolicyReader) -> AgeLimits:
     repeat = reader.positive("max_years_repeat")
     if not minimum < first <= repeat:
         raise reader.fail("max_years_repeat", "need min_years < max_years_first_time <= repeat")
-    inclusive = reader.get("repeat_max_inclusive", bool, required=False)
-    question = reader.text("repeat_max_question", required=False)
-    if inclusive is None and not question:
-        raise reader.fail("repeat_max_inclusive", "is required (or repeat_max_question)")
-    return AgeLimits(minimum, first, repeat, inclusive, question, reader.source())
+    inclusive = reader.get("max_years_inclusive", bool)
+    requires = reader.get("repeat_requires", list)
+    unknown = [item for item in requires if item not in REPEAT_CONDITIONS]
+    if unknown or len(set(requires)) != len(requires):
+        raise reader.fail("repeat_requires", f"name each of {REPEAT_CONDITIONS} at most once")
+    return AgeLimits(minimum, first, repeat, inclusive, tuple(requires), reader.source())
 
 
 @_strict

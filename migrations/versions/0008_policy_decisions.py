@@ -1,4 +1,4 @@
-"""policy decisions of 2026-11-30: award counts in halves
+"""policy decisions of 2026-11-30: award counts in halves, donation reactions
 
 Revision ID: 0008
 Revises: 0007
@@ -27,8 +27,26 @@ def upgrade():
         batch_op.alter_column('counted', new_column_name='counted_half_counts')
     op.execute('UPDATE benefit_applications SET counted_half_counts = counted_half_counts * 2')
 
+    op.create_table('donation_reactions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('donation_id', sa.Integer(), nullable=False),
+    sa.Column('severity', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['donation_id'], ['donations.id'], name=op.f('fk_donation_reactions_donation_id_donations')),
+    sa.ForeignKeyConstraint(['recorded_by'], ['staff_users.id'], name=op.f('fk_donation_reactions_recorded_by_staff_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_donation_reactions'))
+    )
+    with op.batch_alter_table('donation_reactions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_donation_reactions_donation_id'), ['donation_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('donation_reactions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_donation_reactions_donation_id'))
+    op.drop_table('donation_reactions')
+
     op.execute('UPDATE benefit_applications SET counted_half_counts = counted_half_counts / 2')
     with op.batch_alter_table('benefit_applications', schema=None) as batch_op:
         batch_op.alter_column('counted_half_counts', new_column_name='counted')

@@ -76,7 +76,22 @@ def test_unsettled_figures_are_refused_not_guessed(zhejiang):
         _ = zhejiang.kind("apheresis_plasma", on).allowed_amounts
     with pytest.raises(PolicyUndecided):
         zhejiang.min_interval("apheresis_plasma", "whole_blood", on)
-    assert zhejiang.age_limits(on).repeat_max_inclusive is None
+
+
+def test_upper_ages_are_inclusive_by_the_decision(zhejiang):
+    # POLICY.md "Decisions (2026-11-30)": first-time donors until the day before the 56th
+    # birthday, repeat donors (an earlier donation, no reaction) until the day before the 61st.
+    limits = zhejiang.age_limits(date(2026, 1, 1))
+    assert (limits.max_first_time, limits.max_repeat, limits.max_inclusive) == (55, 60, True)
+    assert limits.repeat_requires == ("earlier_donation", "no_reaction")
+    assert "Decisions (2026-11-30)" in limits.source
+    assert not limits.above(60, limits.max_repeat) and limits.above(61, limits.max_repeat)
+
+
+def test_an_unknown_repeat_condition_is_refused(policy_dir):
+    edit(policy_dir / "national.toml", '"no_reaction"]', '"no_reaction", "blood_type_o"]')
+    with pytest.raises(PolicyError, match=r"age\.repeat_requires"):
+        load_policies(policy_dir)
 
 
 def test_a_missing_value_without_an_open_question_names_file_and_key(policy_dir):
