@@ -96,9 +96,11 @@ def check_eligibility(
     deferrals: list[Deferral] | None = None,
 ) -> Eligibility:
     """The answer for one kind on one date; pass history and deferrals to answer many kinds."""
+    rule = policy.kind(kind, on)  # unknown kinds fail here, before any rule is applied
+    if not rule.offered:
+        return Eligibility(kind, on, False, None, (Reason("kind_not_offered"),))
     history = past_donations(donor.id, on) if history is None else history
     deferrals = active_deferrals(donor.id, on) if deferrals is None else deferrals
-    policy.kind(kind, on)  # unknown kinds fail here, before any rule is applied
     reasons: list[Reason] = []
 
     reasons.extend(_age_reasons(donor, on, policy, has_history=bool(history)))

@@ -113,6 +113,8 @@ def parse_row(line: int, record: dict[str, str], policy: RegionPolicy, today: da
         raise ValueError("donation_date_invalid")
     kind = (record.get("kind") or "").strip()
     rule = _kind_rule(policy, kind, day)
+    if not rule.offered:
+        raise ValueError("kind_not_offered")
     try:
         volume_ml = _int_or_none(record.get("volume_ml", ""))
         units = _int_or_none(record.get("units", ""))

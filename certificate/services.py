@@ -86,6 +86,8 @@ def check_amount(
         ) from None
     except PolicyUndecided:
         raise ApiError("amount_not_decided", 422, errors={"kind": ["amount_not_decided"]}) from None
+    if not rule.offered:
+        raise ApiError("kind_not_offered", 422, errors={"kind": ["kind_not_offered"]})
     amount, other, field = (
         (volume_ml, units, "volume_ml") if rule.unit == "ml" else (units, volume_ml, "units")
     )

@@ -102,6 +102,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "曾有献血反应记录，按规定不能延长献血年龄。",
         "A donation reaction is on record, so the age limit is not extended.",
     ),
+    "kind_not_offered": (
+        "本地血站不开展此类献血。",
+        "This kind of donation is not offered here.",
+    ),
     # donations and certificates
     "donor_not_eligible": (
         "献血者当前不符合献血条件；如确需采集，请填写原因。",

@@ -125,6 +125,9 @@ class KindRule:
     max_per_year: int | None
     source: str
     open_question: str | None = None
+    # A kind the region's stations do not collect: listed so that a client hears so, never
+    # recorded, booked or imported.
+    offered: bool = True
 
     @property
     def allowed_amounts(self) -> tuple[int, ...]:
@@ -467,7 +470,12 @@ def _read_kind(reader: PolicyReader, code: str) -> KindRule:
             raise reader.fail(name, "must be a non-empty list of positive whole numbers")
         return tuple(values)
 
-    allowed, question = reader.value_or_question("allowed", amounts)
+    offered = reader.get("offered", bool, required=False) is not False
+    if offered:
+        allowed, question = reader.value_or_question("allowed", amounts)
+    else:
+        allowed = amounts("allowed") if reader.has("allowed") else None
+        question = reader.text("open_question", required=False)
     return KindRule(
         code=code,
         name_zh=reader.text("name_zh"),
@@ -476,6 +484,7 @@ def _read_kind(reader: PolicyReader, code: str) -> KindRule:
         max_per_year=reader.positive("max_per_year", required=False),
         source=reader.source(),
         open_question=question,
+        offered=offered,
     )
 
 
@@ -529,8 +538,9 @@ def _read_standard(reader: PolicyReader) -> HealthStandard:
     if not kinds:
         raise kinds_table.fail("", "lists no donation kinds")
     intervals = tuple(_read_interval(item, kinds) for item in reader.tables("intervals"))
-    for previous in kinds:
-        for following in kinds:
+    offered = [code for code, rule in kinds.items() if rule.offered]
+    for previous in offered:
+        for following in offered:
             if _interval_rule(intervals, previous, following) is None:
                 raise reader.fail(
                     "intervals",

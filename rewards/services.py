@@ -416,6 +416,8 @@ def _next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dic
     steps = []
     for kind in policy.kind_codes(on):
         rule = policy.kind(kind, on)
+        if not rule.offered:
+            continue
         try:
             amount = max(rule.allowed_amounts)
             counts = policy.counts_for(kind, amount, on)

@@ -260,8 +260,9 @@ def test_a_repeat_donor_is_accepted_until_the_day_before_the_61st_birthday(
     assert codes(refused) == ["too_old_repeat"]
 
 
-def test_plasma_after_whole_blood_is_undecided_not_guessed(client, sms, desk):
-    # POLICY.md gives no interval before or after a plasma-only apheresis donation.
+def test_plasma_is_not_offered_before_or_after_whole_blood(client, sms, desk):
+    # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis answers kind_not_offered,
+    # never allowed and never undecided; whole blood is unaffected.
     site, token = desk
     _, data = donor_record(client, sms)
     with clock.frozen_at(at(date(2026, 1, 5))):
@@ -269,7 +270,7 @@ def test_plasma_after_whole_blood_is_undecided_not_guessed(client, sms, desk):
     result = kinds(client, data["tokens"]["access_token"], date(2026, 11, 22))
     plasma = result["apheresis_plasma"]
     assert plasma["allowed"] is False and plasma["earliest_date"] is None
-    assert [r["code"] for r in plasma["reasons"]] == ["policy_undecided"]
+    assert codes(plasma) == ["kind_not_offered"]
     assert result["whole_blood"]["allowed"] is True
 
 

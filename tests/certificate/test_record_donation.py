@@ -233,13 +233,23 @@ def test_a_collection_time_in_the_future_is_refused(client, sms):
     assert response.status_code == 422
 
 
-def test_plasma_cannot_be_recorded_while_its_volumes_are_unsettled(client, sms):
-    # POLICY.md gives no volumes for a plasma-only apheresis donation: refuse, never guess.
+def test_plasma_is_not_recorded_because_it_is_not_offered(client, sms):
+    # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis is not collected by the
+    # stations this service serves; recording it is refused with kind_not_offered, even with an
+    # override reason.
     site, token = setup_site(client)
     _, data = donor_record(client, sms)
-    response = record(client, token, site, data["plain"]["id_number"], kind="apheresis_plasma")
+    response = record(
+        client,
+        token,
+        site,
+        data["plain"]["id_number"],
+        kind="apheresis_plasma",
+        override_reason="医生同意",
+    )
     assert response.status_code == 422
-    assert response.get_json()["code"] == "amount_not_decided"
+    assert response.get_json()["code"] == "kind_not_offered"
+    assert response.get_json()["errors"]["kind"] == ["本地血站不开展此类献血。"]
     assert count(Donation) == 0
 
 

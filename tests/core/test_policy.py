@@ -70,12 +70,20 @@ def test_a_count_step_rounding_up_is_refused(policy_dir):
         load_policies(policy_dir)
 
 
-def test_unsettled_figures_are_refused_not_guessed(zhejiang):
+def test_an_open_question_is_refused_not_guessed(policy_dir):
+    edit(policy_dir / "national.toml", 'min = "P3M"\n', 'open_question = "not in the sources"\n')
+    zhejiang = load_policies(policy_dir)["zhejiang"]
+    with pytest.raises(PolicyUndecided, match="not in the sources"):
+        zhejiang.min_interval("whole_blood", "apheresis_platelets", date(2026, 1, 1))
+
+
+def test_a_kind_not_offered_needs_no_amounts_or_intervals(zhejiang):
+    # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis is not offered.
     on = date(2026, 1, 1)
+    assert zhejiang.kind("apheresis_plasma", on).offered is False
     with pytest.raises(PolicyUndecided):
         _ = zhejiang.kind("apheresis_plasma", on).allowed_amounts
-    with pytest.raises(PolicyUndecided):
-        zhejiang.min_interval("apheresis_plasma", "whole_blood", on)
+    assert zhejiang.min_interval("apheresis_plasma", "whole_blood", on) is None
 
 
 def test_upper_ages_are_inclusive_by_the_decision(zhejiang):
