@@ -127,7 +127,7 @@ DEMO_DONORS = [
 # 张伟's past donations, recorded through the same service staff use, so his card has content.
 DEMO_HISTORY = [
     ("330102199001011234", "W3301", "whole_blood", 400, None, 400),  # days ago
-    ("330102199001011234", "W3301", "apheresis_platelets", None, 2, 120),
+    ("330102199001011234", "W3301", "apheresis_platelets", 520, 2, 120),
     ("330203198507154328", "W3301", "whole_blood", 300, None, 30),
 ]
 

@@ -94,8 +94,13 @@ def check_eligibility(
     *,
     history: list[Donation] | None = None,
     deferrals: list[Deferral] | None = None,
+    volume_ml: int | None = None,
 ) -> Eligibility:
-    """The answer for one kind on one date; pass history and deferrals to answer many kinds."""
+    """The answer for one kind on one date; pass history and deferrals to answer many kinds.
+
+    `volume_ml` is the volume about to be recorded, for the yearly volume cap; without it the
+    smallest donation the policy allows is assumed.
+    """
     rule = policy.kind(kind, on)  # unknown kinds fail here, before any rule is applied
     if not rule.offered:
         return Eligibility(kind, on, False, None, (Reason("kind_not_offered"),))
@@ -106,6 +111,7 @@ def check_eligibility(
     reasons.extend(_age_reasons(donor, on, policy, has_history=bool(history)))
     reasons.extend(_interval_reasons(history, kind, on, policy))
     reasons.extend(_yearly_cap_reasons(history, kind, on, policy))
+    reasons.extend(_volume_cap_reasons(history, kind, on, policy, volume_ml))
     for deferral in deferrals:
         if deferral.applies_to is None or kind in deferral.applies_to:
             reasons.append(Reason("deferred", deferral.until))
@@ -176,6 +182,55 @@ def _yearly_cap_reasons(history: list[Donation], kind: str, on: date, policy: Re
     this_year = [d for d in history if d.kind == kind and d.donation_date.year == on.year]
     if len(this_year) >= cap:
         return [Reason("yearly_cap", date(on.year + 1, 1, 1), {"cap": cap})]
+    return []
+
+
+def collected_volume(donation: Donation, policy: RegionPolicy) -> int:
+    """The ml a donation took: as recorded, or the policy's per-unit default where a record
+    has none (imported apheresis history)."""
+    if donation.volume_ml is not None:
+        return donation.volume_ml
+    try:
+        per_unit = policy.kind(donation.kind, donation.donation_date).default_ml_per_unit
+    except (KeyError, PolicyUndecided):
+        per_unit = None
+    if per_unit is None:  # before the standard in force: the unit as the first edition had it
+        per_unit = next(
+            (
+                standard.kinds[donation.kind].default_ml_per_unit
+                for standard in policy.standards
+                if donation.kind in standard.kinds
+            ),
+            None,
+        )
+    return (donation.units or 0) * (per_unit or 0)
+
+
+def _smallest_volume(policy: RegionPolicy, kind: str, on: date) -> int:
+    rule = policy.kind(kind, on)
+    try:
+        smallest = min(rule.allowed_amounts)
+    except PolicyUndecided:
+        return 0
+    return smallest * (rule.default_ml_per_unit or 0) if rule.unit == "unit" else smallest
+
+
+def _volume_cap_reasons(
+    history: list[Donation], kind: str, on: date, policy: RegionPolicy, volume_ml: int | None
+):
+    """GB 18467-2011: platelets + plasma at most 10 L a calendar year (POLICY.md §1.4)."""
+    cap = policy.volume_cap(kind, on)
+    if cap is None:
+        return []
+    used = sum(
+        collected_volume(d, policy)
+        for d in history
+        if d.kind in cap.kinds and d.donation_date.year == on.year
+    )
+    planned = volume_ml if volume_ml is not None else _smallest_volume(policy, kind, on)
+    if used >= cap.max_ml or used + planned > cap.max_ml:
+        detail = {"cap_ml": cap.max_ml, "used_ml": used}
+        return [Reason("yearly_volume_cap", date(on.year + 1, 1, 1), detail)]
     return []
 
 

@@ -121,6 +121,8 @@ def parse_row(line: int, record: dict[str, str], policy: RegionPolicy, today: da
     except ValueError:
         raise ValueError("amount_not_allowed") from None
     amount, other = (volume_ml, units) if rule.unit == "ml" else (units, volume_ml)
+    if rule.volume_required:
+        other = None  # the device's volume when the export has it; else the policy's default
     if amount is None or other is not None:
         raise ValueError("amount_unit_mismatch")
     if rule.amounts is not None and amount not in rule.amounts:

@@ -65,6 +65,17 @@ class Donation(db.Model):
     reactions: Mapped[list[DonationReaction]] = relationship(order_by="DonationReaction.id")
 
     @property
+    def amount(self) -> tuple[int | None, str]:
+        """What the donation is counted and certified in, with its unit ("ml" or "unit").
+
+        Therapeutic units where it has them: an apheresis platelet donation records its
+        collected volume beside its units, and the units are what the award rules count.
+        """
+        if self.units is not None:
+            return self.units, "unit"
+        return self.volume_ml, "ml"
+
+    @property
     def reaction(self) -> DonationReaction | None:
         """The donation's reaction: the latest entry staff made (None: none recorded)."""
         return self.reactions[-1] if self.reactions else None

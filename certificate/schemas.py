@@ -15,6 +15,12 @@ from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_i
 from donors.schemas import ResidentIdField
 
 REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
+VOLUME_ML = {
+    "description": "ml collected: whole blood 200, 300 or 400; apheresis platelets the collected "
+    "volume the apheresis device shows, required beside units (it counts toward the 10 L a "
+    "year of platelets and plasma)"
+}
+UNITS = {"description": "therapeutic units (治疗单位): apheresis platelets 1 or 2"}
 
 
 class CountsField(fields.Number):
@@ -52,8 +58,8 @@ class DonationCreateSchema(StrictSchema):
         1, 2**31 - 1, metadata={"description": "the donor's check-in visit; or give donor"}
     )
     kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    volume_ml = bounded_int(1, 2000, allow_none=True)
-    units = bounded_int(1, 10, allow_none=True)
+    volume_ml = bounded_int(1, 2000, allow_none=True, metadata=VOLUME_ML)
+    units = bounded_int(1, 10, allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime(required=True)
     din = fields.String(
         validate=validate.Length(min=14, max=24),
@@ -75,8 +81,8 @@ class DonationCreateSchema(StrictSchema):
 class DonationCorrectionSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
     kind = fields.String(validate=validate.Length(min=1, max=32))
-    volume_ml = bounded_int(1, 2000, allow_none=True)
-    units = bounded_int(1, 10, allow_none=True)
+    volume_ml = bounded_int(1, 2000, allow_none=True, metadata=VOLUME_ML)
+    units = bounded_int(1, 10, allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime()
 
 
@@ -128,8 +134,8 @@ class DonationSchema(ma.Schema):
     donor_id = fields.Integer()
     site_id = fields.Integer()
     kind = fields.String()
-    volume_ml = fields.Integer(allow_none=True)
-    units = fields.Integer(allow_none=True)
+    volume_ml = fields.Integer(allow_none=True, metadata=VOLUME_ML)
+    units = fields.Integer(allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime()
     donation_date = fields.Date()
     din = fields.String()
@@ -177,8 +183,13 @@ class EligibilityQuerySchema(StrictSchema):
 
 class KindTotalsSchema(ma.Schema):
     donations = fields.Integer()
-    volume_ml = fields.Integer()
-    units = fields.Integer()
+    volume_ml = fields.Integer(
+        metadata={
+            "description": "ml as recorded (whole blood: the volume given; apheresis: the "
+            "collected volume the device showed); imported records without a volume add nothing"
+        }
+    )
+    units = fields.Integer(metadata={"description": "therapeutic units (apheresis platelets)"})
 
 
 class CardSchema(ma.Schema):

@@ -75,9 +75,19 @@ class Reaction:
 
 
 def check_amount(
-    policy: RegionPolicy, kind: str, volume_ml: int | None, units: int | None, on: date
+    policy: RegionPolicy,
+    kind: str,
+    volume_ml: int | None,
+    units: int | None,
+    on: date,
+    *,
+    measured: bool = True,
 ) -> None:
-    """Volume in ml or therapeutic units, whichever the policy in force on `on` measures."""
+    """Volume in ml or therapeutic units, whichever the policy in force on `on` measures.
+
+    A kind measured in units whose collected volume the policy requires (apheresis platelets)
+    takes both; `measured=False` (a correction of imported history) lets the volume be absent.
+    """
     try:
         rule = policy.kind(kind, on)
     except KeyError:
@@ -91,6 +101,10 @@ def check_amount(
     amount, other, field = (
         (volume_ml, units, "volume_ml") if rule.unit == "ml" else (units, volume_ml, "units")
     )
+    if rule.volume_required:
+        if volume_ml is None and measured:
+            raise ApiError("volume_required", 422, errors={"volume_ml": ["volume_required"]})
+        other = None
     if other is not None:
         wrong = "units" if field == "volume_ml" else "volume_ml"
         raise ApiError("amount_unit_mismatch", 422, errors={wrong: ["amount_unit_mismatch"]})
@@ -140,7 +154,7 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
     day = clock.to_local(request.collected_at).date()
     check_amount(policy, request.kind, request.volume_ml, request.units, day)
     donor = db.session.scalar(select(Donor).where(Donor.id == request.donor.id).with_for_update())
-    eligibility = check_eligibility(donor, request.kind, day, policy)
+    eligibility = check_eligibility(donor, request.kind, day, policy, volume_ml=request.volume_ml)
     if not eligibility.allowed:
         if not request.override_reason:
             raise ApiError(
@@ -270,9 +284,7 @@ def donation_donor(
 
 def certificate_claims(donation: Donation, donor: Donor, number: str) -> dict[str, Any]:
     """What the certificate attests, with the donor's name masked: this is what anyone can see."""
-    amount, unit = (
-        (donation.volume_ml, "ml") if donation.volume_ml is not None else (donation.units, "unit")
-    )
+    amount, unit = donation.amount
     return {
         "no": number,
         "name": mask_name(donor.name),
@@ -367,7 +379,7 @@ class CountedDonation:
 
 def count_donation(donation: Donation) -> CountedDonation:
     policy = policy_for(donation.region)
-    amount = donation.volume_ml if donation.volume_ml is not None else donation.units
+    amount, _ = donation.amount
     try:
         counts = policy.counts_for(donation.kind, amount or 0, donation.donation_date)
     except PolicyUndecided as undecided:
@@ -606,11 +618,19 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
     """A correction is a new record: the original is voided, the new one points back to it."""
     void_donation(original, changes["reason"], admin)
     kind = changes.get("kind", original.kind)
-    volume_ml = changes.get("volume_ml", original.volume_ml if "units" not in changes else None)
-    units = changes.get("units", original.units if "volume_ml" not in changes else None)
+    if kind == original.kind:
+        volume_ml = changes.get("volume_ml", original.volume_ml)
+        units = changes.get("units", original.units)
+    else:  # another kind is measured anew
+        volume_ml, units = changes.get("volume_ml"), changes.get("units")
     collected_at = changes.get("collected_at", original.collected_at)
     check_amount(
-        policy_for(original.region), kind, volume_ml, units, clock.to_local(collected_at).date()
+        policy_for(original.region),
+        kind,
+        volume_ml,
+        units,
+        clock.to_local(collected_at).date(),
+        measured=original.source == RECORDED,
     )
     corrected = Donation(
         donor_id=original.donor_id,

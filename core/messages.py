@@ -106,6 +106,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "本地血站不开展此类献血。",
         "This kind of donation is not offered here.",
     ),
+    "yearly_volume_cap": (
+        "本年度单采血小板和血浆的采集总量已接近上限。",
+        "This year's platelets and plasma collected are at or near the yearly limit.",
+    ),
     # donations and certificates
     "donor_not_eligible": (
         "献血者当前不符合献血条件；如确需采集，请填写原因。",
@@ -149,6 +153,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "history_claim_failed": (
         "该献血条码与您的献血记录不符。",
         "This donation number does not match your records.",
+    ),
+    "volume_required": (
+        "请填写单采设备显示的采集量（毫升）。",
+        "Give the collected volume (ml) the apheresis device shows.",
     ),
     # sites and staff
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),

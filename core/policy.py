@@ -128,12 +128,25 @@ class KindRule:
     # A kind the region's stations do not collect: listed so that a client hears so, never
     # recorded, booked or imported.
     offered: bool = True
+    # A kind measured in units whose collected volume (ml, from the apheresis device) staff
+    # record beside them; a record without one (an import) counts `default_ml_per_unit` a unit.
+    volume_required: bool = False
+    default_ml_per_unit: int | None = None
 
     @property
     def allowed_amounts(self) -> tuple[int, ...]:
         if self.amounts is None:
             raise PolicyUndecided(f"kinds.{self.code}.allowed", self.open_question or "not set")
         return self.amounts
+
+
+@dataclass(frozen=True)
+class VolumeCap:
+    """At most `max_ml` collected in a calendar year over `kinds` together."""
+
+    kinds: tuple[str, ...]
+    max_ml: int
+    source: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,7 @@ class HealthStandard:
     intervals: tuple[IntervalRule, ...]
     deferrals: dict[str, DeferralRule]
     source: str
+    volume_caps: tuple[VolumeCap, ...] = ()
 
     def covers(self, on: date) -> bool:
         return _in_force(self.effective_from, self.effective_to, on)
@@ -241,6 +255,10 @@ class RegionPolicy:
 
     def age_limits(self, on: date) -> AgeLimits:
         return self.standard(on).age
+
+    def volume_cap(self, kind: str, on: date) -> VolumeCap | None:
+        """The yearly volume cap that counts `kind`, as of `on` (None: no cap on it)."""
+        return next((cap for cap in self.standard(on).volume_caps if kind in cap.kinds), None)
 
     def min_interval(self, previous: str, following: str, on: date) -> Period | None:
         """The shortest gap from a `previous` donation to a `following` one, as of `on`."""
@@ -476,6 +494,11 @@ def _read_kind(reader: PolicyReader, code: str) -> KindRule:
     else:
         allowed = amounts("allowed") if reader.has("allowed") else None
         question = reader.text("open_question", required=False)
+    volume_required = reader.get("volume_required", bool, required=False) or False
+    default_ml = reader.positive("default_ml_per_unit", required=False)
+    if unit != "unit" and (volume_required or default_ml is not None):
+        name = "volume_required" if volume_required else "default_ml_per_unit"
+        raise reader.fail(name, "only a kind measured in units records a volume beside them")
     return KindRule(
         code=code,
         name_zh=reader.text("name_zh"),
@@ -485,7 +508,21 @@ def _read_kind(reader: PolicyReader, code: str) -> KindRule:
         source=reader.source(),
         open_question=question,
         offered=offered,
+        volume_required=volume_required,
+        default_ml_per_unit=default_ml,
     )
+
+
+@_strict
+def _read_volume_cap(reader: PolicyReader, kinds: dict[str, KindRule]) -> VolumeCap:
+    listed = reader.get("kinds", list)
+    unknown = [kind for kind in listed if kind not in kinds]
+    if not listed or unknown:
+        raise reader.fail("kinds", f"unknown kinds {unknown}" if unknown else "is empty")
+    for kind in listed:
+        if kinds[kind].unit == "unit" and kinds[kind].default_ml_per_unit is None:
+            raise reader.fail("kinds", f"{kind} is measured in units: give default_ml_per_unit")
+    return VolumeCap(tuple(listed), reader.positive("max_ml"), reader.source())
 
 
 @_strict
@@ -554,6 +591,14 @@ def _read_standard(reader: PolicyReader) -> HealthStandard:
             raise item.fail("code", f"{rule.code!r} appears twice")
         deferrals[rule.code] = rule
     deferral_table.finish()
+    caps = (
+        tuple(_read_volume_cap(item, kinds) for item in reader.tables("yearly_volume_caps"))
+        if reader.has("yearly_volume_caps")
+        else ()
+    )
+    capped = [kind for cap in caps for kind in cap.kinds]
+    if len(capped) != len(set(capped)):
+        raise reader.fail("yearly_volume_caps", "a kind is in two caps")
     return HealthStandard(
         id=reader.text("id"),
         effective_from=start,
@@ -563,6 +608,7 @@ def _read_standard(reader: PolicyReader) -> HealthStandard:
         intervals=intervals,
         deferrals=deferrals,
         source=reader.source(),
+        volume_caps=caps,
     )
 
 

@@ -453,11 +453,12 @@ def _progress_message(counted: Fraction, required: int, steps: list[dict[str, An
 
 def _uncounted_view(item: CountedDonation) -> dict[str, Any]:
     donation = item.donation
+    amount, unit = donation.amount
     return {
         "donation_date": donation.donation_date,
         "kind": donation.kind,
-        "amount": donation.volume_ml if donation.volume_ml is not None else donation.units,
-        "unit": "ml" if donation.volume_ml is not None else "unit",
+        "amount": amount,
+        "unit": unit,
         "question": item.open_question,
     }
 

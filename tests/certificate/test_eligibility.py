@@ -102,7 +102,7 @@ def test_platelets_then_whole_blood_after_four_weeks(client, sms, desk):
             site,
             data["plain"]["id_number"],
             kind="apheresis_platelets",
-            volume_ml=None,
+            volume_ml=260,
             units=1,
         )
         assert response.status_code == 201
@@ -126,7 +126,7 @@ def test_the_yearly_platelet_cap(app, client, sms, desk):
                 site,
                 data["plain"]["id_number"],
                 kind="apheresis_platelets",
-                volume_ml=None,
+                volume_ml=260,
                 units=1,
             )
             assert response.status_code == 201, (index, response.get_json())

@@ -142,21 +142,36 @@ def test_volumes_come_from_the_policy(client, sms):
     assert response.get_json()["code"] == "amount_not_allowed"
 
 
-def test_platelets_are_measured_in_therapeutic_units(client, sms):
+def test_platelets_are_measured_in_therapeutic_units_with_their_collected_volume(client, sms):
+    # GB 18467-2011: 1-2 therapeutic units; POLICY.md "Decisions (2026-11-30)": staff record
+    # the collected volume from the apheresis device with the units.
     site, token = setup_site(client)
     _, data = donor_record(client, sms)
-    wrong = record(client, token, site, data["plain"]["id_number"], kind="apheresis_platelets")
+    id_number = data["plain"]["id_number"]
+    wrong = record(client, token, site, id_number, kind="apheresis_platelets")
     assert wrong.status_code == 422
+    no_volume = record(
+        client, token, site, id_number, kind="apheresis_platelets", volume_ml=None, units=2
+    )
+    assert no_volume.status_code == 422
+    assert no_volume.get_json()["code"] == "volume_required"
+    assert "volume_ml" in no_volume.get_json()["errors"]
     right = record(
-        client,
-        token,
-        site,
-        data["plain"]["id_number"],
-        kind="apheresis_platelets",
-        volume_ml=None,
-        units=2,
+        client, token, site, id_number, kind="apheresis_platelets", volume_ml=520, units=2
     )
     assert right.status_code == 201, right.get_json()
+    body = right.get_json()
+    assert (body["units"], body["volume_ml"]) == (2, 520)
+    # The certificate and the award counts are in units; the volume is kept beside them.
+    claims = client.get(f"/v/{body['certificate']['number']}").get_json()["certificate"]
+    assert (claims["amount"], claims["unit"]) == (2, "unit")
+    card = client.get("/api/v1/me/card", headers=bearer(data["tokens"]["access_token"]))
+    assert card.get_json()["award_counts"] == 2
+    assert card.get_json()["by_kind"]["apheresis_platelets"] == {
+        "donations": 1,
+        "units": 2,
+        "volume_ml": 520,
+    }
 
 
 def test_an_ineligible_donor_needs_an_override_reason_which_is_audited(client, sms):

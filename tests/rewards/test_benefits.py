@@ -82,7 +82,7 @@ def test_platelet_units_count_one_each_toward_the_twenty(client, sms):
     # National award rules since 2010-01-01: one therapeutic unit = 1 count.
     scheme = Scheme(client, sms)
     _, data, headers = scheme.donor()
-    scheme.give(data, 10, kind="apheresis_platelets", volume_ml=None, units=2)
+    scheme.give(data, 10, kind="apheresis_platelets", volume_ml=520, units=2)
     assert scheme.apply(headers).status_code == 201
 
 
