@@ -137,19 +137,21 @@ def record_demo_history() -> None:
     who = auth.Caller("staff", staff.id, auth.STAFF, "demo", {})
     for id_number, facility_code, kind, volume_ml, units, days_ago in DEMO_HISTORY:
         collected = clock.now() - timedelta(days=days_ago)
-        certificate_services.record_donation(
-            certificate_services.DonationRequest(
-                donor=donor_services.find_donor_by_id_number(id_number),
-                site=db.session.scalar(select(Site).where(Site.facility_code == facility_code)),
-                kind=kind,
-                volume_ml=volume_ml,
-                units=units,
-                collected_at=collected,
-                din=None,
-                override_reason=None,
-            ),
-            who,
-        )
+        # As if staff recorded each on its day: staff may not enter older dates today.
+        with clock.frozen_at(collected):
+            certificate_services.record_donation(
+                certificate_services.DonationRequest(
+                    donor=donor_services.find_donor_by_id_number(id_number),
+                    site=db.session.scalar(select(Site).where(Site.facility_code == facility_code)),
+                    kind=kind,
+                    volume_ml=volume_ml,
+                    units=units,
+                    collected_at=collected,
+                    din=None,
+                    override_reason=None,
+                ),
+                who,
+            )
 
 
 @demo_cli.command("load")

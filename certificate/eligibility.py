@@ -49,6 +49,10 @@ def _birthday(birth: date, years: int) -> date:
         return date(birth.year + years, 3, 1)
 
 
+# The rules that relate a donation to the others on record, which a correction is checked by.
+BETWEEN_DONATIONS = ("interval", "interval_later_donation", "yearly_cap", "yearly_volume_cap")
+
+
 def past_donations(donor_id: int, before: date | None = None) -> list[Donation]:
     query = select(Donation).where(Donation.donor_id == donor_id, Donation.status == VALID)
     if before is not None:
@@ -98,18 +102,23 @@ def check_eligibility(
 ) -> Eligibility:
     """The answer for one kind on one date; pass history and deferrals to answer many kinds.
 
-    `volume_ml` is the volume about to be recorded, for the yearly volume cap; without it the
-    smallest donation the policy allows is assumed.
+    `history` is the donor's valid donations, all of them by default: a date before others on
+    record is checked against the donations on both sides, and the yearly caps count the whole
+    calendar year. `volume_ml` is the volume about to be recorded, for the yearly volume cap;
+    without it the smallest donation the policy allows is assumed.
     """
     rule = policy.kind(kind, on)  # unknown kinds fail here, before any rule is applied
     if not rule.offered:
         return Eligibility(kind, on, False, None, (Reason("kind_not_offered"),))
-    history = past_donations(donor.id, on) if history is None else history
+    history = past_donations(donor.id) if history is None else history
     deferrals = active_deferrals(donor.id, on) if deferrals is None else deferrals
+    before = [donation for donation in history if donation.donation_date <= on]
+    later = [donation for donation in history if donation.donation_date > on]
     reasons: list[Reason] = []
 
-    reasons.extend(_age_reasons(donor, on, policy, has_history=bool(history)))
-    reasons.extend(_interval_reasons(history, kind, on, policy))
+    reasons.extend(_age_reasons(donor, on, policy, has_history=bool(before)))
+    reasons.extend(_interval_reasons(before, kind, on, policy))
+    reasons.extend(_later_interval_reasons(later, kind, on, policy))
     reasons.extend(_yearly_cap_reasons(history, kind, on, policy))
     reasons.extend(_volume_cap_reasons(history, kind, on, policy, volume_ml))
     for deferral in deferrals:
@@ -175,6 +184,33 @@ def _interval_reasons(history: list[Donation], kind: str, on: date, policy: Regi
     return reasons
 
 
+def _later_interval_reasons(later: list[Donation], kind: str, on: date, policy: RegionPolicy):
+    """A donation dated before others must leave the interval to the next one of each kind.
+
+    No date on this side lifts it, so the reason has none (POLICY.md "Decisions (2026-11-30)":
+    an interval is between two donations, whichever was entered first).
+    """
+    reasons = []
+    earliest_by_kind: dict[str, date] = {}
+    for donation in later:
+        earliest_by_kind[donation.kind] = min(
+            earliest_by_kind.get(donation.kind, donation.donation_date), donation.donation_date
+        )
+    for following_kind, following_date in earliest_by_kind.items():
+        try:
+            period = policy.min_interval(kind, following_kind, following_date)
+        except PolicyUndecided as undecided:
+            rule = f"interval:{kind}->{following_kind}"
+            reasons.append(
+                Reason("policy_undecided", None, {"rule": rule, "question": str(undecided)})
+            )
+            continue
+        if period is not None and period.add_to(on) > following_date:
+            detail = {"before": following_kind, "on": following_date.isoformat()}
+            reasons.append(Reason("interval_later_donation", None, detail))
+    return reasons
+
+
 def _yearly_cap_reasons(history: list[Donation], kind: str, on: date, policy: RegionPolicy):
     cap = policy.kind(kind, on).max_per_year
     if cap is None:
@@ -235,7 +271,7 @@ def _volume_cap_reasons(
 
 
 def eligibility_for_all_kinds(donor: Donor, on: date, policy: RegionPolicy) -> list[Eligibility]:
-    history = past_donations(donor.id, on)
+    history = past_donations(donor.id)
     deferrals = active_deferrals(donor.id, on)
     return [
         check_eligibility(donor, kind, on, policy, history=history, deferrals=deferrals)

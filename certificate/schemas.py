@@ -80,6 +80,11 @@ class DonationCreateSchema(StrictSchema):
 
 class DonationCorrectionSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    override_reason = fields.String(
+        validate=validate.Length(min=2, max=500),
+        allow_none=True,
+        metadata={"description": "record it although an interval or yearly cap refuses it"},
+    )
     kind = fields.String(validate=validate.Length(min=1, max=32))
     volume_ml = bounded_int(1, 2000, allow_none=True, metadata=VOLUME_ML)
     units = bounded_int(1, 10, allow_none=True, metadata=UNITS)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from certificate.counts import to_halves
-from certificate.eligibility import Eligibility, check_eligibility
+from certificate.eligibility import BETWEEN_DONATIONS, Eligibility, Reason, check_eligibility
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
     IMPORTED,
@@ -146,22 +146,39 @@ def next_din(site: Site, year: int) -> Din:
     return make_din(site.facility_code, year, counter.last)
 
 
+def _refuse_future(collected_at: datetime) -> None:
+    if collected_at > clock.now() + CLOCK_SKEW:
+        raise ApiError("collected_in_future", 422, errors={"collected_at": ["collected_in_future"]})
+
+
+def check_collection_day(collected_at: datetime, visit_id: int | None) -> date:
+    """The local day of a collection staff enter: not in the future, not older than staff may
+    enter (older history comes through the import), and the visit's own day for a visit."""
+    _refuse_future(collected_at)
+    day = clock.to_local(collected_at).date()
+    oldest = clock.local_today() - timedelta(days=current_app.config["STAFF_ENTRY_MAX_AGE_DAYS"])
+    if day < oldest:
+        raise ApiError(
+            "collected_too_long_ago", 422, errors={"collected_at": ["collected_too_long_ago"]}
+        )
+    visit = resolve_visit(visit_id) if visit_id is not None else None
+    if visit is not None and visit.day != day:
+        raise ApiError(
+            "collected_not_on_visit_day",
+            422,
+            errors={"collected_at": ["collected_not_on_visit_day"]},
+        )
+    return day
+
+
 def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, Eligibility]:
     policy = policy_for(request.site.region)
-    now = clock.now()
-    if request.collected_at > now + CLOCK_SKEW:
-        raise ApiError("collected_in_future", 422, errors={"collected_at": ["collected_in_future"]})
-    day = clock.to_local(request.collected_at).date()
+    day = check_collection_day(request.collected_at, request.visit_id)
     check_amount(policy, request.kind, request.volume_ml, request.units, day)
     donor = db.session.scalar(select(Donor).where(Donor.id == request.donor.id).with_for_update())
     eligibility = check_eligibility(donor, request.kind, day, policy, volume_ml=request.volume_ml)
-    if not eligibility.allowed:
-        if not request.override_reason:
-            raise ApiError(
-                "donor_not_eligible",
-                409,
-                errors={"eligibility": [reason.code for reason in eligibility.reasons]},
-            )
+    if not eligibility.allowed and not request.override_reason:
+        raise not_eligible(eligibility.reasons)
     if request.din:
         try:
             din = parse_din(request.din)
@@ -217,6 +234,13 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
     refresh_totals(donor)
     donation_recorded.send(current_app._get_current_object(), donation=donation)
     return donation, eligibility
+
+
+def not_eligible(reasons: tuple[Reason, ...] | list[Reason]) -> ApiError:
+    """The 409 a recording gets from the eligibility rules; an override reason lifts it."""
+    return ApiError(
+        "donor_not_eligible", 409, errors={"eligibility": [reason.code for reason in reasons]}
+    )
 
 
 def record_reaction(donation: Donation, reaction: Reaction, staff: Caller) -> DonationReaction:
@@ -615,8 +639,14 @@ def audit_staff_access(staff: Caller, donor: Donor) -> None:
 
 
 def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller) -> Donation:
-    """A correction is a new record: the original is voided, the new one points back to it."""
+    """A correction is a new record: the original is voided, the new one points back to it.
+
+    A new date, kind or amount is checked against the donor's other donations, on both sides
+    of the date (intervals, yearly caps); the age and deferrals were judged at the collection.
+    An `override_reason` records it anyway, audited, as at recording.
+    """
     void_donation(original, changes["reason"], admin)
+    policy = policy_for(original.region)
     kind = changes.get("kind", original.kind)
     if kind == original.kind:
         volume_ml = changes.get("volume_ml", original.volume_ml)
@@ -624,14 +654,16 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
     else:  # another kind is measured anew
         volume_ml, units = changes.get("volume_ml"), changes.get("units")
     collected_at = changes.get("collected_at", original.collected_at)
-    check_amount(
-        policy_for(original.region),
-        kind,
-        volume_ml,
-        units,
-        clock.to_local(collected_at).date(),
-        measured=original.source == RECORDED,
-    )
+    _refuse_future(collected_at)
+    day = clock.to_local(collected_at).date()
+    check_amount(policy, kind, volume_ml, units, day, measured=original.source == RECORDED)
+    between: list[Reason] = []
+    if {"kind", "collected_at", "volume_ml", "units"} & set(changes):
+        result = check_eligibility(original.donor, kind, day, policy, volume_ml=volume_ml)
+        between = [reason for reason in result.reasons if reason.code in BETWEEN_DONATIONS]
+        if between and not changes.get("override_reason"):
+            raise not_eligible(between)
+    override = changes.get("override_reason") if between else None
     corrected = Donation(
         donor_id=original.donor_id,
         site_id=original.site_id,
@@ -648,10 +680,18 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
         status=VALID,
         source=original.source,
         region=original.region,
+        override_reason=override,
         replaces_id=original.id,
     )
     db.session.add(corrected)
     db.session.flush()
+    if override:
+        audit.record(
+            "donation.eligibility_overridden",
+            actor=("staff", admin.principal_id),
+            target=("donation", corrected.id),
+            details={"reasons": [r.code for r in between], "override_reason": override},
+        )
     reaction = original.reaction
     if reaction is not None:  # a fact of the collection, which the correction does not undo
         corrected.reactions.append(

@@ -106,6 +106,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "本地血站不开展此类献血。",
         "This kind of donation is not offered here.",
     ),
+    "interval_later_donation": (
+        "与之后已登记的一次献血间隔不够。",
+        "Too close to a later donation on record.",
+    ),
     "yearly_volume_cap": (
         "本年度单采血小板和血浆的采集总量已接近上限。",
         "This year's platelets and plasma collected are at or near the yearly limit.",
@@ -157,6 +161,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "volume_required": (
         "请填写单采设备显示的采集量（毫升）。",
         "Give the collected volume (ml) the apheresis device shows.",
+    ),
+    "collected_too_long_ago": (
+        "采集日期过早，不能在此补录；较早的记录请由血站导入。",
+        "This collection date is too far back to enter here; older records are imported.",
+    ),
+    "collected_not_on_visit_day": (
+        "采集日期须为该次到访当天。",
+        "The collection must be on the day of the visit.",
     ),
     # sites and staff
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),
