@@ -25,6 +25,14 @@ class Reason:
     detail: dict = field(default_factory=dict)
 
 
+def distinct(reasons: tuple[Reason, ...] | list[Reason]) -> list[Reason]:
+    """Two rules may give the donor the same answer (two open questions): say it once."""
+    seen: dict[tuple[str, date | None], Reason] = {}
+    for reason in reasons:
+        seen.setdefault((reason.code, reason.until), reason)
+    return list(seen.values())
+
+
 @dataclass(frozen=True)
 class Eligibility:
     kind: str

@@ -162,9 +162,27 @@ class StaffDonationSchema(DonationSchema):
 
 
 class ReasonSchema(ma.Schema):
-    code = fields.String()
+    code = fields.String(metadata={"description": "stable reason code, e.g. interval"})
+    message = fields.String(metadata={"description": "the reason in the caller's language"})
+    until = fields.Date(
+        allow_none=True, metadata={"description": "the first day it no longer applies, if known"}
+    )
+
+
+class NotEligibleErrorsSchema(ma.Schema):
+    eligibility = fields.List(
+        fields.Nested(ReasonSchema),
+        metadata={"description": "the reasons, as the reasons of GET /me/eligibility"},
+    )
+
+
+class NotEligibleSchema(ma.Schema):
+    """409 donor_not_eligible: the rules refuse the donation; an override_reason records it."""
+
+    code = fields.String(metadata={"description": "donor_not_eligible"})
+    status = fields.Integer()
     message = fields.String()
-    until = fields.Date(allow_none=True)
+    errors = fields.Nested(NotEligibleErrorsSchema)
 
 
 class EligibilitySchema(ma.Schema):

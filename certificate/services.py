@@ -20,7 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from certificate.counts import to_halves
-from certificate.eligibility import BETWEEN_DONATIONS, Eligibility, Reason, check_eligibility
+from certificate.eligibility import (
+    BETWEEN_DONATIONS,
+    Eligibility,
+    Reason,
+    check_eligibility,
+    distinct,
+)
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
     IMPORTED,
@@ -36,7 +42,7 @@ from certificate.models import (
 from certificate.visits import resolve_visit
 from core import audit, clock
 from core.auth import ADMIN, Caller
-from core.errors import ApiError
+from core.errors import ApiError, Detail
 from core.extensions import db
 from core.ids import Din, DinError, certificate_number, make_din, parse_din
 from core.masking import mask_name
@@ -237,10 +243,16 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
 
 
 def not_eligible(reasons: tuple[Reason, ...] | list[Reason]) -> ApiError:
-    """The 409 a recording gets from the eligibility rules; an override reason lifts it."""
-    return ApiError(
-        "donor_not_eligible", 409, errors={"eligibility": [reason.code for reason in reasons]}
-    )
+    """The 409 a recording gets from the eligibility rules; an override reason lifts it.
+
+    Each reason is `{code, until, message}`, as in GET /me/eligibility, so a client can branch
+    on the code and show the date.
+    """
+    details = [
+        Detail(code=reason.code, until=reason.until.isoformat() if reason.until else None)
+        for reason in distinct(reasons)
+    ]
+    return ApiError("donor_not_eligible", 409, errors={"eligibility": details})
 
 
 def record_reaction(donation: Donation, reaction: Reaction, staff: Caller) -> DonationReaction:

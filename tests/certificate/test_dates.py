@@ -19,7 +19,6 @@ from certificate.models import Donation
 from core import clock
 from core.extensions import db
 from core.ids import make_din
-from core.messages import MESSAGES
 from core.models import AuditEntry
 from core.policy import policy_for
 from tests.factories import (
@@ -44,9 +43,7 @@ def desk(client, daytime):
 
 
 def eligibility_codes(response) -> list[str]:
-    """The codes of a 409 donor_not_eligible (its reasons arrive as messages)."""
-    by_message = {zh: code for code, (zh, _) in MESSAGES.items()}
-    return [by_message[message] for message in response.get_json()["errors"]["eligibility"]]
+    return [reason["code"] for reason in response.get_json()["errors"]["eligibility"]]
 
 
 def test_a_donation_dated_before_one_on_record_is_checked_against_it(client, sms, desk):

@@ -111,7 +111,11 @@ def test_a_donation_that_would_pass_the_cap_is_refused(client, this_year):
         assert over.status_code == 409
         assert over.get_json()["code"] == "donor_not_eligible"
         assert over.get_json()["errors"]["eligibility"] == [
-            "本年度单采血小板和血浆的采集总量已接近上限。"
+            {
+                "code": "yearly_volume_cap",
+                "until": "2027-01-01",
+                "message": "本年度单采血小板和血浆的采集总量已接近上限。",
+            }
         ]
         within = give_platelets(client, staff, site, data, 500)
         assert within.status_code == 201, within.get_json()
