@@ -84,12 +84,24 @@ class AwardNameSchema(ma.Schema):
     name = fields.String()
 
 
+class PlanPartSchema(ma.Schema):
+    donations = fields.Integer()
+    amount = fields.Integer(metadata={"description": "in the step's unit (ml or units)"})
+
+
 class NextStepSchema(ma.Schema):
     kind = fields.String()
     kind_name = fields.String()
-    amount = fields.Integer()
+    amount = fields.Integer(metadata={"description": "the amount of the plan's first donations"})
     unit = fields.String()
-    donations = fields.Integer(metadata={"description": "donations of this size still needed"})
+    donations = fields.Integer(metadata={"description": "the fewest donations that close the gap"})
+    plan = fields.List(
+        fields.Nested(PlanPartSchema),
+        metadata={
+            "description": "how many of which amount: all but the last of the amount that "
+            "counts most, the last the smallest that still closes the gap"
+        },
+    )
 
 
 class UncountedSchema(ma.Schema):

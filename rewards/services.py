@@ -411,28 +411,45 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
 # ---------------------------------------------------------------- the donor's view
 
 
-def _next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict[str, Any]]:
-    """The fewest donations of each kind that would close the gap, by today's rules."""
+def next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict[str, Any]]:
+    """The fewest donations of each kind that close the gap, by today's rules.
+
+    All but the last are of the amount that counts most; the last is the smallest allowed
+    amount that still closes the gap: one count missing is one 200 ml donation or one unit,
+    1.5 missing is one 300 ml donation.
+    """
     steps = []
     for kind in policy.kind_codes(on):
         rule = policy.kind(kind, on)
         if not rule.offered:
             continue
         try:
-            amount = max(rule.allowed_amounts)
-            counts = policy.counts_for(kind, amount, on)
+            options = [(policy.counts_for(kind, a, on), a) for a in rule.allowed_amounts]
         except PolicyUndecided:
             continue
-        if counts > 0:
-            steps.append(
-                {
-                    "kind": kind,
-                    "kind_name": rule.name_zh,
-                    "amount": amount,
-                    "unit": rule.unit,
-                    "donations": math.ceil(remaining / counts),
-                }
-            )
+        options = [(counts, amount) for counts, amount in options if counts > 0]
+        if not options:
+            continue
+        most = max(counts for counts, _ in options)
+        usual = min(amount for counts, amount in options if counts == most)
+        donations = math.ceil(remaining / most)
+        rest = remaining - (donations - 1) * most
+        last = min(amount for counts, amount in options if counts >= rest)
+        plan = [{"donations": donations - 1, "amount": usual}] if donations > 1 else []
+        if plan and last == usual:
+            plan[0]["donations"] += 1
+        else:
+            plan.append({"donations": 1, "amount": last})
+        steps.append(
+            {
+                "kind": kind,
+                "kind_name": rule.name_zh,
+                "amount": plan[0]["amount"],
+                "unit": rule.unit,
+                "donations": donations,
+                "plan": plan,
+            }
+        )
     return sorted(steps, key=lambda step: step["donations"])
 
 
@@ -441,7 +458,11 @@ def _progress_message(counted: Fraction, required: int, steps: list[dict[str, An
     if remaining <= 0:
         return f"已累计{as_text(counted)}次（按国家表彰计算），已达到{required}次的条件。"
     options = "，或".join(
-        f"{step['donations']}次{step['amount']}{UNIT_NAMES_ZH[step['unit']]}{step['kind_name']}"
+        "和".join(
+            f"{part['donations']}次{part['amount']}{UNIT_NAMES_ZH[step['unit']]}"
+            for part in step["plan"]
+        )
+        + step["kind_name"]
         for step in steps
     )
     text = (
@@ -556,7 +577,7 @@ def _count_route_view(
     if route.min_counts is None:
         return view
     remaining = max(route.min_counts - counted, 0)
-    steps = _next_steps(policy, remaining, today) if remaining else []
+    steps = next_steps(policy, remaining, today) if remaining else []
     view.update(
         remaining=remaining,
         can_apply=route.on_application and not met and remaining == 0,
