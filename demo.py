@@ -127,7 +127,7 @@ DEMO_DONORS = [
 # 张伟's past donations, recorded through the same service staff use, so his card has content.
 DEMO_HISTORY = [
     ("330102199001011234", "W3301", "whole_blood", 400, None, 400),  # days ago
-    ("330102199001011234", "W3301", "apheresis_platelets", None, 2, 120),
+    ("330102199001011234", "W3301", "apheresis_platelets", 520, 2, 120),
     ("330203198507154328", "W3301", "whole_blood", 300, None, 30),
 ]
 
@@ -137,19 +137,21 @@ def record_demo_history() -> None:
     who = auth.Caller("staff", staff.id, auth.STAFF, "demo", {})
     for id_number, facility_code, kind, volume_ml, units, days_ago in DEMO_HISTORY:
         collected = clock.now() - timedelta(days=days_ago)
-        certificate_services.record_donation(
-            certificate_services.DonationRequest(
-                donor=donor_services.find_donor_by_id_number(id_number),
-                site=db.session.scalar(select(Site).where(Site.facility_code == facility_code)),
-                kind=kind,
-                volume_ml=volume_ml,
-                units=units,
-                collected_at=collected,
-                din=None,
-                override_reason=None,
-            ),
-            who,
-        )
+        # As if staff recorded each on its day: staff may not enter older dates today.
+        with clock.frozen_at(collected):
+            certificate_services.record_donation(
+                certificate_services.DonationRequest(
+                    donor=donor_services.find_donor_by_id_number(id_number),
+                    site=db.session.scalar(select(Site).where(Site.facility_code == facility_code)),
+                    kind=kind,
+                    volume_ml=volume_ml,
+                    units=units,
+                    collected_at=collected,
+                    din=None,
+                    override_reason=None,
+                ),
+                who,
+            )
 
 
 @demo_cli.command("load")

@@ -289,7 +289,7 @@ def _resolve(visit_id: int) -> VisitRef | None:
     visit = db.session.get(Visit, visit_id)
     if visit is None:
         return None
-    return VisitRef(visit.id, visit.donor_id, visit.site_id, visit.status == VISIT_OPEN)
+    return VisitRef(visit.id, visit.donor_id, visit.site_id, visit.status == VISIT_OPEN, visit.day)
 
 
 register_visit_resolver(_resolve)

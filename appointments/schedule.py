@@ -182,12 +182,13 @@ def plan_days(site: Site, first: date, last: date) -> list[DayPlan]:
 def check_sessions(site: Site, sessions: list[dict[str, Any]], *, weekly: bool) -> None:
     """Sessions fit their slots, do not overlap, and offer kinds the site's policy settles.
 
-    A kind whose allowed amounts the policy leaves open (plasma, for now) cannot be recorded,
-    so it cannot be booked either.
+    A kind the region does not offer (plasma-only apheresis), or whose allowed amounts the policy
+    leaves open, cannot be recorded, so it cannot be booked either.
     """
     policy = policy_for(site.region)
     kinds = set(policy.kind_codes())
-    undecided = {code for code in kinds if policy.kind(code).amounts is None}
+    not_offered = {code for code in kinds if not policy.kind(code).offered}
+    undecided = {code for code in kinds if policy.kind(code).amounts is None} - not_offered
     problems: dict[int, dict[str, list[str]]] = {}
     spans: dict[int, list[tuple[time, time, int]]] = {}
     for index, data in enumerate(sessions):
@@ -198,6 +199,8 @@ def check_sessions(site: Site, sessions: list[dict[str, Any]], *, weekly: bool) 
         unknown = sorted(set(plan.capacity) - kinds)
         if unknown:
             problems.setdefault(index, {})["capacity"] = ["schedule_kind_unknown", *unknown]
+        elif set(plan.capacity) & not_offered:
+            problems.setdefault(index, {})["capacity"] = ["kind_not_offered"]
         elif set(plan.capacity) & undecided:
             problems.setdefault(index, {})["capacity"] = ["schedule_kind_undecided"]
         elif not any(places > 0 for places in plan.capacity.values()):

@@ -23,7 +23,9 @@ from appointments.models import (
     VISIT_DONATED,
     VISIT_OPEN,
 )
+from certificate.models import REACTION_SEVERITIES
 from certificate.schemas import EligibilitySchema, StaffDonorViewSchema
+from certificate.services import reaction_severity
 from core import clock
 from core.masking import mask_id_number, mask_name
 from core.policy import policy_for
@@ -48,6 +50,19 @@ MAX_RANGE_DAYS = 31
 
 def _kind_name(obj: Any) -> str:
     return policy_for(obj.site.region).kind_name(obj.kind)
+
+
+def _donation_reaction() -> fields.Function:
+    """The reaction recorded on the visit's donation: severity only, never the note."""
+    return fields.Function(
+        lambda visit: reaction_severity(ma.utils.get_value(visit, "donation_id")),
+        allow_none=True,
+        metadata={
+            "description": "the reaction recorded on the visit's donation: "
+            + ", ".join(REACTION_SEVERITIES)
+            + " (null: none recorded, or no donation)"
+        },
+    )
 
 
 # ---------------------------------------------------------------- schedules (admin)
@@ -455,6 +470,7 @@ class VisitSchema(ma.Schema):
         metadata={"description": "when a face check showed the donor's own face, live"},
     )
     donation_id = fields.Integer(allow_none=True)
+    donation_reaction = _donation_reaction()
     donor = fields.Nested(StaffDonorViewSchema)
     eligibility = fields.List(fields.Nested(EligibilitySchema))
     questionnaire = fields.Nested(StaffQuestionnaireSchema)
@@ -471,6 +487,7 @@ class VisitListItemSchema(ma.Schema):
     donor = fields.Nested(StaffBookingDonorSchema)
     booking_id = fields.Integer(allow_none=True)
     donation_id = fields.Integer(allow_none=True)
+    donation_reaction = _donation_reaction()
 
 
 class VisitCloseSchema(StrictSchema):

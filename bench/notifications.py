@@ -59,8 +59,8 @@ def seed(app, donors: int) -> float:
                         )
                     )
             cursor.execute(
-                "INSERT INTO donor_totals (donor_id, donations, award_counts, by_kind, "
-                "last_donation_date, updated_at) SELECT id, 1 + id % 7, 2 * (1 + id % 7), '{}', "
+                "INSERT INTO donor_totals (donor_id, donations, award_half_counts, by_kind, "
+                "last_donation_date, updated_at) SELECT id, 1 + id % 7, 4 * (1 + id % 7), '{}', "
                 "DATE '2025-01-01' - (id % 900), now() FROM donors"
             )
             cursor.execute("SELECT setval('donors_id_seq', (SELECT max(id) FROM donors))")

@@ -1,4 +1,4 @@
-"""`flask certificate import FILE.csv`: load a station's donation history."""
+"""`flask certificate import FILE.csv`: load a station's donation history; `refresh-totals`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 from flask import current_app
 
 from certificate.imports import COLUMNS, import_donations
+from certificate.services import refresh_all_totals
 from core.policy import policy_for, regions
 
 certificate_cli = click.Group("certificate", help="Donation records and certificates.")
@@ -38,3 +39,9 @@ def import_history(path: str, region: str | None, show_errors: int) -> None:
         click.echo(f"  line {line}: {reason}")
     if report.rejected > show_errors:
         click.echo(f"  … and {report.rejected - show_errors} more")
+
+
+@certificate_cli.command("refresh-totals")
+def refresh_totals() -> None:
+    """Recompute every donor's totals from the records (after the counting rules change)."""
+    click.echo(f"totals recomputed for {refresh_all_totals()} donors")

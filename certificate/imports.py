@@ -114,12 +114,16 @@ def parse_row(line: int, record: dict[str, str], policy: RegionPolicy, today: da
         raise ValueError("donation_date_invalid")
     kind = (record.get("kind") or "").strip()
     rule = _kind_rule(policy, kind, day)
+    if not rule.offered:
+        raise ValueError("kind_not_offered")
     try:
         volume_ml = _int_or_none(record.get("volume_ml", ""))
         units = _int_or_none(record.get("units", ""))
     except ValueError:
         raise ValueError("amount_not_allowed") from None
     amount, other = (volume_ml, units) if rule.unit == "ml" else (units, volume_ml)
+    if rule.volume_required:
+        other = None  # the device's volume when the export has it; else the policy's default
     if amount is None or other is not None:
         raise ValueError("amount_unit_mismatch")
     if rule.amounts is not None and amount not in rule.amounts:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certificate.counts import from_halves
 from core import clock
 from core.extensions import db
-from core.types import UTCDateTime
+from core.types import EncryptedText, UTCDateTime
 from donors.models import Donor
 from sites.models import Site
 
@@ -19,6 +21,11 @@ VOIDED = "voided"
 
 RECORDED = "recorded"  # by staff at a site, through this service
 IMPORTED = "imported"  # from a station's legacy export
+
+# Donation reactions (献血反应) staff record; any but "none" ends the age extension past 55
+# (GB 18467-2011 §7.1; POLICY.md "Decisions (2026-11-30)").
+REACTION_NONE = "none"
+REACTION_SEVERITIES = (REACTION_NONE, "mild", "moderate", "severe")
 
 
 class Donation(db.Model):
@@ -55,6 +62,23 @@ class Donation(db.Model):
     donor: Mapped[Donor] = relationship()
     site: Mapped[Site | None] = relationship()
     certificate: Mapped[Certificate | None] = relationship(back_populates="donation")
+    reactions: Mapped[list[DonationReaction]] = relationship(order_by="DonationReaction.id")
+
+    @property
+    def amount(self) -> tuple[int | None, str]:
+        """What the donation is counted and certified in, with its unit ("ml" or "unit").
+
+        Therapeutic units where it has them: an apheresis platelet donation records its
+        collected volume beside its units, and the units are what the award rules count.
+        """
+        if self.units is not None:
+            return self.units, "unit"
+        return self.volume_ml, "ml"
+
+    @property
+    def reaction(self) -> DonationReaction | None:
+        """The donation's reaction: the latest entry staff made (None: none recorded)."""
+        return self.reactions[-1] if self.reactions else None
 
     __table_args__ = (
         Index("ix_donations_donor_date", "donor_id", "donation_date"),
@@ -69,6 +93,27 @@ class Donation(db.Model):
             sqlite_where=text("status = 'valid'"),
         ),
     )
+
+
+class DonationReaction(db.Model):
+    """A reaction staff recorded on a donation, at collection or afterwards.
+
+    Entries are never edited: a later one on the same donation becomes its reaction, and the
+    earlier stays. The note is health data: encrypted at rest, never logged, shown only to staff.
+    """
+
+    __tablename__ = "donation_reactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(EncryptedText)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    @property
+    def has_note(self) -> bool:
+        return bool(self.note)
 
 
 class Certificate(db.Model):
@@ -92,10 +137,15 @@ class DonorTotals(db.Model):
 
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), primary_key=True)
     donations: Mapped[int] = mapped_column(Integer, default=0)
-    award_counts: Mapped[int] = mapped_column(Integer, default=0)
+    # Counts by the national award rules, in halves (a 300 ml whole-blood donation is 3).
+    award_half_counts: Mapped[int] = mapped_column(Integer, default=0)
     by_kind: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_donation_date: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    @property
+    def award_counts(self) -> Fraction:
+        return from_halves(self.award_half_counts or 0)
 
 
 class DinSequence(db.Model):

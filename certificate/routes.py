@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 
 from certificate import history, schemas, services
-from certificate.eligibility import Eligibility, eligibility_for_all_kinds
+from certificate.eligibility import Eligibility, distinct, eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
 from core.errors import ApiError, message_for
@@ -34,10 +34,9 @@ def eligibility_view(result: Eligibility, kind_name: str) -> dict[str, Any]:
         "on": result.on,
         "allowed": result.allowed,
         "earliest_date": result.earliest_date,
-        # Two rules may give the donor the same answer (two open questions): say it once.
         "reasons": [
-            {"code": code, "message": message_for(code), "until": until}
-            for code, until in dict.fromkeys((r.code, r.until) for r in result.reasons)
+            {"code": r.code, "message": message_for(r.code), "until": r.until}
+            for r in distinct(result.reasons)
         ],
     }
 
@@ -55,6 +54,7 @@ def eligibility_views(donor, on) -> list[dict[str, Any]]:
 @idempotent
 @bp.arguments(schemas.DonationCreateSchema)
 @bp.response(201, schemas.DonationSchema)
+@bp.alt_response(409, schema=schemas.NotEligibleSchema, description="donor_not_eligible")
 @bp.doc(
     parameters=[
         {
@@ -85,9 +85,37 @@ def record_donation(body: dict[str, Any]):
             din=body.get("din"),
             override_reason=body.get("override_reason"),
             visit_id=visit_id,
+            reaction=services.Reaction(**body["reaction"]) if body.get("reaction") else None,
         ),
         caller(),
     )
+    return services.donation_view(donation)
+
+
+@bp.get("/staff/donations/<int:donation_id>")
+@roles_required(STAFF, ADMIN)
+@bp.response(200, schemas.StaffDonationSchema)
+def staff_donation(donation_id: int):
+    """One donation of a site you serve, with its reaction and the reaction's note (logged)."""
+    donation = services.staff_donation(caller(), donation_id)
+    services.audit_staff_access(caller(), donation.donor)
+    db.session.commit()
+    return services.donation_view(donation)
+
+
+@bp.post("/staff/donations/<int:donation_id>/reaction")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.ReactionCreateSchema)
+@bp.response(201, schemas.StaffDonationSchema)
+def record_reaction(body: dict[str, Any], donation_id: int):
+    """Record a donation reaction after the fact, on a donation of a site you serve (audited).
+
+    A later entry replaces an earlier one as the donation's reaction; both are kept. Any
+    reaction but `none` ends the donor's extension past the first-time age limit.
+    """
+    donation = services.staff_donation(caller(), donation_id)
+    services.record_reaction(donation, services.Reaction(**body), caller())
+    db.session.commit()
     return services.donation_view(donation)
 
 
@@ -155,6 +183,7 @@ def void_donation(body: dict[str, Any], donation_id: int):
 @roles_required(ADMIN)
 @bp.arguments(schemas.DonationCorrectionSchema)
 @bp.response(201, schemas.DonationSchema)
+@bp.alt_response(409, schema=schemas.NotEligibleSchema, description="donor_not_eligible")
 def correct_donation(body: dict[str, Any], donation_id: int):
     """Void a donation and record its corrected version as a new record."""
     donation = services.correct_donation(services.get_donation(donation_id), body, caller())

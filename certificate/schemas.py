@@ -7,15 +7,48 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from certificate.counts import as_number
+from certificate.eligibility import reaction_on_record
+from certificate.models import REACTION_SEVERITIES
 from core.masking import mask_id_number, mask_name
 from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from donors.schemas import ResidentIdField
 
 REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
+VOLUME_ML = {
+    "description": "ml collected: whole blood 200, 300 or 400; apheresis platelets the collected "
+    "volume the apheresis device shows, required beside units (it counts toward the 10 L a "
+    "year of platelets and plasma)"
+}
+UNITS = {"description": "therapeutic units (治疗单位): apheresis platelets 1 or 2"}
+
+
+class CountsField(fields.Number):
+    """Award counts as a JSON number: 20, or 1.5 for a 300 ml whole-blood donation."""
+
+    num_type = float
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> int | float | None:
+        return None if value is None else as_number(value)
 
 
 class DonorRefSchema(StrictSchema):
     id_number = ResidentIdField(required=True)
+
+
+class ReactionCreateSchema(StrictSchema):
+    severity = fields.String(
+        required=True,
+        validate=validate.OneOf(REACTION_SEVERITIES),
+        metadata={
+            "description": "the donation reaction (献血反应): " + ", ".join(REACTION_SEVERITIES)
+        },
+    )
+    note = fields.String(
+        validate=validate.Length(min=1, max=500),
+        allow_none=True,
+        metadata={"description": "health data: shown to staff only, never logged"},
+    )
 
 
 class DonationCreateSchema(StrictSchema):
@@ -25,8 +58,8 @@ class DonationCreateSchema(StrictSchema):
         1, 2**31 - 1, metadata={"description": "the donor's check-in visit; or give donor"}
     )
     kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    volume_ml = bounded_int(1, 2000, allow_none=True)
-    units = bounded_int(1, 10, allow_none=True)
+    volume_ml = bounded_int(1, 2000, allow_none=True, metadata=VOLUME_ML)
+    units = bounded_int(1, 10, allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime(required=True)
     din = fields.String(
         validate=validate.Length(min=14, max=24),
@@ -34,6 +67,10 @@ class DonationCreateSchema(StrictSchema):
         metadata={"description": "scanned DIN; omit to have one generated"},
     )
     override_reason = fields.String(validate=validate.Length(min=2, max=500), allow_none=True)
+    reaction = fields.Nested(
+        ReactionCreateSchema,
+        metadata={"description": "a donation reaction seen at collection; may also come later"},
+    )
 
     @ma.validates_schema
     def donor_or_visit(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -43,9 +80,14 @@ class DonationCreateSchema(StrictSchema):
 
 class DonationCorrectionSchema(StrictSchema):
     reason = fields.String(required=True, validate=validate.Length(min=2, max=500))
+    override_reason = fields.String(
+        validate=validate.Length(min=2, max=500),
+        allow_none=True,
+        metadata={"description": "record it although an interval or yearly cap refuses it"},
+    )
     kind = fields.String(validate=validate.Length(min=1, max=32))
-    volume_ml = bounded_int(1, 2000, allow_none=True)
-    units = bounded_int(1, 10, allow_none=True)
+    volume_ml = bounded_int(1, 2000, allow_none=True, metadata=VOLUME_ML)
+    units = bounded_int(1, 10, allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime()
 
 
@@ -80,26 +122,67 @@ class CertificateSchema(ma.Schema):
 CertificatePageSchema = page_of(CertificateSchema, "CertificatePage")
 
 
+class ReactionSchema(ma.Schema):
+    """A donation's reaction as staff see it in lists and answers (the note stays out)."""
+
+    severity = fields.String(metadata={"description": ", ".join(REACTION_SEVERITIES)})
+    recorded_at = LocalDateTime()
+    has_note = fields.Boolean()
+
+
+class StaffReactionSchema(ReactionSchema):
+    note = fields.String(allow_none=True, metadata={"description": "health data"})
+
+
 class DonationSchema(ma.Schema):
     id = fields.Integer()
     donor_id = fields.Integer()
     site_id = fields.Integer()
     kind = fields.String()
-    volume_ml = fields.Integer(allow_none=True)
-    units = fields.Integer(allow_none=True)
+    volume_ml = fields.Integer(allow_none=True, metadata=VOLUME_ML)
+    units = fields.Integer(allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime()
     donation_date = fields.Date()
     din = fields.String()
     status = fields.String()
     replaces_id = fields.Integer(allow_none=True)
     override_reason = fields.String(allow_none=True)
+    reaction = fields.Nested(
+        ReactionSchema,
+        allow_none=True,
+        metadata={"description": "the donation reaction recorded on it (null: none recorded)"},
+    )
     certificate = fields.Nested(CertificateSchema, allow_none=True)
 
 
+class StaffDonationSchema(DonationSchema):
+    """One donation as staff of its site see it, the reaction's note included (access logged)."""
+
+    reaction = fields.Nested(StaffReactionSchema, allow_none=True)
+
+
 class ReasonSchema(ma.Schema):
-    code = fields.String()
+    code = fields.String(metadata={"description": "stable reason code, e.g. interval"})
+    message = fields.String(metadata={"description": "the reason in the caller's language"})
+    until = fields.Date(
+        allow_none=True, metadata={"description": "the first day it no longer applies, if known"}
+    )
+
+
+class NotEligibleErrorsSchema(ma.Schema):
+    eligibility = fields.List(
+        fields.Nested(ReasonSchema),
+        metadata={"description": "the reasons, as the reasons of GET /me/eligibility"},
+    )
+
+
+class NotEligibleSchema(ma.Schema):
+    """409 donor_not_eligible: the rules refuse the donation; an override_reason records it."""
+
+    code = fields.String(metadata={"description": "donor_not_eligible"})
+    status = fields.Integer()
     message = fields.String()
-    until = fields.Date(allow_none=True)
+    errors = fields.Nested(NotEligibleErrorsSchema)
 
 
 class EligibilitySchema(ma.Schema):
@@ -123,8 +206,13 @@ class EligibilityQuerySchema(StrictSchema):
 
 class KindTotalsSchema(ma.Schema):
     donations = fields.Integer()
-    volume_ml = fields.Integer()
-    units = fields.Integer()
+    volume_ml = fields.Integer(
+        metadata={
+            "description": "ml as recorded (whole blood: the volume given; apheresis: the "
+            "collected volume the device showed); imported records without a volume add nothing"
+        }
+    )
+    units = fields.Integer(metadata={"description": "therapeutic units (apheresis platelets)"})
 
 
 class HistoryWaySchema(ma.Schema):
@@ -146,7 +234,12 @@ class CardSchema(ma.Schema):
     name = fields.String()
     blood_group = fields.Dict(allow_none=True)
     donations = fields.Integer()
-    award_counts = fields.Integer(metadata={"description": "counts by the national award rules"})
+    award_counts = CountsField(
+        metadata={
+            "description": "counts by the national award rules, in halves: 200 ml of whole "
+            "blood is 1, 300 ml is 1.5, a platelet unit is 1"
+        }
+    )
     by_kind = fields.Dict(keys=fields.String(), values=fields.Nested(KindTotalsSchema))
     last_donation_date = fields.Date(allow_none=True)
     latest_certificate = fields.Nested(CertificateSchema, allow_none=True)
@@ -176,6 +269,13 @@ class StaffDonorViewSchema(ma.Schema):
         lambda d: {"abo": d.abo, "rhd": d.rhd, "source": d.blood_group_source} if d.abo else None
     )
     status = fields.String()
+    reaction_on_record = fields.Function(
+        lambda d: reaction_on_record(d.id),
+        metadata={
+            "description": "a donation reaction other than none is on record: the donor is "
+            "not extended past the first-time age limit"
+        },
+    )
 
 
 class StaffDonorLookupResultSchema(ma.Schema):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from flask import current_app
@@ -19,7 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from certificate import history
-from certificate.eligibility import Eligibility, check_eligibility
+from certificate.counts import to_halves
+from certificate.eligibility import (
+    BETWEEN_DONATIONS,
+    Eligibility,
+    Reason,
+    check_eligibility,
+    distinct,
+)
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
     IMPORTED,
@@ -29,12 +37,13 @@ from certificate.models import (
     Certificate,
     DinSequence,
     Donation,
+    DonationReaction,
     DonorTotals,
 )
 from certificate.visits import resolve_visit
 from core import audit, clock
-from core.auth import Caller
-from core.errors import ApiError
+from core.auth import ADMIN, Caller
+from core.errors import ApiError, Detail
 from core.extensions import db
 from core.ids import Din, DinError, certificate_number, make_din, parse_din
 from core.masking import mask_name
@@ -43,6 +52,7 @@ from core.signing import SignatureInvalid, keyring
 from donors.models import Donor
 from donors.services import find_donor_by_id_number
 from sites.models import Site
+from sites.services import require_site
 
 CERTIFICATE_TOKEN_TYPE = "donation-certificate+jwt"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -59,12 +69,31 @@ class DonationRequest:
     din: str | None
     override_reason: str | None
     visit_id: int | None = None
+    reaction: Reaction | None = None
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A donation reaction as staff enter it: severity, and an optional note (health data)."""
+
+    severity: str
+    note: str | None = None
 
 
 def check_amount(
-    policy: RegionPolicy, kind: str, volume_ml: int | None, units: int | None, on: date
+    policy: RegionPolicy,
+    kind: str,
+    volume_ml: int | None,
+    units: int | None,
+    on: date,
+    *,
+    measured: bool = True,
 ) -> None:
-    """Volume in ml or therapeutic units, whichever the policy in force on `on` measures."""
+    """Volume in ml or therapeutic units, whichever the policy in force on `on` measures.
+
+    A kind measured in units whose collected volume the policy requires (apheresis platelets)
+    takes both; `measured=False` (a correction of imported history) lets the volume be absent.
+    """
     try:
         rule = policy.kind(kind, on)
     except KeyError:
@@ -73,9 +102,15 @@ def check_amount(
         ) from None
     except PolicyUndecided:
         raise ApiError("amount_not_decided", 422, errors={"kind": ["amount_not_decided"]}) from None
+    if not rule.offered:
+        raise ApiError("kind_not_offered", 422, errors={"kind": ["kind_not_offered"]})
     amount, other, field = (
         (volume_ml, units, "volume_ml") if rule.unit == "ml" else (units, volume_ml, "units")
     )
+    if rule.volume_required:
+        if volume_ml is None and measured:
+            raise ApiError("volume_required", 422, errors={"volume_ml": ["volume_required"]})
+        other = None
     if other is not None:
         wrong = "units" if field == "volume_ml" else "volume_ml"
         raise ApiError("amount_unit_mismatch", 422, errors={wrong: ["amount_unit_mismatch"]})
@@ -117,22 +152,39 @@ def next_din(site: Site, year: int) -> Din:
     return make_din(site.facility_code, year, counter.last)
 
 
+def _refuse_future(collected_at: datetime) -> None:
+    if collected_at > clock.now() + CLOCK_SKEW:
+        raise ApiError("collected_in_future", 422, errors={"collected_at": ["collected_in_future"]})
+
+
+def check_collection_day(collected_at: datetime, visit_id: int | None) -> date:
+    """The local day of a collection staff enter: not in the future, not older than staff may
+    enter (older history comes through the import), and the visit's own day for a visit."""
+    _refuse_future(collected_at)
+    day = clock.to_local(collected_at).date()
+    oldest = clock.local_today() - timedelta(days=current_app.config["STAFF_ENTRY_MAX_AGE_DAYS"])
+    if day < oldest:
+        raise ApiError(
+            "collected_too_long_ago", 422, errors={"collected_at": ["collected_too_long_ago"]}
+        )
+    visit = resolve_visit(visit_id) if visit_id is not None else None
+    if visit is not None and visit.day != day:
+        raise ApiError(
+            "collected_not_on_visit_day",
+            422,
+            errors={"collected_at": ["collected_not_on_visit_day"]},
+        )
+    return day
+
+
 def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, Eligibility]:
     policy = policy_for(request.site.region)
-    now = clock.now()
-    if request.collected_at > now + CLOCK_SKEW:
-        raise ApiError("collected_in_future", 422, errors={"collected_at": ["collected_in_future"]})
-    day = clock.to_local(request.collected_at).date()
+    day = check_collection_day(request.collected_at, request.visit_id)
     check_amount(policy, request.kind, request.volume_ml, request.units, day)
     donor = db.session.scalar(select(Donor).where(Donor.id == request.donor.id).with_for_update())
-    eligibility = check_eligibility(donor, request.kind, day, policy)
-    if not eligibility.allowed:
-        if not request.override_reason:
-            raise ApiError(
-                "donor_not_eligible",
-                409,
-                errors={"eligibility": [reason.code for reason in eligibility.reasons]},
-            )
+    eligibility = check_eligibility(donor, request.kind, day, policy, volume_ml=request.volume_ml)
+    if not eligibility.allowed and not request.override_reason:
+        raise not_eligible(eligibility.reasons)
     if request.din:
         try:
             din = parse_din(request.din)
@@ -182,10 +234,69 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
     audit.record(
         "donation.recorded", actor=("staff", staff.principal_id), target=("donation", donation.id)
     )
+    if request.reaction is not None:
+        record_reaction(donation, request.reaction, staff)
     issue_certificate(donation, donor)
     refresh_totals(donor)
     donation_recorded.send(current_app._get_current_object(), donation=donation)
     return donation, eligibility
+
+
+def not_eligible(reasons: tuple[Reason, ...] | list[Reason]) -> ApiError:
+    """The 409 a recording gets from the eligibility rules; an override reason lifts it.
+
+    Each reason is `{code, until, message}`, as in GET /me/eligibility, so a client can branch
+    on the code and show the date.
+    """
+    details = [
+        Detail(code=reason.code, until=reason.until.isoformat() if reason.until else None)
+        for reason in distinct(reasons)
+    ]
+    return ApiError("donor_not_eligible", 409, errors={"eligibility": details})
+
+
+def record_reaction(donation: Donation, reaction: Reaction, staff: Caller) -> DonationReaction:
+    """Add a reaction entry to a donation; it becomes the donation's reaction.
+
+    The audit entry names the entry, not its severity or note: the log holds no health data.
+    """
+    if donation.status == VOIDED:
+        raise ApiError("donation_already_voided", 409)
+    entry = DonationReaction(
+        severity=reaction.severity, note=reaction.note or None, recorded_by=staff.principal_id
+    )
+    donation.reactions.append(entry)
+    db.session.flush()
+    audit.record(
+        "donation.reaction_recorded",
+        actor=("staff", staff.principal_id),
+        target=("donation", donation.id),
+        details={"reaction_id": entry.id},
+    )
+    return entry
+
+
+def staff_donation(staff: Caller, donation_id: int) -> Donation:
+    """A donation of a site the caller serves; imported history has no site: admins only."""
+    donation = get_donation(donation_id)
+    if donation.site_id is None:
+        if staff.role != ADMIN:
+            raise ApiError("site_not_served", 403)
+    else:
+        require_site(staff, donation.site_id)
+    return donation
+
+
+def reaction_severity(donation_id: int | None) -> str | None:
+    """The reaction recorded on a donation, for staff lists (None: none recorded)."""
+    if donation_id is None:
+        return None
+    return db.session.scalar(
+        select(DonationReaction.severity)
+        .where(DonationReaction.donation_id == donation_id)
+        .order_by(DonationReaction.id.desc())
+        .limit(1)
+    )
 
 
 def donation_donor(
@@ -209,9 +320,7 @@ def donation_donor(
 
 def certificate_claims(donation: Donation, donor: Donor, number: str) -> dict[str, Any]:
     """What the certificate attests, with the donor's name masked: this is what anyone can see."""
-    amount, unit = (
-        (donation.volume_ml, "ml") if donation.volume_ml is not None else (donation.units, "unit")
-    )
+    amount, unit = donation.amount
     return {
         "no": number,
         "name": mask_name(donor.name),
@@ -250,7 +359,7 @@ def refresh_totals(donor: Donor) -> DonorTotals:
     if totals is None:
         totals = DonorTotals(donor_id=donor.id)
         db.session.add(totals)
-    award_counts = 0
+    award_counts = Fraction(0)
     by_kind: dict[str, dict[str, int]] = {}
     for donation in donations:
         award_counts += award_counts_for(donation)
@@ -259,34 +368,54 @@ def refresh_totals(donor: Donor) -> DonorTotals:
         entry["volume_ml"] += donation.volume_ml or 0
         entry["units"] += donation.units or 0
     totals.donations = len(donations)
-    totals.award_counts = award_counts
+    totals.award_half_counts = to_halves(award_counts)
     totals.by_kind = by_kind
     totals.last_donation_date = max((d.donation_date for d in donations), default=None)
     totals.updated_at = clock.now()
     return totals
 
 
-def award_counts_for(donation: Donation) -> int:
+def refresh_all_totals(batch: int = 500) -> int:
+    """Recompute every donor's totals, after a change of the counting rules; returns how many."""
+    done = 0
+    last_id = 0
+    while True:
+        donors = db.session.scalars(
+            select(Donor)
+            .where(Donor.id > last_id, Donor.id.in_(select(Donation.donor_id)))
+            .order_by(Donor.id)
+            .limit(batch)
+        ).all()
+        if not donors:
+            return done
+        for donor in donors:
+            refresh_totals(donor)
+        db.session.commit()
+        done += len(donors)
+        last_id = donors[-1].id
+
+
+def award_counts_for(donation: Donation) -> Fraction:
     """Counts by the national award rules in force on the donation's date (0 while undecided)."""
-    return count_donation(donation).counts or 0
+    return count_donation(donation).counts or Fraction(0)
 
 
 @dataclass(frozen=True)
 class CountedDonation:
     """A donation with its counts by the national award rules, or the question that stops them.
 
-    A 300 ml whole-blood or a plasma donation has no settled count: it is "not yet counted",
-    shown with its open question, never silently 0 and never guessed.
+    A donation the rules give no settled count (a kind the policy leaves open) is "not yet
+    counted", shown with its open question, never silently 0 and never guessed.
     """
 
     donation: Donation
-    counts: int | None
+    counts: Fraction | None
     open_question: str | None
 
 
 def count_donation(donation: Donation) -> CountedDonation:
     policy = policy_for(donation.region)
-    amount = donation.volume_ml if donation.volume_ml is not None else donation.units
+    amount, _ = donation.amount
     try:
         counts = policy.counts_for(donation.kind, amount or 0, donation.donation_date)
     except PolicyUndecided as undecided:
@@ -367,7 +496,7 @@ def find_certificate(number: str) -> Certificate | None:
 
 def totals_for(donor: Donor) -> DonorTotals:
     return db.session.get(DonorTotals, donor.id) or DonorTotals(
-        donor_id=donor.id, donations=0, award_counts=0, by_kind={}
+        donor_id=donor.id, donations=0, award_half_counts=0, by_kind={}
     )
 
 
@@ -421,6 +550,7 @@ def donation_view(donation: Donation) -> dict[str, Any]:
         "status": donation.status,
         "replaces_id": donation.replaces_id,
         "override_reason": donation.override_reason,
+        "reaction": donation.reaction,
         "certificate": certificate_view(donation.certificate) if donation.certificate else None,
     }
 
@@ -467,15 +597,31 @@ def audit_staff_access(staff: Caller, donor: Donor) -> None:
 
 
 def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller) -> Donation:
-    """A correction is a new record: the original is voided, the new one points back to it."""
+    """A correction is a new record: the original is voided, the new one points back to it.
+
+    A new date, kind or amount is checked against the donor's other donations, on both sides
+    of the date (intervals, yearly caps); the age and deferrals were judged at the collection.
+    An `override_reason` records it anyway, audited, as at recording.
+    """
     void_donation(original, changes["reason"], admin)
+    policy = policy_for(original.region)
     kind = changes.get("kind", original.kind)
-    volume_ml = changes.get("volume_ml", original.volume_ml if "units" not in changes else None)
-    units = changes.get("units", original.units if "volume_ml" not in changes else None)
+    if kind == original.kind:
+        volume_ml = changes.get("volume_ml", original.volume_ml)
+        units = changes.get("units", original.units)
+    else:  # another kind is measured anew
+        volume_ml, units = changes.get("volume_ml"), changes.get("units")
     collected_at = changes.get("collected_at", original.collected_at)
-    check_amount(
-        policy_for(original.region), kind, volume_ml, units, clock.to_local(collected_at).date()
-    )
+    _refuse_future(collected_at)
+    day = clock.to_local(collected_at).date()
+    check_amount(policy, kind, volume_ml, units, day, measured=original.source == RECORDED)
+    between: list[Reason] = []
+    if {"kind", "collected_at", "volume_ml", "units"} & set(changes):
+        result = check_eligibility(original.donor, kind, day, policy, volume_ml=volume_ml)
+        between = [reason for reason in result.reasons if reason.code in BETWEEN_DONATIONS]
+        if between and not changes.get("override_reason"):
+            raise not_eligible(between)
+    override = changes.get("override_reason") if between else None
     corrected = Donation(
         donor_id=original.donor_id,
         site_id=original.site_id,
@@ -492,10 +638,29 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
         status=VALID,
         source=original.source,
         region=original.region,
+        override_reason=override,
         replaces_id=original.id,
     )
     db.session.add(corrected)
     db.session.flush()
+    if override:
+        audit.record(
+            "donation.eligibility_overridden",
+            actor=("staff", admin.principal_id),
+            target=("donation", corrected.id),
+            details={"reasons": [r.code for r in between], "override_reason": override},
+        )
+    reaction = original.reaction
+    if reaction is not None:  # a fact of the collection, which the correction does not undo
+        corrected.reactions.append(
+            DonationReaction(
+                severity=reaction.severity,
+                note=reaction.note,
+                recorded_at=reaction.recorded_at,
+                recorded_by=reaction.recorded_by,
+            )
+        )
+        db.session.flush()
     audit.record(
         "donation.corrected",
         actor=("staff", admin.principal_id),

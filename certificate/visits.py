@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class VisitRef:
     donor_id: int
     site_id: int
     open: bool  # a donation may still be recorded for it
+    day: date  # the local day of the visit: its donation is collected that day
 
 
 VisitResolver = Callable[[int], "VisitRef | None"]

@@ -82,6 +82,9 @@ class BaseConfig:
     VERIFY_RATE_LIMIT = "60/minute"  # per client address, on the public verification page
 
     HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5  # guesses at a bag number, per donor
+    # How many days back staff may date a donation they record; older history comes through
+    # `flask certificate import` (an operational choice, not a regulation).
+    STAFF_ENTRY_MAX_AGE_DAYS = 7
 
     # Region policies (policies/<region>.toml); a site or donor names its region.
     POLICY_DIR = str(PROJECT_ROOT / "policies")

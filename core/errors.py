@@ -67,8 +67,15 @@ def message_for(code: str) -> str:
     return en if prefers_english() else zh
 
 
+class Detail(dict):
+    """A structured error detail a client acts on, such as `{code, until}`: rendered as given,
+    with the code's message added in the caller's language (never translated in place)."""
+
+
 def _translate_field_messages(errors: Any) -> Any:
     """Field details may be our codes or marshmallow's English texts; render both."""
+    if isinstance(errors, Detail):
+        return {**errors, "message": message_for(errors["code"])}
     if isinstance(errors, dict):
         return {key: _translate_field_messages(value) for key, value in errors.items()}
     if isinstance(errors, list):

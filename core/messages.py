@@ -102,6 +102,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该项规则尚待核实，请咨询献血点工作人员。",
         "This rule is not settled yet; please ask the staff.",
     ),
+    "too_old_after_reaction": (
+        "曾有献血反应记录，按规定不能延长献血年龄。",
+        "A donation reaction is on record, so the age limit is not extended.",
+    ),
+    "kind_not_offered": (
+        "本地血站不开展此类献血。",
+        "This kind of donation is not offered here.",
+    ),
+    "interval_later_donation": (
+        "与之后已登记的一次献血间隔不够。",
+        "Too close to a later donation on record.",
+    ),
+    "yearly_volume_cap": (
+        "本年度单采血小板和血浆的采集总量已接近上限。",
+        "This year's platelets and plasma collected are at or near the yearly limit.",
+    ),
     # donations and certificates
     "donor_not_eligible": (
         "献血者当前不符合献血条件；如确需采集，请填写原因。",
@@ -170,6 +186,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "standard_not_in_force": (
         "该日期没有生效的献血者健康检查标准。",
         "No donor health standard is in force on this date.",
+    ),
+    "volume_required": (
+        "请填写单采设备显示的采集量（毫升）。",
+        "Give the collected volume (ml) the apheresis device shows.",
+    ),
+    "collected_too_long_ago": (
+        "采集日期过早，不能在此补录；较早的记录请由血站导入。",
+        "This collection date is too far back to enter here; older records are imported.",
+    ),
+    "collected_not_on_visit_day": (
+        "采集日期须为该次到访当天。",
+        "The collection must be on the day of the visit.",
     ),
     # sites and staff
     "facility_code_taken": ("该机构代码已存在。", "This facility code is already in use."),

@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from core.config import PROJECT_ROOT
 BASE_NAME = "national"
 AMOUNT_UNITS = ("ml", "unit")
 ANY_KIND = "*"
+# What makes a donor a repeat donor, whom the age extension covers (GB 18467-2011 §7.1): an
+# earlier recorded donation, and no recorded donation reaction other than "none".
+REPEAT_CONDITIONS = ("earlier_donation", "no_reaction")
 
 
 class PolicyError(ValueError):
@@ -98,13 +102,18 @@ class Source:
 
 @dataclass(frozen=True)
 class AgeLimits:
+    """Ages in completed years (周岁). An inclusive upper age is open until the day before the
+    next birthday: "to 60" accepts a donor aged 60 years and 364 days."""
+
     min_years: int
     max_first_time: int
     max_repeat: int
-    # Whether a repeat donor aged 60 (before the 61st birthday) may give: None = not settled.
-    repeat_max_inclusive: bool | None
-    repeat_max_question: str | None
+    max_inclusive: bool
+    repeat_requires: tuple[str, ...]
     source: str
+
+    def above(self, age: int, limit: int) -> bool:
+        return age > limit if self.max_inclusive else age >= limit
 
 
 @dataclass(frozen=True)
@@ -116,12 +125,28 @@ class KindRule:
     max_per_year: int | None
     source: str
     open_question: str | None = None
+    # A kind the region's stations do not collect: listed so that a client hears so, never
+    # recorded, booked or imported.
+    offered: bool = True
+    # A kind measured in units whose collected volume (ml, from the apheresis device) staff
+    # record beside them; a record without one (an import) counts `default_ml_per_unit` a unit.
+    volume_required: bool = False
+    default_ml_per_unit: int | None = None
 
     @property
     def allowed_amounts(self) -> tuple[int, ...]:
         if self.amounts is None:
             raise PolicyUndecided(f"kinds.{self.code}.allowed", self.open_question or "not set")
         return self.amounts
+
+
+@dataclass(frozen=True)
+class VolumeCap:
+    """At most `max_ml` collected in a calendar year over `kinds` together."""
+
+    kinds: tuple[str, ...]
+    max_ml: int
+    source: str
 
 
 @dataclass(frozen=True)
@@ -157,6 +182,7 @@ class HealthStandard:
     intervals: tuple[IntervalRule, ...]
     deferrals: dict[str, DeferralRule]
     source: str
+    volume_caps: tuple[VolumeCap, ...] = ()
 
     def covers(self, on: date) -> bool:
         return _in_force(self.effective_from, self.effective_to, on)
@@ -164,12 +190,19 @@ class HealthStandard:
 
 @dataclass(frozen=True)
 class CountingRule:
-    """How one kind converts to award counts: per `ml_per_count` ml, or per therapeutic unit."""
+    """How one kind converts to award counts: per `ml_per_count` ml, or per therapeutic unit.
+
+    With `count_step` (a half), a volume counts in steps of that size, rounded down to the step
+    below: 300 ml at 200 ml a count is 1.5, and 250 ml is 1 (no count for blood not given).
+    Without it, only whole counts exist and a volume between them is the `partial_question`.
+    """
 
     ml_per_count: int | None = None
     counts_per_unit: int | None = None
     partial_question: str | None = None
     open_question: str | None = None
+    count_step: Fraction | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +256,10 @@ class RegionPolicy:
     def age_limits(self, on: date) -> AgeLimits:
         return self.standard(on).age
 
+    def volume_cap(self, kind: str, on: date) -> VolumeCap | None:
+        """The yearly volume cap that counts `kind`, as of `on` (None: no cap on it)."""
+        return next((cap for cap in self.standard(on).volume_caps if kind in cap.kinds), None)
+
     def min_interval(self, previous: str, following: str, on: date) -> Period | None:
         """The shortest gap from a `previous` donation to a `following` one, as of `on`."""
         rule = _interval_rule(self.standard(on).intervals, previous, following)
@@ -238,8 +275,8 @@ class RegionPolicy:
         """KeyError for a reason code the policy does not list."""
         return self.standard(on).deferrals[code]
 
-    def counts_for(self, kind: str, amount: int, on: date) -> int:
-        """Counts by the national award rules in force on the donation's date."""
+    def counts_for(self, kind: str, amount: int, on: date) -> Fraction:
+        """Counts by the national award rules in force on the donation's date, exactly."""
         for rules in self.counting:
             if rules.covers(on):
                 break
@@ -250,14 +287,16 @@ class RegionPolicy:
             question = rule.open_question if rule else f"no counting rule for {kind}"
             raise PolicyUndecided(f"awards.counting.{kind}", question or "not set")
         if rule.counts_per_unit is not None:
-            return amount * rule.counts_per_unit
+            return Fraction(amount * rule.counts_per_unit)
         assert rule.ml_per_count is not None
+        if rule.count_step is not None:
+            return amount // (rule.ml_per_count * rule.count_step) * rule.count_step
         counts, rest = divmod(amount, rule.ml_per_count)
         if rest:
             raise PolicyUndecided(
                 f"awards.counting.{kind}.partial", rule.partial_question or "not set"
             )
-        return counts
+        return Fraction(counts)
 
     def section(self, name: str) -> Any:
         """What a domain package's registered reader made of its section; KeyError if absent."""
@@ -427,11 +466,12 @@ def _read_age(reader: PolicyReader) -> AgeLimits:
     repeat = reader.positive("max_years_repeat")
     if not minimum < first <= repeat:
         raise reader.fail("max_years_repeat", "need min_years < max_years_first_time <= repeat")
-    inclusive = reader.get("repeat_max_inclusive", bool, required=False)
-    question = reader.text("repeat_max_question", required=False)
-    if inclusive is None and not question:
-        raise reader.fail("repeat_max_inclusive", "is required (or repeat_max_question)")
-    return AgeLimits(minimum, first, repeat, inclusive, question, reader.source())
+    inclusive = reader.get("max_years_inclusive", bool)
+    requires = reader.get("repeat_requires", list)
+    unknown = [item for item in requires if item not in REPEAT_CONDITIONS]
+    if unknown or len(set(requires)) != len(requires):
+        raise reader.fail("repeat_requires", f"name each of {REPEAT_CONDITIONS} at most once")
+    return AgeLimits(minimum, first, repeat, inclusive, tuple(requires), reader.source())
 
 
 @_strict
@@ -448,7 +488,17 @@ def _read_kind(reader: PolicyReader, code: str) -> KindRule:
             raise reader.fail(name, "must be a non-empty list of positive whole numbers")
         return tuple(values)
 
-    allowed, question = reader.value_or_question("allowed", amounts)
+    offered = reader.get("offered", bool, required=False) is not False
+    if offered:
+        allowed, question = reader.value_or_question("allowed", amounts)
+    else:
+        allowed = amounts("allowed") if reader.has("allowed") else None
+        question = reader.text("open_question", required=False)
+    volume_required = reader.get("volume_required", bool, required=False) or False
+    default_ml = reader.positive("default_ml_per_unit", required=False)
+    if unit != "unit" and (volume_required or default_ml is not None):
+        name = "volume_required" if volume_required else "default_ml_per_unit"
+        raise reader.fail(name, "only a kind measured in units records a volume beside them")
     return KindRule(
         code=code,
         name_zh=reader.text("name_zh"),
@@ -457,7 +507,22 @@ def _read_kind(reader: PolicyReader, code: str) -> KindRule:
         max_per_year=reader.positive("max_per_year", required=False),
         source=reader.source(),
         open_question=question,
+        offered=offered,
+        volume_required=volume_required,
+        default_ml_per_unit=default_ml,
     )
+
+
+@_strict
+def _read_volume_cap(reader: PolicyReader, kinds: dict[str, KindRule]) -> VolumeCap:
+    listed = reader.get("kinds", list)
+    unknown = [kind for kind in listed if kind not in kinds]
+    if not listed or unknown:
+        raise reader.fail("kinds", f"unknown kinds {unknown}" if unknown else "is empty")
+    for kind in listed:
+        if kinds[kind].unit == "unit" and kinds[kind].default_ml_per_unit is None:
+            raise reader.fail("kinds", f"{kind} is measured in units: give default_ml_per_unit")
+    return VolumeCap(tuple(listed), reader.positive("max_ml"), reader.source())
 
 
 @_strict
@@ -510,8 +575,9 @@ def _read_standard(reader: PolicyReader) -> HealthStandard:
     if not kinds:
         raise kinds_table.fail("", "lists no donation kinds")
     intervals = tuple(_read_interval(item, kinds) for item in reader.tables("intervals"))
-    for previous in kinds:
-        for following in kinds:
+    offered = [code for code, rule in kinds.items() if rule.offered]
+    for previous in offered:
+        for following in offered:
             if _interval_rule(intervals, previous, following) is None:
                 raise reader.fail(
                     "intervals",
@@ -525,6 +591,14 @@ def _read_standard(reader: PolicyReader) -> HealthStandard:
             raise item.fail("code", f"{rule.code!r} appears twice")
         deferrals[rule.code] = rule
     deferral_table.finish()
+    caps = (
+        tuple(_read_volume_cap(item, kinds) for item in reader.tables("yearly_volume_caps"))
+        if reader.has("yearly_volume_caps")
+        else ()
+    )
+    capped = [kind for cap in caps for kind in cap.kinds]
+    if len(capped) != len(set(capped)):
+        raise reader.fail("yearly_volume_caps", "a kind is in two caps")
     return HealthStandard(
         id=reader.text("id"),
         effective_from=start,
@@ -534,6 +608,7 @@ def _read_standard(reader: PolicyReader) -> HealthStandard:
         intervals=intervals,
         deferrals=deferrals,
         source=reader.source(),
+        volume_caps=caps,
     )
 
 
@@ -549,13 +624,33 @@ def _read_counting(reader: PolicyReader) -> CountingRules:
             counts_per_unit=item.positive("counts_per_unit", required=False),
             partial_question=item.text("partial_question", required=False),
             open_question=item.text("open_question", required=False),
+            count_step=_count_step(item),
+            source=item.text("source", required=False),
         )
         given = [rule.ml_per_count, rule.counts_per_unit, rule.open_question]
         if sum(value is not None for value in given) != 1:
             raise item.fail(code, "give one of ml_per_count, counts_per_unit or open_question")
+        if rule.count_step is not None and (rule.ml_per_count is None or rule.partial_question):
+            raise item.fail("count_step", "goes with ml_per_count, instead of partial_question")
         item.finish()
         per_kind[code] = rule
     return CountingRules(start, end, per_kind, reader.source())
+
+
+def _count_step(item: PolicyReader) -> Fraction | None:
+    """A half or a whole: counts are kept exactly, in halves (certificate/counts.py)."""
+    value = item.get("count_step", (int, float), required=False)
+    rounding = item.text("rounding", required=False)
+    if value is None:
+        if rounding is not None:
+            raise item.fail("rounding", "goes with count_step")
+        return None
+    step = Fraction(value)
+    if isinstance(value, bool) or not 0 < step <= 1 or (2 * step).denominator != 1:
+        raise item.fail("count_step", f"must be 0.5 or 1, got {value!r}")
+    if rounding != "down":
+        raise item.fail("rounding", "only 'down' is implemented (no count for blood not given)")
+    return step
 
 
 @dataclass(frozen=True)

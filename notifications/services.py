@@ -56,9 +56,8 @@ def salutation_name(donor: Donor) -> str:
 
 
 def amount_text(donation: Donation) -> str:
-    if donation.volume_ml is not None:
-        return f"{donation.volume_ml}毫升"
-    return f"{donation.units}个治疗单位"
+    amount, unit = donation.amount
+    return f"{amount}毫升" if unit == "ml" else f"{amount}个治疗单位"
 
 
 def thank_for_donation(donation: Donation) -> OutboxMessage | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from fractions import Fraction
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from certificate.counts import from_halves
 from core import clock
 from core.extensions import db
 from core.types import UTCDateTime
@@ -60,8 +62,13 @@ class BenefitApplication(db.Model):
     region: Mapped[str] = mapped_column(String(32))
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     outcome: Mapped[str] = mapped_column(String(16))
-    counted: Mapped[int] = mapped_column(Integer)
+    # Counts by the national award rules, in halves (certificate/counts.py); required is whole.
+    counted_half_counts: Mapped[int] = mapped_column(Integer)
     required: Mapped[int] = mapped_column(Integer)
+
+    @property
+    def counted(self) -> Fraction:
+        return from_halves(self.counted_half_counts)
 
 
 class BenefitHolder(db.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from certificate.schemas import CountsField
 from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from rewards.codes import MAX_CODE_LENGTH
 from rewards.gates import CATEGORIES
@@ -83,12 +84,24 @@ class AwardNameSchema(ma.Schema):
     name = fields.String()
 
 
+class PlanPartSchema(ma.Schema):
+    donations = fields.Integer()
+    amount = fields.Integer(metadata={"description": "in the step's unit (ml or units)"})
+
+
 class NextStepSchema(ma.Schema):
     kind = fields.String()
     kind_name = fields.String()
-    amount = fields.Integer()
+    amount = fields.Integer(metadata={"description": "the amount of the plan's first donations"})
     unit = fields.String()
-    donations = fields.Integer(metadata={"description": "donations of this size still needed"})
+    donations = fields.Integer(metadata={"description": "the fewest donations that close the gap"})
+    plan = fields.List(
+        fields.Nested(PlanPartSchema),
+        metadata={
+            "description": "how many of which amount: all but the last of the amount that "
+            "counts most, the last the smallest that still closes the gap"
+        },
+    )
 
 
 class UncountedSchema(ma.Schema):
@@ -109,9 +122,11 @@ class RouteSchema(ma.Schema):
     awards_held = fields.List(fields.Nested(AwardSchema))
     # region_donation_count
     on_application = fields.Boolean()
-    counted = fields.Integer()
-    required = fields.Integer(allow_none=True)
-    remaining = fields.Integer(allow_none=True)
+    counted = CountsField(
+        metadata={"description": "counts by the national award rules (300 ml of whole blood: 1.5)"}
+    )
+    required = CountsField(allow_none=True)
+    remaining = CountsField(allow_none=True)
     can_apply = fields.Boolean()
     next_steps = fields.List(fields.Nested(NextStepSchema))
     not_yet_counted = fields.List(fields.Nested(UncountedSchema))

@@ -13,12 +13,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from certificate.counts import as_number, as_text, to_halves
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.services import CountedDonation, counted_donations
 from core import audit, clock
@@ -108,10 +110,10 @@ def _award_basis(donor: Donor, region: str, edition: Edition) -> Basis | None:
     return Basis(since=clock.as_utc(_local_midnight(start)), award_grant_id=first.id)
 
 
-def region_counts(donor: Donor, region: str) -> tuple[int, list[CountedDonation]]:
+def region_counts(donor: Donor, region: str) -> tuple[Fraction, list[CountedDonation]]:
     """Counted donations in the region by the national rules, and those not yet counted."""
     counted = counted_donations(donor, region)
-    total = sum(item.counts or 0 for item in counted)
+    total = sum((item.counts or Fraction(0) for item in counted), Fraction(0))
     return total, [item for item in counted if item.counts is None]
 
 
@@ -124,10 +126,10 @@ def _count_basis(donor: Donor, region: str, edition: Edition) -> Basis | None:
     except PolicyUndecided:
         return None
     counted = counted_donations(donor, region)
-    if sum(item.counts or 0 for item in counted) < threshold:
+    if sum((item.counts or Fraction(0) for item in counted), Fraction(0)) < threshold:
         return None
     if not route.on_application:
-        running = 0
+        running = Fraction(0)
         for item in counted:
             running += item.counts or 0
             if running >= threshold:
@@ -387,7 +389,11 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
     counted, _ = region_counts(donor, region)
     outcome = GRANTED if counted >= threshold else REFUSED
     application = BenefitApplication(
-        donor_id=donor.id, region=region, outcome=outcome, counted=counted, required=threshold
+        donor_id=donor.id,
+        region=region,
+        outcome=outcome,
+        counted_half_counts=to_halves(counted),
+        required=threshold,
     )
     db.session.add(application)
     db.session.flush()
@@ -395,7 +401,7 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
         f"benefit.application_{outcome}",
         actor=("donor", donor.id),
         target=("benefit_application", application.id),
-        details={"region": region, "counted": counted, "required": threshold},
+        details={"region": region, "counted": as_number(counted), "required": threshold},
     )
     if outcome == GRANTED:
         refresh_standing(donor)
@@ -405,48 +411,75 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
 # ---------------------------------------------------------------- the donor's view
 
 
-def _next_steps(policy: RegionPolicy, remaining: int, on: date) -> list[dict[str, Any]]:
-    """The fewest donations of each kind that would close the gap, by today's rules."""
+def next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict[str, Any]]:
+    """The fewest donations of each kind that close the gap, by today's rules.
+
+    All but the last are of the amount that counts most; the last is the smallest allowed
+    amount that still closes the gap: one count missing is one 200 ml donation or one unit,
+    1.5 missing is one 300 ml donation.
+    """
     steps = []
     for kind in policy.kind_codes(on):
         rule = policy.kind(kind, on)
+        if not rule.offered:
+            continue
         try:
-            amount = max(rule.allowed_amounts)
-            counts = policy.counts_for(kind, amount, on)
+            options = [(policy.counts_for(kind, a, on), a) for a in rule.allowed_amounts]
         except PolicyUndecided:
             continue
-        if counts > 0:
-            steps.append(
-                {
-                    "kind": kind,
-                    "kind_name": rule.name_zh,
-                    "amount": amount,
-                    "unit": rule.unit,
-                    "donations": math.ceil(remaining / counts),
-                }
-            )
+        options = [(counts, amount) for counts, amount in options if counts > 0]
+        if not options:
+            continue
+        most = max(counts for counts, _ in options)
+        usual = min(amount for counts, amount in options if counts == most)
+        donations = math.ceil(remaining / most)
+        rest = remaining - (donations - 1) * most
+        last = min(amount for counts, amount in options if counts >= rest)
+        plan = [{"donations": donations - 1, "amount": usual}] if donations > 1 else []
+        if plan and last == usual:
+            plan[0]["donations"] += 1
+        else:
+            plan.append({"donations": 1, "amount": last})
+        steps.append(
+            {
+                "kind": kind,
+                "kind_name": rule.name_zh,
+                "amount": plan[0]["amount"],
+                "unit": rule.unit,
+                "donations": donations,
+                "plan": plan,
+            }
+        )
     return sorted(steps, key=lambda step: step["donations"])
 
 
-def _progress_message(counted: int, required: int, steps: list[dict[str, Any]]) -> str:
+def _progress_message(counted: Fraction, required: int, steps: list[dict[str, Any]]) -> str:
     remaining = required - counted
     if remaining <= 0:
-        return f"已累计{counted}次（按国家表彰计算），已达到{required}次的条件。"
+        return f"已累计{as_text(counted)}次（按国家表彰计算），已达到{required}次的条件。"
     options = "，或".join(
-        f"{step['donations']}次{step['amount']}{UNIT_NAMES_ZH[step['unit']]}{step['kind_name']}"
+        "和".join(
+            f"{part['donations']}次{part['amount']}{UNIT_NAMES_ZH[step['unit']]}"
+            for part in step["plan"]
+        )
+        + step["kind_name"]
         for step in steps
     )
-    text = f"已累计{counted}次（按国家表彰计算），共需{required}次，还差{remaining}次"
+    text = (
+        f"已累计{as_text(counted)}次（按国家表彰计算），共需{required}次，"
+        f"还差{as_text(remaining)}次"
+    )
     return text + (f"：再献{options}即可。" if options else "。")
 
 
 def _uncounted_view(item: CountedDonation) -> dict[str, Any]:
     donation = item.donation
+    amount, unit = donation.amount
     return {
         "donation_date": donation.donation_date,
         "kind": donation.kind,
-        "amount": donation.volume_ml if donation.volume_ml is not None else donation.units,
-        "unit": "ml" if donation.volume_ml is not None else "unit",
+        "amount": amount,
+        "unit": unit,
         "question": item.open_question,
     }
 
@@ -544,7 +577,7 @@ def _count_route_view(
     if route.min_counts is None:
         return view
     remaining = max(route.min_counts - counted, 0)
-    steps = _next_steps(policy, remaining, today) if remaining else []
+    steps = next_steps(policy, remaining, today) if remaining else []
     view.update(
         remaining=remaining,
         can_apply=route.on_application and not met and remaining == 0,

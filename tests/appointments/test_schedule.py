@@ -81,7 +81,8 @@ def test_staff_cannot_change_a_schedule(client):
         ([WEEK[0], {**WEEK[0], "opens": "11:00", "closes": "12:00"}], "opens"),
         ([{**WEEK[0], "capacity": {"whole_blud": 3}}], "capacity"),
         ([{**WEEK[0], "capacity": {"whole_blood": 0}}], "capacity"),
-        # POLICY.md gives no volumes for plasma-only apheresis: it cannot be recorded or booked.
+        # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis is not offered, so it cannot
+        # be booked (the code is kind_not_offered: tests/certificate/test_kinds_offered.py).
         ([{**WEEK[0], "capacity": {"apheresis_plasma": 2}}], "capacity"),
         ([{**WEEK[0], "opens": "09:00", "closes": "09:20"}], "slot_minutes"),
         ([{**WEEK[0], "weekday": 8}], "weekday"),

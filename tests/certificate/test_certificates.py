@@ -34,7 +34,7 @@ def test_a_donor_lists_their_certificates_newest_first(client, sms):
             site,
             data["plain"]["id_number"],
             kind="apheresis_platelets",
-            volume_ml=None,
+            volume_ml=260,
             units=1,
         ).get_json()
     second = record(client, token, site, data["plain"]["id_number"]).get_json()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from sqlalchemy import select
 
 from certificate.models import Donation, DonorTotals
@@ -72,5 +74,6 @@ def test_a_correction_is_a_new_record_pointing_to_the_old(client, sms):
     assert corrected["din"] == donation["din"]
     assert corrected["certificate"]["number"] != donation["certificate"]["number"]
     assert db.session.get(Donation, donation["id"]).status == "voided"
-    # National award rules: 300 ml of whole blood counts 1 (each full 200 ml).
-    assert db.session.get(DonorTotals, donor.id).donations == 1
+    # POLICY.md "Decisions (2026-11-30)": 300 ml of whole blood counts 1.5.
+    totals = db.session.get(DonorTotals, donor.id)
+    assert (totals.donations, totals.award_counts) == (1, Fraction(3, 2))

@@ -102,7 +102,7 @@ def test_platelets_then_whole_blood_after_four_weeks(client, sms, desk):
             site,
             data["plain"]["id_number"],
             kind="apheresis_platelets",
-            volume_ml=None,
+            volume_ml=260,
             units=1,
         )
         assert response.status_code == 201
@@ -126,7 +126,7 @@ def test_the_yearly_platelet_cap(app, client, sms, desk):
                 site,
                 data["plain"]["id_number"],
                 kind="apheresis_platelets",
-                volume_ml=None,
+                volume_ml=260,
                 units=1,
             )
             assert response.status_code == 201, (index, response.get_json())
@@ -209,22 +209,60 @@ def test_the_card_shows_totals_latest_certificate_and_next_dates(client, sms, de
     assert whole["allowed"] is False and whole["earliest_date"]
 
 
-def test_a_repeat_donor_aged_60_gets_no_guess(client, sms, desk):
-    # GB 18467-2011: repeat donors "至60周岁"; whether age 60 itself is included is an open
-    # question in POLICY.md §1.2, so the engine refuses to decide.
-    site, token = desk
-    _, data = donor_record(client, sms, id_number=resident_id(birth="19660101"))
-    with clock.frozen_at(at(date(2021, 6, 1))):  # first donation at 55
-        assert record(client, token, site, data["plain"]["id_number"]).status_code == 201
-    result = kinds(client, data["tokens"]["access_token"], date(2026, 11, 22))["whole_blood"]
-    assert result["allowed"] is False and result["earliest_date"] is None
-    assert [r["code"] for r in result["reasons"]] == ["policy_undecided"]
-    older = kinds(client, data["tokens"]["access_token"], date(2027, 1, 2))["whole_blood"]
-    assert [r["code"] for r in older["reasons"]] == ["too_old_repeat"]
+def codes(result: dict) -> list[str]:
+    return [reason["code"] for reason in result["reasons"]]
 
 
-def test_plasma_after_whole_blood_is_undecided_not_guessed(client, sms, desk):
-    # POLICY.md gives no interval before or after a plasma-only apheresis donation.
+@pytest.mark.parametrize(
+    ("birth", "last_day", "first_refused"),
+    [
+        ("19710315", date(2027, 3, 14), date(2027, 3, 15)),
+        # 29 February + 56 years is always a leap day: the birthday itself is refused.
+        ("19720229", date(2028, 2, 28), date(2028, 2, 29)),
+    ],
+)
+def test_a_first_time_donor_is_accepted_until_the_day_before_the_56th_birthday(
+    client, sms, birth, last_day, first_refused
+):
+    # POLICY.md "Decisions (2026-11-30)": ages are inclusive; a first-time donor is accepted
+    # until the day before the 56th birthday.
+    _, data = donor_record(client, sms, id_number=resident_id(birth=birth))
+    token = data["tokens"]["access_token"]
+    assert kinds(client, token, last_day)["whole_blood"]["allowed"] is True
+    refused = kinds(client, token, first_refused)["whole_blood"]
+    assert refused["allowed"] is False and refused["earliest_date"] is None
+    assert codes(refused) == ["too_old_first_time"]
+
+
+@pytest.mark.parametrize(
+    ("birth", "first_donation", "last_day", "first_refused"),
+    [
+        ("19660710", date(2021, 6, 1), date(2027, 7, 9), date(2027, 7, 10)),
+        # 29 February + 61 years falls in a common year: the 61st birthday completes on
+        # 1 March (age_on), so 28 February is the last day.
+        ("19680229", date(2020, 6, 1), date(2029, 2, 28), date(2029, 3, 1)),
+    ],
+)
+def test_a_repeat_donor_is_accepted_until_the_day_before_the_61st_birthday(
+    client, sms, desk, birth, first_donation, last_day, first_refused
+):
+    # POLICY.md "Decisions (2026-11-30)": a repeat donor (an earlier recorded donation and no
+    # recorded reaction) is accepted until the day before the 61st birthday.
+    site, staff = desk
+    _, data = donor_record(client, sms, id_number=resident_id(birth=birth))
+    with clock.frozen_at(at(first_donation)):
+        assert record(client, staff, site, data["plain"]["id_number"]).status_code == 201
+    token = data["tokens"]["access_token"]
+    allowed = kinds(client, token, last_day)["whole_blood"]
+    assert allowed["allowed"] is True, allowed
+    refused = kinds(client, token, first_refused)["whole_blood"]
+    assert refused["allowed"] is False and refused["earliest_date"] is None
+    assert codes(refused) == ["too_old_repeat"]
+
+
+def test_plasma_is_not_offered_before_or_after_whole_blood(client, sms, desk):
+    # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis answers kind_not_offered,
+    # never allowed and never undecided; whole blood is unaffected.
     site, token = desk
     _, data = donor_record(client, sms)
     with clock.frozen_at(at(date(2026, 1, 5))):
@@ -232,7 +270,7 @@ def test_plasma_after_whole_blood_is_undecided_not_guessed(client, sms, desk):
     result = kinds(client, data["tokens"]["access_token"], date(2026, 11, 22))
     plasma = result["apheresis_plasma"]
     assert plasma["allowed"] is False and plasma["earliest_date"] is None
-    assert [r["code"] for r in plasma["reasons"]] == ["policy_undecided"]
+    assert codes(plasma) == ["kind_not_offered"]
     assert result["whole_blood"]["allowed"] is True
 
 

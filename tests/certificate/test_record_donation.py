@@ -142,21 +142,36 @@ def test_volumes_come_from_the_policy(client, sms):
     assert response.get_json()["code"] == "amount_not_allowed"
 
 
-def test_platelets_are_measured_in_therapeutic_units(client, sms):
+def test_platelets_are_measured_in_therapeutic_units_with_their_collected_volume(client, sms):
+    # GB 18467-2011: 1-2 therapeutic units; POLICY.md "Decisions (2026-11-30)": staff record
+    # the collected volume from the apheresis device with the units.
     site, token = setup_site(client)
     _, data = donor_record(client, sms)
-    wrong = record(client, token, site, data["plain"]["id_number"], kind="apheresis_platelets")
+    id_number = data["plain"]["id_number"]
+    wrong = record(client, token, site, id_number, kind="apheresis_platelets")
     assert wrong.status_code == 422
+    no_volume = record(
+        client, token, site, id_number, kind="apheresis_platelets", volume_ml=None, units=2
+    )
+    assert no_volume.status_code == 422
+    assert no_volume.get_json()["code"] == "volume_required"
+    assert "volume_ml" in no_volume.get_json()["errors"]
     right = record(
-        client,
-        token,
-        site,
-        data["plain"]["id_number"],
-        kind="apheresis_platelets",
-        volume_ml=None,
-        units=2,
+        client, token, site, id_number, kind="apheresis_platelets", volume_ml=520, units=2
     )
     assert right.status_code == 201, right.get_json()
+    body = right.get_json()
+    assert (body["units"], body["volume_ml"]) == (2, 520)
+    # The certificate and the award counts are in units; the volume is kept beside them.
+    claims = client.get(f"/v/{body['certificate']['number']}").get_json()["certificate"]
+    assert (claims["amount"], claims["unit"]) == (2, "unit")
+    card = client.get("/api/v1/me/card", headers=bearer(data["tokens"]["access_token"]))
+    assert card.get_json()["award_counts"] == 2
+    assert card.get_json()["by_kind"]["apheresis_platelets"] == {
+        "donations": 1,
+        "units": 2,
+        "volume_ml": 520,
+    }
 
 
 def test_an_ineligible_donor_needs_an_override_reason_which_is_audited(client, sms):
@@ -167,10 +182,8 @@ def test_an_ineligible_donor_needs_an_override_reason_which_is_audited(client, s
     refused = record(client, token, site, data["plain"]["id_number"], volume_ml=200)
     assert refused.status_code == 409
     assert refused.get_json()["code"] == "donor_not_eligible"
-    assert (
-        "interval" in refused.get_json()["errors"]["eligibility"][0]
-        or refused.get_json()["errors"]["eligibility"]
-    )
+    [reason] = refused.get_json()["errors"]["eligibility"]
+    assert reason["code"] == "interval"
     overridden = record(
         client,
         token,
@@ -233,13 +246,23 @@ def test_a_collection_time_in_the_future_is_refused(client, sms):
     assert response.status_code == 422
 
 
-def test_plasma_cannot_be_recorded_while_its_volumes_are_unsettled(client, sms):
-    # POLICY.md gives no volumes for a plasma-only apheresis donation: refuse, never guess.
+def test_plasma_is_not_recorded_because_it_is_not_offered(client, sms):
+    # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis is not collected by the
+    # stations this service serves; recording it is refused with kind_not_offered, even with an
+    # override reason.
     site, token = setup_site(client)
     _, data = donor_record(client, sms)
-    response = record(client, token, site, data["plain"]["id_number"], kind="apheresis_plasma")
+    response = record(
+        client,
+        token,
+        site,
+        data["plain"]["id_number"],
+        kind="apheresis_plasma",
+        override_reason="医生同意",
+    )
     assert response.status_code == 422
-    assert response.get_json()["code"] == "amount_not_decided"
+    assert response.get_json()["code"] == "kind_not_offered"
+    assert response.get_json()["errors"]["kind"] == ["本地血站不开展此类献血。"]
     assert count(Donation) == 0
 
 

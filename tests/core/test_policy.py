@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 
 import pytest
 
@@ -45,15 +46,60 @@ def test_platelet_counts_changed_on_2010_01_01(zhejiang):
     assert zhejiang.counts_for("whole_blood", 400, date(2026, 1, 1)) == 2
 
 
-def test_unsettled_figures_are_refused_not_guessed(zhejiang):
+@pytest.mark.parametrize(
+    ("volume_ml", "counts"),
+    [(200, Fraction(1)), (300, Fraction(3, 2)), (400, Fraction(2)), (250, Fraction(1))],
+)
+def test_whole_blood_counts_in_halves_rounded_down(zhejiang, volume_ml, counts):
+    # POLICY.md "Decisions (2026-11-30)": 300 ml counts 1.5; counts are volume / 200 ml in
+    # halves. A volume between halves (only in old imported records) counts the half below.
+    for on in (date(2026, 1, 1), date(2009, 6, 1)):
+        assert zhejiang.counts_for("whole_blood", volume_ml, on) == counts
+
+
+def test_a_count_step_finer_than_a_half_is_refused(policy_dir):
+    # Counts are stored as whole half-counts (certificate/counts.py): a quarter cannot be kept.
+    edit(policy_dir / "national.toml", "count_step = 0.5", "count_step = 0.25")
+    with pytest.raises(PolicyError, match=r"whole_blood\.count_step: must be 0.5 or 1"):
+        load_policies(policy_dir)
+
+
+def test_a_count_step_rounding_up_is_refused(policy_dir):
+    edit(policy_dir / "national.toml", 'rounding = "down"', 'rounding = "up"')
+    with pytest.raises(PolicyError, match="only 'down'"):
+        load_policies(policy_dir)
+
+
+def test_an_open_question_is_refused_not_guessed(policy_dir):
+    edit(policy_dir / "national.toml", 'min = "P3M"\n', 'open_question = "not in the sources"\n')
+    zhejiang = load_policies(policy_dir)["zhejiang"]
+    with pytest.raises(PolicyUndecided, match="not in the sources"):
+        zhejiang.min_interval("whole_blood", "apheresis_platelets", date(2026, 1, 1))
+
+
+def test_a_kind_not_offered_needs_no_amounts_or_intervals(zhejiang):
+    # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis is not offered.
     on = date(2026, 1, 1)
-    with pytest.raises(PolicyUndecided, match="300 ml"):
-        zhejiang.counts_for("whole_blood", 300, on)
+    assert zhejiang.kind("apheresis_plasma", on).offered is False
     with pytest.raises(PolicyUndecided):
         _ = zhejiang.kind("apheresis_plasma", on).allowed_amounts
-    with pytest.raises(PolicyUndecided):
-        zhejiang.min_interval("apheresis_plasma", "whole_blood", on)
-    assert zhejiang.age_limits(on).repeat_max_inclusive is None
+    assert zhejiang.min_interval("apheresis_plasma", "whole_blood", on) is None
+
+
+def test_upper_ages_are_inclusive_by_the_decision(zhejiang):
+    # POLICY.md "Decisions (2026-11-30)": first-time donors until the day before the 56th
+    # birthday, repeat donors (an earlier donation, no reaction) until the day before the 61st.
+    limits = zhejiang.age_limits(date(2026, 1, 1))
+    assert (limits.max_first_time, limits.max_repeat, limits.max_inclusive) == (55, 60, True)
+    assert limits.repeat_requires == ("earlier_donation", "no_reaction")
+    assert "Decisions (2026-11-30)" in limits.source
+    assert not limits.above(60, limits.max_repeat) and limits.above(61, limits.max_repeat)
+
+
+def test_an_unknown_repeat_condition_is_refused(policy_dir):
+    edit(policy_dir / "national.toml", '"no_reaction"]', '"no_reaction", "blood_type_o"]')
+    with pytest.raises(PolicyError, match=r"age\.repeat_requires"):
+        load_policies(policy_dir)
 
 
 def test_a_missing_value_without_an_open_question_names_file_and_key(policy_dir):

@@ -37,12 +37,17 @@ class Scheme:
         volume_ml: int | None = 400,
         units: int | None = None,
         site: Any = None,
+        volumes: list[int] | None = None,
     ) -> list[dict[str, Any]]:
-        """`times` donations, spaced as the intervals allow, the last one today."""
+        """`times` donations, spaced as the intervals allow, the last one today.
+
+        `volumes` gives each donation's own volume (oldest first) instead of `volume_ml`.
+        """
         step = WHOLE_BLOOD_STEP if kind == "whole_blood" else PLATELET_STEP
-        amounts = {"volume_ml": volume_ml, "units": units}
+        volumes = volumes or [volume_ml] * times
+        assert len(volumes) == times
         recorded = []
-        for back in range(times - 1, -1, -1):
+        for back, volume in zip(range(times - 1, -1, -1), volumes, strict=True):
             with clock.travelled(-step * back):
                 response = record(
                     self.client,
@@ -50,7 +55,8 @@ class Scheme:
                     site or self.site,
                     data["plain"]["id_number"],
                     kind=kind,
-                    **amounts,
+                    volume_ml=volume,
+                    units=units,
                 )
             assert response.status_code == 201, response.get_json()
             recorded.append(response.get_json())

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+from fractions import Fraction
+
+import pytest
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from core.models import AuditEntry
+from core.policy import policy_for
 from rewards.models import BenefitApplication, BenefitHolding
+from rewards.services import next_steps
 from tests.factories import make_site, make_staff, staff_token
-from tests.factories.rewards import Scheme
+from tests.factories.rewards import WHOLE_BLOOD_STEP, Scheme
 
 
 def zhejiang(view: dict) -> dict:
@@ -38,6 +45,47 @@ def test_progress_names_what_is_missing_in_counted_donations(client, sms):
     whole_blood = next(step for step in route["next_steps"] if step["kind"] == "whole_blood")
     assert (whole_blood["amount"], whole_blood["donations"]) == (400, 2)
     assert "还差4次" in route["message"] and "2次400毫升全血" in route["message"]
+
+
+def plans(steps: list[dict]) -> dict[str, list[tuple[int, int]]]:
+    return {
+        step["kind"]: [(part["donations"], part["amount"]) for part in step["plan"]]
+        for step in steps
+    }
+
+
+@pytest.mark.parametrize(
+    ("remaining", "whole_blood", "platelets"),
+    [
+        (Fraction(1), [(1, 200)], [(1, 1)]),
+        (Fraction(1, 2), [(1, 200)], [(1, 1)]),
+        (Fraction(3, 2), [(1, 300)], [(1, 2)]),
+        (Fraction(2), [(1, 400)], [(1, 2)]),
+        (Fraction(5), [(2, 400), (1, 200)], [(2, 2), (1, 1)]),
+        (Fraction(11, 2), [(2, 400), (1, 300)], [(3, 2)]),
+    ],
+)
+def test_the_next_steps_end_with_the_smallest_donation_that_closes_the_gap(
+    app, remaining, whole_blood, platelets
+):
+    # Issue 12 item 3; counts: 200 ml = 1, 300 ml = 1.5 (POLICY.md "Decisions (2026-11-30)"),
+    # one platelet unit = 1 (national award rules since 2010). Plasma is not offered.
+    steps = next_steps(policy_for("zhejiang"), remaining, date(2026, 11, 1))
+    assert plans(steps) == {"whole_blood": whole_blood, "apheresis_platelets": platelets}
+    for step in steps:
+        assert step["donations"] == sum(donations for donations, _ in plans([step])[step["kind"]])
+
+
+def test_one_count_missing_names_one_200_ml_donation_or_one_unit(client, sms):
+    scheme = Scheme(client, sms)
+    _, data, headers = scheme.donor()
+    scheme.give(data, 10, volumes=[400] * 9 + [200])
+    route = count_route(zhejiang(client.get("/api/v1/me/benefits", headers=headers).get_json()))
+    assert (route["counted"], route["remaining"]) == (19, 1)
+    assert route["message"] == (
+        "已累计19次（按国家表彰计算），共需20次，还差1次："
+        "再献1次200毫升全血，或1次1个治疗单位单采血小板即可。"
+    )
 
 
 def test_an_application_short_of_twenty_is_refused_with_progress(client, sms):
@@ -79,7 +127,7 @@ def test_platelet_units_count_one_each_toward_the_twenty(client, sms):
     # National award rules since 2010-01-01: one therapeutic unit = 1 count.
     scheme = Scheme(client, sms)
     _, data, headers = scheme.donor()
-    scheme.give(data, 10, kind="apheresis_platelets", volume_ml=None, units=2)
+    scheme.give(data, 10, kind="apheresis_platelets", volume_ml=520, units=2)
     assert scheme.apply(headers).status_code == 201
 
 
@@ -113,16 +161,30 @@ def test_a_correction_that_keeps_the_count_keeps_the_holding(client, sms):
     assert [(row.route, row.withdrawn_at) for row in rows] == [("region_donation_count", None)]
 
 
-def test_a_donation_of_undecided_count_is_shown_not_yet_counted(client, sms):
-    # POLICY.md §2: "each 200 ml = 1"; how 300 ml counts is not stated (an open question).
+def test_a_300_ml_donation_counts_one_and_a_half_toward_the_twenty(client, sms):
+    # POLICY.md "Decisions (2026-11-30)": 300 ml of whole blood counts 1.5; the Zhejiang
+    # threshold is 20 counts (POLICY.md §3.1), so 19.5 is short and 20.5 reaches it.
     scheme = Scheme(client, sms)
-    _, data, headers = scheme.donor()
-    scheme.give(data, 1, volume_ml=300)
-    route = count_route(zhejiang(client.get("/api/v1/me/benefits", headers=headers).get_json()))
-    assert route["counted"] == 0
-    [uncounted] = route["not_yet_counted"]
-    assert (uncounted["kind"], uncounted["amount"], uncounted["unit"]) == ("whole_blood", 300, "ml")
-    assert "300 ml" in uncounted["question"]
+    donor, data, headers = scheme.donor()
+    with clock.travelled(-WHOLE_BLOOD_STEP):
+        scheme.give(data, 10, volumes=[400] * 9 + [300])
+        response = scheme.apply(headers)
+    assert response.get_json()["outcome"] == "refused"
+    route = count_route(response.get_json()["benefits"])
+    assert (route["counted"], route["required"], route["remaining"]) == (19.5, 20, 0.5)
+    assert route["not_yet_counted"] == []
+    assert "已累计19.5次" in route["message"] and "还差0.5次" in route["message"]
+    assert "再献1次200毫升全血" in route["message"]
+    refused = db.session.scalar(select(BenefitApplication))
+    assert (refused.counted_half_counts, refused.counted) == (39, Fraction(39, 2))
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "benefit.application_refused")
+    )
+    assert entry.details["counted"] == 19.5
+    scheme.give(data, 1, volume_ml=200)
+    assert scheme.apply(headers).get_json()["outcome"] == "granted"
+    card = client.get("/api/v1/me/card", headers=headers).get_json()
+    assert card["award_counts"] == 20.5
 
 
 def test_donations_in_another_region_do_not_count_toward_zhejiang(client, sms):
