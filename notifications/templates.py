@@ -4,17 +4,26 @@ Every text is a Jinja2 template rendered with StrictUndefined, and its variables
 a context that misses one or brings one more is refused before anything is written, so a
 donor never receives "您好，{{ name }}". The sender's signature (`SMS_SIGNATURE`, in 【】)
 leads every message, as Chinese carriers require.
+
+A text is true on the day it is sent, not only on the day it is written: a thank-you recorded at
+22:30 goes out the next morning, a reminder may wait out a retry. Days are given to a template as
+dates and written with the `day` filter ("今天", "明天", or "6月14日", counted from the day the
+text is sent), times with `moment` ("10:30" that day, "6月15日08:30" another). A template that
+uses them is `dated`: the outbox keeps its variables and renders it again when it is sent.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from flask import current_app
-from jinja2 import Environment, StrictUndefined, meta
+from jinja2 import Environment, StrictUndefined, meta, nodes, pass_context
+
+from core import clock
 
 # Categories decide the manners. `security` messages are urgent: never held back by quiet hours,
 # caps or opt-outs. `transactional` ones concern something the donor did (never opted out of,
@@ -31,6 +40,50 @@ CAPPED = (REMINDER, GREETING, APPEAL)
 OPT_OUTS = {REMINDER: "reminders", GREETING: "greetings", APPEAL: "appeals"}
 
 _env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+# The day a text is rendered for, handed to the filters beside the template's own variables.
+_SEND_DAY = "_send_day"
+
+
+def _local(value: date | datetime | str) -> date | datetime:
+    """A context value as a local date or time (the outbox keeps them as ISO text)."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    return clock.to_local(value) if isinstance(value, datetime) else value
+
+
+def month_day(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+@pass_context
+def _day(context: Any, value: date | datetime | str, dated: bool = False) -> str:
+    """今天 or 明天 counted from the day the text is sent (with the date in brackets if
+    `dated`), else the date: a text read the next morning must not say "today"."""
+    day = _local(value)
+    day = day.date() if isinstance(day, datetime) else day
+    sent = context[_SEND_DAY]
+    word = {sent: "今天", sent + timedelta(days=1): "明天"}.get(day)
+    if word is None:
+        return month_day(day)
+    return f"{word}（{month_day(day)}）" if dated else word
+
+
+@pass_context
+def _moment(context: Any, value: datetime | str) -> str:
+    """A local time: "10:30" on the day it is sent, "6月15日08:30" on another."""
+    moment = _local(value)
+    if moment.date() == context[_SEND_DAY]:
+        return f"{moment:%H:%M}"
+    return f"{month_day(moment.date())}{moment:%H:%M}"
+
+
+DAY_FILTERS = {"day": _day, "moment": _moment}
+_env.filters.update(DAY_FILTERS)
+
+
+def _is_dated(text: str) -> bool:
+    return any(node.name in DAY_FILTERS for node in _env.parse(text).find_all(nodes.Filter))
+
 
 SALUTATION = "{% if name %}{{ name }}，{% endif %}"
 
@@ -43,6 +96,7 @@ class MessageTemplate:
     variables: frozenset[str]
     sample: dict[str, Any]
     sensitive: bool = False
+    dated: bool = False  # names a day or a time relative to the day it is sent
 
     def __post_init__(self) -> None:
         found = meta.find_undeclared_variables(_env.parse(self.text))
@@ -59,7 +113,9 @@ class MessageTemplate:
 def _template(
     code: str, category: str, text: str, sample: dict[str, Any], *, sensitive: bool = False
 ) -> MessageTemplate:
-    return MessageTemplate(code, category, text, frozenset(sample), sample, sensitive)
+    return MessageTemplate(
+        code, category, text, frozenset(sample), sample, sensitive, dated=_is_dated(text)
+    )
 
 
 TEMPLATES: dict[str, MessageTemplate] = {
@@ -189,13 +245,15 @@ def template(code: str) -> MessageTemplate:
         raise TemplateError(f"no message template {code!r}") from None
 
 
-def render(code: str, context: dict[str, Any]) -> str:
+def render(code: str, context: dict[str, Any], *, on: date | None = None) -> str:
+    """The text as sent on the local day `on` (today if not given)."""
     spec = template(code)
     given = set(context)
     if given != spec.variables:
         missing, extra = spec.variables - given, given - spec.variables
         raise TemplateError(f"{code}: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    return signature() + _compiled(code).render(**context)
+    send_day = on or clock.local_today()
+    return signature() + _compiled(code).render(**context, **{_SEND_DAY: send_day})
 
 
 @cache
