@@ -5,7 +5,7 @@ No `request` in here: routes, the CLI, the Celery tasks and the tests call the s
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -44,6 +44,7 @@ from notifications.templates import (
     CAPPED,
     OPT_OUTS,
     TEMPLATES,
+    month_day,
     render,
     segments,
 )
@@ -74,6 +75,7 @@ def thank_for_donation(donation: Donation) -> OutboxMessage | None:
             donor=donor,
             context={
                 "name": salutation_name(donor),
+                "donated_on": donation.donation_date,
                 "amount": amount_text(donation),
                 "number": number,
                 "url": verification_url(number),
@@ -107,12 +109,8 @@ def forget_donor(donor_id: int) -> None:
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.donor_id == donor_id)
-        .values(body=None, to_mobile=None)
+        .values(body=None, context=None, to_mobile=None)
     )
-
-
-def _month_day(day: date) -> str:
-    return f"{day.month}月{day.day}日"
 
 
 def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, bool]:
@@ -168,8 +166,8 @@ def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, 
             donor=donor,
             context={
                 "name": salutation_name(donor),
-                "donated_on": _month_day(donation.donation_date),
-                "issued_on": _month_day(clock.to_local(body["issued_at"]).date()),
+                "donated_on": month_day(donation.donation_date),
+                "issued_on": month_day(clock.to_local(body["issued_at"]).date()),
                 "hospital": body["hospital"],
             },
         ),
@@ -189,9 +187,9 @@ def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, 
 # as plain values, in the transaction that made them.
 
 
-def _day_and_time(moment: datetime) -> dict[str, str]:
+def _day_and_time(moment: datetime) -> dict[str, Any]:
     local = clock.to_local(moment)
-    return {"day": _month_day(local.date()), "time": local.strftime("%H:%M")}
+    return {"day": local.date(), "time": local.strftime("%H:%M")}
 
 
 def remind_of_booking(
@@ -200,8 +198,9 @@ def remind_of_booking(
     """The reminder of a booking, written once (`appointment:<booking>`) and sent the day before
     at NOTIFY_APPOINTMENT_REMINDER_TIME, or at once for a booking made later that day.
 
-    It says "tomorrow", so it is never sent once that day's quiet hours begin: a booking made
-    in the evening for the next morning gets no reminder rather than a wrong one.
+    It is a day-before reminder, so it is never sent once that day's quiet hours begin: a
+    booking made in the evening for the next morning gets none. It names the day as it is on
+    the day it goes ("明天").
     """
     donor = donor or db.session.get(Donor, booking.donor_id)
     if donor is None:
@@ -266,8 +265,6 @@ def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
     donor = db.session.get(Donor, offer.donor_id)
     if donor is None:
         return None
-    until = clock.to_local(offer.expires_at)
-    same_day = until.date() == clock.local_today()
     return write_one(
         "waitlist_offer",
         Draft(
@@ -277,9 +274,7 @@ def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
                 "name": salutation_name(donor),
                 "site": offer.site_name,
                 **_day_and_time(offer.starts_at),
-                "until": until.strftime("%H:%M")
-                if same_day
-                else f"{_month_day(until.date())}{until:%H:%M}",
+                "until": clock.as_utc(offer.expires_at),
             },
         ),
         expires_at=clock.as_utc(offer.expires_at),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -137,10 +137,11 @@ TEMPLATES: dict[str, MessageTemplate] = {
         _template(
             "thanks",
             TRANSACTIONAL,
-            SALUTATION + "感谢您今天无偿献血{{ amount }}！您的电子献血证{{ number }}已签发，"
-            "可在此查验：{{ url }} 献血后请多饮水、注意休息。",
+            SALUTATION + "感谢您{{ donated_on|day }}无偿献血{{ amount }}！"
+            "您的电子献血证{{ number }}已签发，可在此查验：{{ url }} 献血后请多饮水、注意休息。",
             {
                 "name": "张伟",
+                "donated_on": date(2026, 6, 14),
                 "amount": "400毫升",
                 "number": "2026-0000001",
                 "url": "https://example.cn/v/2026-0000001",
@@ -161,28 +162,28 @@ TEMPLATES: dict[str, MessageTemplate] = {
         _template(
             "appointment_reminder",
             TRANSACTIONAL,
-            SALUTATION + "提醒您明天（{{ day }}）{{ time }}在{{ site }}献血。请带好身份证，"
-            "前一晚休息好、清淡饮食。如需改期请在小程序中操作。",
-            {"name": "张伟", "day": "6月14日", "time": "09:30", "site": "杭州市武林献血屋"},
+            SALUTATION + "提醒您{{ day|day(dated=True) }}{{ time }}在{{ site }}献血。"
+            "请带好身份证，前一晚休息好、清淡饮食。如需改期请在小程序中操作。",
+            {"name": "张伟", "day": date(2026, 6, 14), "time": "09:30", "site": "杭州市武林献血屋"},
         ),
         _template(
             "booking_cancelled_by_site",
             TRANSACTIONAL,
-            SALUTATION + "很抱歉，您{{ day }}{{ time }}在{{ site }}的献血预约因献血点调整已取消，"
-            "欢迎在小程序中另约时间。",
-            {"name": "张伟", "day": "6月14日", "time": "09:30", "site": "杭州市武林献血屋"},
+            SALUTATION + "很抱歉，您{{ day|day(dated=True) }}{{ time }}在{{ site }}的献血预约"
+            "因献血点调整已取消，欢迎在小程序中另约时间。",
+            {"name": "张伟", "day": date(2026, 6, 14), "time": "09:30", "site": "杭州市武林献血屋"},
         ),
         _template(
             "waitlist_offer",
             TRANSACTIONAL,
-            SALUTATION + "{{ site }}{{ day }}{{ time }}有献血名额空出，已为您保留至{{ until }}，"
-            "请在小程序中确认，逾时顺延给下一位。",
+            SALUTATION + "{{ site }}{{ day|day(dated=True) }}{{ time }}有献血名额空出，"
+            "已为您保留至{{ until|moment }}，请在小程序中确认，逾时顺延给下一位。",
             {
                 "name": "张伟",
                 "site": "杭州市武林献血屋",
-                "day": "6月14日",
+                "day": date(2026, 6, 14),
                 "time": "09:30",
-                "until": "10:30",
+                "until": datetime(2026, 6, 13, 2, 30, tzinfo=UTC),
             },
         ),
         _template(
