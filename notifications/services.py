@@ -23,6 +23,7 @@ from core.masking import mask_mobile
 from core.policy import policy_for, regions
 from donors.models import Donor
 from notifications.bookings import Booking, PlaceOffer
+from notifications.conditions import Condition
 from notifications.models import (
     CANCELLED,
     CLOSED,
@@ -39,7 +40,14 @@ from notifications.models import (
     StockAppeal,
     UnitIssue,
 )
-from notifications.outbox import Addressee, Draft, dispatch_after_commit, local_moment, write_one
+from notifications.outbox import (
+    Addressee,
+    Draft,
+    cancel_unsent,
+    dispatch_after_commit,
+    local_moment,
+    write_one,
+)
 from notifications.templates import (
     CAPPED,
     OPT_OUTS,
@@ -62,16 +70,46 @@ def amount_text(donation: Donation) -> str:
     return f"{donation.units}个治疗单位"
 
 
+def _thanks_key(donation_id: int) -> str:
+    return f"thanks:{donation_id}"
+
+
+def _thanks_row(donation_id: int) -> OutboxMessage | None:
+    return db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.key == _thanks_key(donation_id))
+        .execution_options(populate_existing=True)
+    )
+
+
+def _reached_the_donor(row: OutboxMessage) -> bool:
+    """Sent, or handed to the provider with the outcome unknown: the donor may have read it."""
+    return row.status in (SENT, DELIVERED) or row.in_flight_since is not None
+
+
 def thank_for_donation(donation: Donation) -> OutboxMessage | None:
-    """The thank-you, written in the recording transaction (a correction is not thanked again)."""
-    if donation.replaces_id is not None or donation.certificate is None:
+    """The thank-you, written in the recording transaction, with the certificate's number.
+
+    A correction (a new record replacing a voided one) is told too, under its own key: the
+    voided record's thank-you was cancelled if it had not gone, and the corrected record is
+    thanked instead; if it had gone, the donor is told of the correction and the new number.
+    A record whose first version was never to be thanked (no row) is not thanked now.
+    """
+    if donation.certificate is None:
         return None
+    code = "thanks"
+    if donation.replaces_id is not None:
+        original = _thanks_row(donation.replaces_id)
+        if original is None:
+            return None
+        if _reached_the_donor(original):
+            code = "donation_corrected"
     number = donation.certificate.number
     donor = donation.donor
     return write_one(
-        "thanks",
+        code,
         Draft(
-            key=f"thanks:{donation.id}",
+            key=_thanks_key(donation.id),
             donor=donor,
             context={
                 "name": salutation_name(donor),
@@ -80,8 +118,22 @@ def thank_for_donation(donation: Donation) -> OutboxMessage | None:
                 "number": number,
                 "url": verification_url(number),
             },
+            condition=Condition("donation_valid", {"donation": donation.id}),
         ),
     )
+
+
+def cancel_thanks(donation: Donation) -> int:
+    """A voided donation's thank-you is not sent if it has not gone yet (one sent stays sent)."""
+    return cancel_unsent(OutboxMessage.key == _thanks_key(donation.id), "donation_voided")
+
+
+def donations_still_valid(args: list[dict[str, Any]]) -> list[str | None]:
+    """The `donation_valid` condition: the donation a message tells of has not been voided."""
+    ids = {item["donation"] for item in args}
+    query = select(Donation.id).where(Donation.id.in_(ids), Donation.status == VALID)
+    valid = set(db.session.scalars(query))
+    return [None if item["donation"] in valid else "donation_voided" for item in args]
 
 
 def send_login_code(code_id: int, e164: str, code: str, minutes: int, expires_at: datetime) -> None:

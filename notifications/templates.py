@@ -148,6 +148,19 @@ TEMPLATES: dict[str, MessageTemplate] = {
             },
         ),
         _template(
+            "donation_corrected",
+            TRANSACTIONAL,
+            SALUTATION + "您{{ donated_on|day }}的献血记录已更正为{{ amount }}，"
+            "电子献血证改为{{ number }}（原证作废），可在此查验：{{ url }}",
+            {
+                "name": "张伟",
+                "donated_on": date(2026, 6, 14),
+                "amount": "300毫升",
+                "number": "2026-0000002",
+                "url": "https://example.cn/v/2026-0000002",
+            },
+        ),
+        _template(
             "unit_issued",
             TRANSACTIONAL,
             SALUTATION + "您{{ donated_on }}捐献的血液已于{{ issued_on }}送往{{ hospital }}，"
