@@ -5,6 +5,7 @@ from flask import Flask
 from notifications import listeners, rules  # noqa: F401  (event receivers, policy sections)
 from notifications.conditions import register_condition
 from notifications.routes import bp, webhooks_bp
+from notifications.schedules import still_eligible_again
 from notifications.services import donations_still_valid
 from notifications.tasks import init_app as init_workers
 
@@ -15,4 +16,5 @@ def init_app(app: Flask) -> None:
     """The workers (Celery, or inline) and the conditions of notifications' own messages; those
     that rest on bookings and offers are registered where appointments is wired in."""
     register_condition(app, "donation_valid", donations_still_valid)
+    register_condition(app, "eligible_again", still_eligible_again)
     init_workers(app)
