@@ -153,7 +153,8 @@ def tell_old_number(audit_id: int, old_e164: str) -> None:
 
 def forget_donor(donor_id: int) -> None:
     """Erasure: texts that name the donor go, and nothing still waiting is sent."""
-    db.session.execute(
+    cancel_unsent(OutboxMessage.donor_id == donor_id, "donor_erased")
+    db.session.execute(  # and retries whose first attempt's fate is unknown: not tried again
         update(OutboxMessage)
         .where(OutboxMessage.donor_id == donor_id, OutboxMessage.status == PENDING)
         .values(status=CANCELLED, status_reason="donor_erased")
@@ -252,7 +253,7 @@ def remind_of_booking(
 
     It is a day-before reminder, so it is never sent once that day's quiet hours begin: a
     booking made in the evening for the next morning gets none. It names the day as it is on
-    the day it goes ("明天").
+    the day it goes ("明天"), and goes only while the booking is still booked for that time.
     """
     donor = donor or db.session.get(Donor, booking.donor_id)
     if donor is None:
@@ -274,6 +275,10 @@ def remind_of_booking(
                 **_day_and_time(booking.starts_at),
                 "site": booking.site_name,
             },
+            condition=Condition(
+                "booking_active",
+                {"booking": booking.id, "starts_at": clock.as_utc(booking.starts_at).isoformat()},
+            ),
         ),
         not_before=local_moment(day_before, config["NOTIFY_APPOINTMENT_REMINDER_TIME"]),
         expires_at=expires_at,
@@ -282,12 +287,8 @@ def remind_of_booking(
 
 
 def cancel_booking_reminder(booking_id: int) -> int:
-    """A booking cancelled or moved elsewhere: its reminder, if still waiting, is not sent."""
-    return db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.key == f"appointment:{booking_id}", OutboxMessage.status == PENDING)
-        .values(status=CANCELLED, status_reason="booking_cancelled")
-    ).rowcount
+    """A booking cancelled or moved elsewhere: its reminder, if not yet sent, is not sent."""
+    return cancel_unsent(OutboxMessage.key == f"appointment:{booking_id}", "booking_cancelled")
 
 
 def tell_booking_cancelled_by_site(booking: Booking) -> OutboxMessage | None:
@@ -328,6 +329,7 @@ def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
                 **_day_and_time(offer.starts_at),
                 "until": clock.as_utc(offer.expires_at),
             },
+            condition=Condition("offer_open", {"entry": offer.entry_id, "slot": offer.slot_id}),
         ),
         expires_at=clock.as_utc(offer.expires_at),
     )
