@@ -113,11 +113,14 @@ def local_moment(day: date, at: str) -> datetime:
     return clock.as_utc(datetime.combine(day, _clock_time(at), tzinfo=clock.LOCAL_ZONE))
 
 
-def default_expiry(category: str, not_before: datetime) -> datetime:
+def default_expiry(category: str, meant_for: datetime, not_before: datetime) -> datetime:
+    """When a message stops being worth sending: `meant_for` is when it was meant to go,
+    `not_before` when it may (after the quiet hours)."""
     if category == GREETING:
-        # A greeting belongs to its day: one that cannot go before the quiet hours is dropped.
+        # A greeting belongs to the day it was meant for: one that cannot go before that day's
+        # quiet hours is dropped, never sent the next morning.
         start = current_app.config["NOTIFY_QUIET_HOURS"][0]
-        return local_moment(clock.to_local(not_before).date(), start)
+        return local_moment(clock.to_local(meant_for).date(), start)
     return not_before + DEFAULT_LIFETIME[category]
 
 
@@ -188,8 +191,9 @@ def write(
     preferences = preferences_for(session, donor_ids) if spec.category in OPT_OUTS else {}
     counts = recent_capped_counts(session, donor_ids) if spec.category in CAPPED else {}
     cap = int(current_app.config["NOTIFY_WEEKLY_CAP"])
-    start = polite_time(spec.category, max(not_before or now, now))
-    expiry = expires_at or default_expiry(spec.category, start)
+    meant_for = max(not_before or now, now)
+    start = polite_time(spec.category, meant_for)
+    expiry = expires_at or default_expiry(spec.category, meant_for, start)
     send_day = clock.to_local(start).date()
     rows = []
     for draft in fresh:
