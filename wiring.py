@@ -13,7 +13,10 @@ tables; the app connects them here when it is built (`init_app`, from app.regist
   notifications worker` or `tick`, Celery beat): the sweep at every tick (about every minute),
   the opening of slots once a day;
 - a place offered from the waiting list is held from when its text may first be sent (after the
-  quiet hours), so offers made at night do not lapse untold.
+  quiet hours), so offers made at night do not lapse untold;
+- the messages about a booking or an offer rest on it, and appointments answers, just before
+  they are sent, whether they still hold (`booking_active`: still booked, for the same time;
+  `offer_open`: the place still held for this donor), so none goes out once it is untrue.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from flask import Flask
 from appointments import schedule
 from appointments import services as appointments
 from appointments.events import booking_cancelled, booking_made, place_offered
+from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
-from appointments.models import WaitlistEntry
 from core import clock
 from notifications import services as messages
 from notifications.bookings import Booking, PlaceOffer, use_booking_directory
+from notifications.conditions import register_condition
 from notifications.outbox import polite_time
 from notifications.schedules import Job, RecurringJob, add_daily_job, add_recurring_job
 from notifications.templates import template
@@ -95,6 +99,46 @@ def tell_the_offer(sender: Any, entry: WaitlistEntry, **extra: Any) -> None:
     )
 
 
+def booking_still_active(args: list[dict[str, Any]]) -> list[str | None]:
+    """A booking's reminder goes only while the booking is booked, for the time it names."""
+    states = appointments.booking_states({item["booking"] for item in args})
+    answers: list[str | None] = []
+    for item in args:
+        state = states.get(item["booking"])
+        if state is None:
+            answers.append("booking_gone")
+        elif state.status != BOOKED:
+            answers.append(f"booking_{state.status}")  # cancelled, rescheduled, fulfilled ...
+        elif state.starts_at != datetime.fromisoformat(item["starts_at"]):
+            answers.append("booking_moved")
+        else:
+            answers.append(None)
+    return answers
+
+
+def offer_still_open(args: list[dict[str, Any]]) -> list[str | None]:
+    """An offer's text goes only while the place is still held for the donor: not accepted,
+    declined, passed on or withdrawn by the site meanwhile."""
+    states = appointments.offer_states({item["entry"] for item in args})
+    now = clock.now()
+    answers: list[str | None] = []
+    for item in args:
+        state = states.get(item["entry"])
+        if state is None:
+            answers.append("offer_gone")
+        elif state.status == WAITING:
+            answers.append("offer_withdrawn")  # the site closed the slot: back in line
+        elif state.status != OFFERED:
+            answers.append(f"offer_{state.status}")  # accepted, left, expired, lapsed
+        elif state.slot_id != item["slot"]:
+            answers.append("offer_changed")
+        elif state.expires_at is None or state.expires_at <= now:
+            answers.append("offer_expired")
+        else:
+            answers.append(None)
+    return answers
+
+
 def _sweep() -> dict[str, int]:
     return asdict(appointments.sweep())
 
@@ -109,6 +153,8 @@ def _offer_notice(moment: datetime) -> datetime:
 
 def init_app(app: Flask) -> None:
     use_booking_directory(app, AppointmentsDirectory())
+    register_condition(app, "booking_active", booking_still_active)
+    register_condition(app, "offer_open", offer_still_open)
     appointments.use_offer_notice(app, _offer_notice)
     add_recurring_job(app, RecurringJob("appointments_sweep", _sweep))
     add_daily_job(app, Job("appointments_open_slots", _open_slots))

@@ -4,19 +4,21 @@ Places are taken and given back only through the conditional UPDATEs below, so n
 of requests can fill a slot beyond its capacity, on PostgreSQL or SQLite; the partial unique
 index on bookings keeps one active booking per donor however concurrent the requests.
 
-For other packages (notifications must not query these tables), three small functions:
+For other packages (notifications must not query these tables), a few small functions:
 
 - `active_booking(donor_id)`: the donor's upcoming or current booking, or None.
 - `bookings_on(day)`: every booking still expected on a day, for the day-before reminder.
 - `free_places_near(city, from_day, to_day)`: free places by site, day and kind in a city, for
   sizing an appeal to donors; `city_takes_bookings` says whether the city has slots at all.
+- `booking_states(ids)`, `offer_states(ids)`: where named bookings and waiting-list offers stand
+  now, for a message about one that must still be true when it is sent.
 
-They return plain frozen dataclasses (`BookingInfo`, `FreePlaces`), never rows.
+They return plain frozen dataclasses (`BookingInfo`, `FreePlaces`, ...), never rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -813,6 +815,52 @@ def bookings_on(day: date) -> Iterator[BookingInfo]:
     )
     for booking, slot, site in db.session.execute(query):
         yield _info(booking, slot, site)
+
+
+@dataclass(frozen=True)
+class BookingState:
+    booking_id: int
+    status: str
+    starts_at: datetime
+
+
+def booking_states(booking_ids: Collection[int]) -> dict[int, BookingState]:
+    """Where each named booking stands now, and when its slot starts (unknown ids left out)."""
+    rows = db.session.execute(
+        select(Booking.id, Booking.status, Slot.starts_at)
+        .join(Slot, Booking.slot_id == Slot.id)
+        .where(Booking.id.in_(set(booking_ids)))
+    )
+    return {row.id: BookingState(row.id, row.status, clock.as_utc(row.starts_at)) for row in rows}
+
+
+@dataclass(frozen=True)
+class OfferState:
+    entry_id: int
+    status: str
+    slot_id: int | None  # the slot held for the donor while `status` is offered
+    expires_at: datetime | None
+
+
+def offer_states(entry_ids: Collection[int]) -> dict[int, OfferState]:
+    """Where each named waiting-list entry stands now (unknown ids left out)."""
+    rows = db.session.execute(
+        select(
+            WaitlistEntry.id,
+            WaitlistEntry.status,
+            WaitlistEntry.offered_slot_id,
+            WaitlistEntry.offer_expires_at,
+        ).where(WaitlistEntry.id.in_(set(entry_ids)))
+    )
+    return {
+        row.id: OfferState(
+            row.id,
+            row.status,
+            row.offered_slot_id,
+            clock.as_utc(row.offer_expires_at) if row.offer_expires_at else None,
+        )
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)

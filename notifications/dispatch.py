@@ -16,6 +16,11 @@ provider cannot be asked (the console log in development), an unknown outcome is
 least once. Where the provider cannot be asked *yet* (it is down), the row waits and asks again;
 if it expires still unknown, it is marked `expired` with reason `outcome_unknown` and listed for
 administrators instead of being sent a second time.
+
+Just before a batch goes, the conditions its messages rest on are asked together
+(notifications.conditions): a message whose fact no longer holds is cancelled, never sent. A
+dated text is rendered again for the day it is sent, and that text is recorded with
+`in_flight_since`, so the provider is asked about the very words it may hold.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from notifications.backends import (
     SmsMessage,
     sms_backend,
 )
+from notifications.conditions import UNCHECKED, stale
 from notifications.models import (
     CANCELLED,
     EXPIRED,
@@ -51,8 +57,8 @@ from notifications.models import (
     NotificationPreference,
     OutboxMessage,
 )
-from notifications.outbox import opted_out, quiet_until
-from notifications.templates import URGENT
+from notifications.outbox import opted_out, quiet_until, render_for_sending
+from notifications.templates import URGENT, segments
 
 log = logging.getLogger("notifications.dispatch")
 
@@ -138,13 +144,21 @@ def deliver(
     session: Session, *, ids: list[int] | None = None, limit: int | None = None
 ) -> DeliveryReport:
     """Claim one batch of due messages and send each."""
-    report = DeliveryReport()
-    backend = sms_backend()
     token, rows = claim(session, ids, limit or _setting("NOTIFY_BATCH_SIZE"))
+    return send_claimed(session, token, rows)
+
+
+def send_claimed(session: Session, token: str, rows: list[OutboxMessage]) -> DeliveryReport:
+    """Send the rows of one claim, once their conditions have been asked, as a batch."""
+    report = DeliveryReport()
     report.claimed = len(rows)
+    if not rows:
+        return report
+    backend = sms_backend()
+    untrue = stale(rows)
     for row in rows:
         try:
-            _deliver_one(session, backend, row, token, report)
+            _deliver_one(session, backend, row, token, report, untrue.get(row.id))
         except Exception:
             session.rollback()
             # The lease runs out and another attempt picks the row up; never the text or number.
@@ -209,7 +223,9 @@ def _deliver_one(
     row: OutboxMessage,
     token: str,
     report: DeliveryReport,
+    untrue: str | None = None,
 ) -> None:
+    """`untrue`: why the fact the message rests on no longer holds, if it does not."""
     now = clock.now()
     report.ids.append(row.id)
     expired = row.expires_at is not None and row.expires_at <= now
@@ -255,6 +271,13 @@ def _deliver_one(
             ):
                 report.cancelled += 1
             return
+    if untrue == UNCHECKED:
+        _retry(session, row, token, UNCHECKED, report, in_flight=False)
+        return
+    if untrue is not None:
+        if _close(session, row, token, CANCELLED, status_reason=untrue, in_flight_since=None):
+            report.cancelled += 1
+        return
     if row.category not in URGENT:
         wait = quiet_until(now)
         if wait is not None:
@@ -270,6 +293,10 @@ def _deliver_one(
             ):
                 report.held_for_quiet_hours += 1
             return
+    body = render_for_sending(row, clock.to_local(now).date())
+    message = SmsMessage(
+        to=mobile, body=body, key=row.key, status_callback=status_callback_url(backend)
+    )
     lease = timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS"))
     attempts = row.attempts + 1
     if not _write(
@@ -279,10 +306,12 @@ def _deliver_one(
         in_flight_since=now,
         attempts=attempts,
         locked_until=now + lease,
+        body=body,
+        segments=segments(body),
     ):
-        report.lost_lease += 1
+        report.lost_lease += 1  # or cancelled meanwhile (a voided donation, a cancelled booking)
         return
-    row.attempts, row.in_flight_since = attempts, now
+    row.attempts, row.in_flight_since, row.body = attempts, now, body
     try:
         sid = backend.send(message)
     except SendRefused as refused:

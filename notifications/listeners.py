@@ -1,8 +1,9 @@
 """Receivers of the certificate and donors packages' events, run inside the transaction that
 sent them.
 
-The thank-you row commits with the donation and its certificate, a login code's row with the
-code, and an erasure with the wiping of the donor's texts, or none of them do.
+The thank-you row commits with the donation and its certificate, a voided donation with the
+cancelling of its unsent thank-you, a login code's row with the code, and an erasure with the
+wiping of the donor's texts, or none of them do.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from certificate.events import donation_recorded
+from certificate.events import donation_recorded, donation_voided
 from donors.events import donor_erased, login_code_issued, mobile_changed
 from notifications.services import (
+    cancel_thanks,
     forget_donor,
     send_login_code,
     tell_old_number,
@@ -23,6 +25,11 @@ from notifications.services import (
 @donation_recorded.connect
 def thank_the_donor(sender: Any, donation: Any, **extra: Any) -> None:
     thank_for_donation(donation)
+
+
+@donation_voided.connect
+def unthank_the_donor(sender: Any, donation: Any, **extra: Any) -> None:
+    cancel_thanks(donation)
 
 
 @login_code_issued.connect

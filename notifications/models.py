@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
@@ -15,7 +15,9 @@ from donors.models import Donor
 # Life of an outbox row. `pending` waits for `not_before`; a worker holds a `sending` row for a
 # lease; the provider's answer makes it `sent`, and delivery callbacks `delivered` or
 # `undelivered`. `failed` and `expired` are final without delivery and are listed for admins;
-# `skipped` (decided when written) and `cancelled` (decided when due) were never meant to go.
+# `skipped` (decided when written) and `cancelled` (decided when due, or by an event such as a
+# voided donation or a cancelled booking, or by a condition that no longer held when it was to be
+# sent) were never meant to go; `status_reason` says why.
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
@@ -46,6 +48,11 @@ class OutboxMessage(db.Model):
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("donors.id"))
     to_mobile: Mapped[str | None] = mapped_column(EncryptedText)
     body: Mapped[str | None] = mapped_column(EncryptedText)
+    # A dated template's variables (JSON): its text is rendered again for the day it is sent.
+    context: Mapped[str | None] = mapped_column(EncryptedText)
+    # What the message rests on, asked again just before it is sent (notifications.conditions).
+    condition: Mapped[str | None] = mapped_column(String(48))
+    condition_args: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     # A one-time code: the text is wiped once it is sent or can no longer be.
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     segments: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,17 +5,23 @@ A message is a row with a unique idempotency key (`thanks:<donation>`, `birthday
 job never asks for a second message; a rolled-back cause takes its message with it. The manners
 are decided here too: opted-out, over-cap and unreachable donors get a `skipped` row (so a re-run
 does not reconsider them), and non-urgent messages are dated out of the quiet hours.
+
+What a message says must still be true when it arrives. A dated text keeps its variables and is
+rendered again for the day it goes out; a message that rests on a fact carries a condition the
+dispatcher asks just before sending (notifications.conditions); and an event that makes a waiting
+message untrue cancels it (`cancel_unsent`) in its own transaction.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,9 +29,11 @@ from core import clock
 from core.aftercommit import after_commit
 from core.extensions import db
 from donors.models import DONOR_ACTIVE, Donor
+from notifications.conditions import Condition, require_registered
 from notifications.models import (
     CANCELLED,
     PENDING,
+    SENDING,
     SKIPPED,
     NotificationPreference,
     OutboxMessage,
@@ -72,6 +80,7 @@ class Draft:
     context: dict[str, Any]
     donor: Donor | Addressee | None = None
     mobile: str | None = None
+    condition: Condition | None = None  # what must still hold when it is sent
 
 
 def _clock_time(text: str) -> time:
@@ -99,16 +108,19 @@ def polite_time(category: str, moment: datetime) -> datetime:
     return quiet_until(moment) or moment
 
 
-def local_moment(day, at: str) -> datetime:
+def local_moment(day: date, at: str) -> datetime:
     """A local wall-clock time on a local date, in UTC."""
     return clock.as_utc(datetime.combine(day, _clock_time(at), tzinfo=clock.LOCAL_ZONE))
 
 
-def default_expiry(category: str, not_before: datetime) -> datetime:
+def default_expiry(category: str, meant_for: datetime, not_before: datetime) -> datetime:
+    """When a message stops being worth sending: `meant_for` is when it was meant to go,
+    `not_before` when it may (after the quiet hours)."""
     if category == GREETING:
-        # A greeting belongs to its day: one that cannot go before the quiet hours is dropped.
+        # A greeting belongs to the day it was meant for: one that cannot go before that day's
+        # quiet hours is dropped, never sent the next morning.
         start = current_app.config["NOTIFY_QUIET_HOURS"][0]
-        return local_moment(clock.to_local(not_before).date(), start)
+        return local_moment(clock.to_local(meant_for).date(), start)
     return not_before + DEFAULT_LIFETIME[category]
 
 
@@ -179,10 +191,14 @@ def write(
     preferences = preferences_for(session, donor_ids) if spec.category in OPT_OUTS else {}
     counts = recent_capped_counts(session, donor_ids) if spec.category in CAPPED else {}
     cap = int(current_app.config["NOTIFY_WEEKLY_CAP"])
-    start = polite_time(spec.category, max(not_before or now, now))
-    expiry = expires_at or default_expiry(spec.category, start)
+    meant_for = max(not_before or now, now)
+    start = polite_time(spec.category, meant_for)
+    expiry = expires_at or default_expiry(spec.category, meant_for, start)
+    send_day = clock.to_local(start).date()
     rows = []
     for draft in fresh:
+        if draft.condition is not None:
+            require_registered(draft.condition)
         status, reason = PENDING, None
         donor = draft.donor
         if start >= expiry:
@@ -196,7 +212,8 @@ def write(
                 status, reason = SKIPPED, "weekly_cap"
             else:
                 counts[donor.id] = counts.get(donor.id, 0) + 1
-        body = render(code, draft.context)
+        body = render(code, draft.context, on=send_day)
+        waiting = status == PENDING
         rows.append(
             {
                 "key": draft.key,
@@ -204,7 +221,10 @@ def write(
                 "category": spec.category,
                 "donor_id": donor.id if donor is not None else None,
                 "to_mobile": draft.mobile if donor is None else None,
-                "body": body if status == PENDING else None,
+                "body": body if waiting else None,
+                "context": kept_context(draft.context) if waiting and spec.dated else None,
+                "condition": draft.condition.name if draft.condition else None,
+                "condition_args": draft.condition.args if draft.condition else None,
                 "sensitive": spec.sensitive,
                 "segments": segments(body),
                 "status": status,
@@ -228,6 +248,43 @@ def write(
 
 def write_one(code: str, draft: Draft, **options: Any) -> OutboxMessage:
     return write(code, [draft], **options)[0]
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be kept in a message's context")
+
+
+def kept_context(context: dict[str, Any]) -> str:
+    """A dated template's variables as the outbox keeps them (dates and times as ISO text)."""
+    return json.dumps(context, default=_json_value, ensure_ascii=False, sort_keys=True)
+
+
+def render_for_sending(row: OutboxMessage, on: date) -> str | None:
+    """The row's text as it reads when sent on `on`: rendered again if its template is dated."""
+    if row.context is None:
+        return row.body
+    return render(row.template, json.loads(row.context), on=on)
+
+
+def cancel_unsent(where: ColumnElement[bool], reason: str, session: Session | None = None) -> int:
+    """Cancel, in the caller's transaction, the messages matching `where` that have not reached
+    the provider: those waiting, and those a worker has claimed but not yet handed over. The
+    worker's next write names its claim on a `sending` row, so it finds the row cancelled and
+    sends nothing; a row already handed over (`in_flight_since`) is left to go, or to the
+    dispatcher's condition, which is asked once the provider has been asked about it."""
+    session = session or db.session()
+    return session.execute(
+        update(OutboxMessage)
+        .where(
+            where,
+            OutboxMessage.status.in_((PENDING, SENDING)),
+            OutboxMessage.in_flight_since.is_(None),
+        )
+        .values(status=CANCELLED, status_reason=reason, claim_token=None, locked_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _existing(session: Session, keys: list[str]) -> dict[str, OutboxMessage]:

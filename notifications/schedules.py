@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select
@@ -24,6 +25,7 @@ from core.extensions import db
 from core.policy import Period, PolicyUndecided, policy_for, regions
 from donors.models import DONOR_ACTIVE, Donor
 from notifications.bookings import booking_directory
+from notifications.conditions import Condition
 from notifications.models import (
     CANCELLED,
     CLOSED,
@@ -156,8 +158,62 @@ def greet_the_day(on: date) -> int:
     return written
 
 
+def _latest(history: list[Donation]) -> Donation:
+    return max(history, key=lambda donation: (donation.donation_date, donation.id))
+
+
+def _histories(donor_ids: set[int], on: date) -> dict[int, list[Donation]]:
+    """Each donor's valid donations up to `on`, oldest first, in one read."""
+    histories: dict[int, list[Donation]] = {donor_id: [] for donor_id in donor_ids}
+    query = (
+        select(Donation)
+        .where(
+            Donation.donor_id.in_(donor_ids),
+            Donation.status == VALID,
+            Donation.donation_date <= on,
+        )
+        .order_by(Donation.donor_id, Donation.donation_date, Donation.id)
+    )
+    for donation in db.session.scalars(query):
+        histories[donation.donor_id].append(donation)
+    return histories
+
+
+def _eligible_key(donor_id: int, donation_id: int) -> str:
+    return f"eligible:{donor_id}:{donation_id}"
+
+
+def _eligible_attempts(drafts: list[Draft], on: date) -> list[Draft]:
+    """One reminder per donation: a draft takes the key of the reminder already written for its
+    donation, unless every one written was cancelled when due (the donor was deferred or booked
+    that morning): then the donor, who may give again today, is told under a key of the day."""
+    if not drafts:
+        return drafts
+    rows = db.session.execute(
+        select(OutboxMessage.key, OutboxMessage.status).where(
+            OutboxMessage.donor_id.in_({draft.donor.id for draft in drafts}),
+            OutboxMessage.template == "eligible_again",
+        )
+    ).all()
+    chosen = []
+    for draft in drafts:
+        attempts = [
+            row for row in rows if row.key == draft.key or row.key.startswith(draft.key + ":")
+        ]
+        live = [row.key for row in attempts if row.status != CANCELLED]
+        if live:
+            key = live[0]
+        elif attempts:
+            key = f"{draft.key}:{on.isoformat()}"
+        else:
+            key = draft.key
+        chosen.append(replace(draft, key=key))
+    return chosen
+
+
 def remind_eligible_again(on: date) -> int:
-    """Donors who may give again and have no booking hear so once per donation."""
+    """Donors who may give again and have no booking hear so once per donation; the reminder
+    goes only if that still holds when it is sent (`still_eligible_again`)."""
     directory = booking_directory()
     lookback = on - timedelta(days=int(current_app.config["NOTIFY_ELIGIBLE_LOOKBACK_DAYS"]))
     written = 0
@@ -180,7 +236,7 @@ def remind_eligible_again(on: date) -> int:
             history = past_donations(donor.id, on)
             if not history:
                 continue
-            last = history[-1]
+            last = _latest(history)
             try:
                 result = check_eligibility(donor, last.kind, on, policy, history=history)
             except (KeyError, PolicyUndecided):
@@ -189,24 +245,61 @@ def remind_eligible_again(on: date) -> int:
                 continue
             drafts.append(
                 Draft(
-                    key=f"eligible:{donor.id}:{last.id}",
+                    key=_eligible_key(donor.id, last.id),
                     donor=Addressee.of(donor),
                     context={
                         "name": donor.name or "",
                         "kind_name": "捐献" + policy.kind_name(last.kind),
                     },
+                    condition=Condition("eligible_again", {"donor": donor.id, "donation": last.id}),
                 )
             )
         if drafts:
             written += len(
                 write(
                     "eligible_again",
-                    drafts,
+                    _eligible_attempts(drafts, on),
                     not_before=local_moment(on, current_app.config["NOTIFY_GREETING_TIME"]),
                     dispatch=False,
                 )
             )
     return written
+
+
+def still_eligible_again(args: list[dict[str, Any]]) -> list[str | None]:
+    """The `eligible_again` condition, asked when the reminder is due: the donation it counts
+    from is still the donor's latest valid one (not voided, not followed by another given this
+    morning), the donor may give that kind today (no deferral since), and has not booked."""
+    on = clock.local_today()
+    donor_ids = {item["donor"] for item in args}
+    found = db.session.scalars(select(Donor).where(Donor.id.in_(donor_ids)))
+    donors = {donor.id: donor for donor in found}
+    histories = _histories(donor_ids, on)
+    directory = booking_directory()
+    answers: list[str | None] = []
+    for item in args:
+        donor, history = donors.get(item["donor"]), histories.get(item["donor"], [])
+        if donor is None or donor.status != DONOR_ACTIVE:
+            answers.append("donor_inactive")
+        elif item["donation"] not in {donation.id for donation in history}:
+            answers.append("donation_voided")
+        elif _latest(history).id != item["donation"]:
+            answers.append("donated_again")
+        elif not _may_give(donor, _latest(history).kind, on, history):
+            answers.append("not_eligible")
+        elif directory.active_booking(donor.id) is not None:
+            answers.append("booked")
+        else:
+            answers.append(None)
+    return answers
+
+
+def _may_give(donor: Donor, kind: str, on: date, history: list[Donation]) -> bool:
+    try:
+        result = check_eligibility(donor, kind, on, policy_for(donor.region), history=history)
+    except (KeyError, PolicyUndecided):
+        return False
+    return result.allowed
 
 
 def remind_appointments(on: date) -> int:

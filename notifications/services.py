@@ -5,7 +5,7 @@ No `request` in here: routes, the CLI, the Celery tasks and the tests call the s
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -23,6 +23,7 @@ from core.masking import mask_mobile
 from core.policy import policy_for, regions
 from donors.models import Donor
 from notifications.bookings import Booking, PlaceOffer
+from notifications.conditions import Condition
 from notifications.models import (
     CANCELLED,
     CLOSED,
@@ -39,11 +40,19 @@ from notifications.models import (
     StockAppeal,
     UnitIssue,
 )
-from notifications.outbox import Addressee, Draft, dispatch_after_commit, local_moment, write_one
+from notifications.outbox import (
+    Addressee,
+    Draft,
+    cancel_unsent,
+    dispatch_after_commit,
+    local_moment,
+    write_one,
+)
 from notifications.templates import (
     CAPPED,
     OPT_OUTS,
     TEMPLATES,
+    month_day,
     render,
     segments,
 )
@@ -60,25 +69,70 @@ def amount_text(donation: Donation) -> str:
     return f"{amount}毫升" if unit == "ml" else f"{amount}个治疗单位"
 
 
+def _thanks_key(donation_id: int) -> str:
+    return f"thanks:{donation_id}"
+
+
+def _thanks_row(donation_id: int) -> OutboxMessage | None:
+    return db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.key == _thanks_key(donation_id))
+        .execution_options(populate_existing=True)
+    )
+
+
+def _reached_the_donor(row: OutboxMessage) -> bool:
+    """Sent, or handed to the provider with the outcome unknown: the donor may have read it."""
+    return row.status in (SENT, DELIVERED) or row.in_flight_since is not None
+
+
 def thank_for_donation(donation: Donation) -> OutboxMessage | None:
-    """The thank-you, written in the recording transaction (a correction is not thanked again)."""
-    if donation.replaces_id is not None or donation.certificate is None:
+    """The thank-you, written in the recording transaction, with the certificate's number.
+
+    A correction (a new record replacing a voided one) is told too, under its own key: the
+    voided record's thank-you was cancelled if it had not gone, and the corrected record is
+    thanked instead; if it had gone, the donor is told of the correction and the new number.
+    A record whose first version was never to be thanked (no row) is not thanked now.
+    """
+    if donation.certificate is None:
         return None
+    code = "thanks"
+    if donation.replaces_id is not None:
+        original = _thanks_row(donation.replaces_id)
+        if original is None:
+            return None
+        if _reached_the_donor(original):
+            code = "donation_corrected"
     number = donation.certificate.number
     donor = donation.donor
     return write_one(
-        "thanks",
+        code,
         Draft(
-            key=f"thanks:{donation.id}",
+            key=_thanks_key(donation.id),
             donor=donor,
             context={
                 "name": salutation_name(donor),
+                "donated_on": donation.donation_date,
                 "amount": amount_text(donation),
                 "number": number,
                 "url": verification_url(number),
             },
+            condition=Condition("donation_valid", {"donation": donation.id}),
         ),
     )
+
+
+def cancel_thanks(donation: Donation) -> int:
+    """A voided donation's thank-you is not sent if it has not gone yet (one sent stays sent)."""
+    return cancel_unsent(OutboxMessage.key == _thanks_key(donation.id), "donation_voided")
+
+
+def donations_still_valid(args: list[dict[str, Any]]) -> list[str | None]:
+    """The `donation_valid` condition: the donation a message tells of has not been voided."""
+    ids = {item["donation"] for item in args}
+    query = select(Donation.id).where(Donation.id.in_(ids), Donation.status == VALID)
+    valid = set(db.session.scalars(query))
+    return [None if item["donation"] in valid else "donation_voided" for item in args]
 
 
 def send_login_code(code_id: int, e164: str, code: str, minutes: int, expires_at: datetime) -> None:
@@ -98,7 +152,8 @@ def tell_old_number(audit_id: int, old_e164: str) -> None:
 
 def forget_donor(donor_id: int) -> None:
     """Erasure: texts that name the donor go, and nothing still waiting is sent."""
-    db.session.execute(
+    cancel_unsent(OutboxMessage.donor_id == donor_id, "donor_erased")
+    db.session.execute(  # and retries whose first attempt's fate is unknown: not tried again
         update(OutboxMessage)
         .where(OutboxMessage.donor_id == donor_id, OutboxMessage.status == PENDING)
         .values(status=CANCELLED, status_reason="donor_erased")
@@ -106,12 +161,8 @@ def forget_donor(donor_id: int) -> None:
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.donor_id == donor_id)
-        .values(body=None, to_mobile=None)
+        .values(body=None, context=None, to_mobile=None)
     )
-
-
-def _month_day(day: date) -> str:
-    return f"{day.month}月{day.day}日"
 
 
 def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, bool]:
@@ -167,8 +218,8 @@ def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, 
             donor=donor,
             context={
                 "name": salutation_name(donor),
-                "donated_on": _month_day(donation.donation_date),
-                "issued_on": _month_day(clock.to_local(body["issued_at"]).date()),
+                "donated_on": month_day(donation.donation_date),
+                "issued_on": month_day(clock.to_local(body["issued_at"]).date()),
                 "hospital": body["hospital"],
             },
         ),
@@ -188,9 +239,9 @@ def report_unit_issue(device: Caller, body: dict[str, Any]) -> tuple[UnitIssue, 
 # as plain values, in the transaction that made them.
 
 
-def _day_and_time(moment: datetime) -> dict[str, str]:
+def _day_and_time(moment: datetime) -> dict[str, Any]:
     local = clock.to_local(moment)
-    return {"day": _month_day(local.date()), "time": local.strftime("%H:%M")}
+    return {"day": local.date(), "time": local.strftime("%H:%M")}
 
 
 def remind_of_booking(
@@ -199,8 +250,9 @@ def remind_of_booking(
     """The reminder of a booking, written once (`appointment:<booking>`) and sent the day before
     at NOTIFY_APPOINTMENT_REMINDER_TIME, or at once for a booking made later that day.
 
-    It says "tomorrow", so it is never sent once that day's quiet hours begin: a booking made
-    in the evening for the next morning gets no reminder rather than a wrong one.
+    It is a day-before reminder, so it is never sent once that day's quiet hours begin: a
+    booking made in the evening for the next morning gets none. It names the day as it is on
+    the day it goes ("明天"), and goes only while the booking is still booked for that time.
     """
     donor = donor or db.session.get(Donor, booking.donor_id)
     if donor is None:
@@ -222,6 +274,10 @@ def remind_of_booking(
                 **_day_and_time(booking.starts_at),
                 "site": booking.site_name,
             },
+            condition=Condition(
+                "booking_active",
+                {"booking": booking.id, "starts_at": clock.as_utc(booking.starts_at).isoformat()},
+            ),
         ),
         not_before=local_moment(day_before, config["NOTIFY_APPOINTMENT_REMINDER_TIME"]),
         expires_at=expires_at,
@@ -230,12 +286,8 @@ def remind_of_booking(
 
 
 def cancel_booking_reminder(booking_id: int) -> int:
-    """A booking cancelled or moved elsewhere: its reminder, if still waiting, is not sent."""
-    return db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.key == f"appointment:{booking_id}", OutboxMessage.status == PENDING)
-        .values(status=CANCELLED, status_reason="booking_cancelled")
-    ).rowcount
+    """A booking cancelled or moved elsewhere: its reminder, if not yet sent, is not sent."""
+    return cancel_unsent(OutboxMessage.key == f"appointment:{booking_id}", "booking_cancelled")
 
 
 def tell_booking_cancelled_by_site(booking: Booking) -> OutboxMessage | None:
@@ -265,8 +317,6 @@ def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
     donor = db.session.get(Donor, offer.donor_id)
     if donor is None:
         return None
-    until = clock.to_local(offer.expires_at)
-    same_day = until.date() == clock.local_today()
     return write_one(
         "waitlist_offer",
         Draft(
@@ -276,10 +326,9 @@ def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
                 "name": salutation_name(donor),
                 "site": offer.site_name,
                 **_day_and_time(offer.starts_at),
-                "until": until.strftime("%H:%M")
-                if same_day
-                else f"{_month_day(until.date())}{until:%H:%M}",
+                "until": clock.as_utc(offer.expires_at),
             },
+            condition=Condition("offer_open", {"entry": offer.entry_id, "slot": offer.slot_id}),
         ),
         expires_at=clock.as_utc(offer.expires_at),
     )

@@ -4,17 +4,26 @@ Every text is a Jinja2 template rendered with StrictUndefined, and its variables
 a context that misses one or brings one more is refused before anything is written, so a
 donor never receives "您好，{{ name }}". The sender's signature (`SMS_SIGNATURE`, in 【】)
 leads every message, as Chinese carriers require.
+
+A text is true on the day it is sent, not only on the day it is written: a thank-you recorded at
+22:30 goes out the next morning, a reminder may wait out a retry. Days are given to a template as
+dates and written with the `day` filter ("今天", "明天", or "6月14日", counted from the day the
+text is sent), times with `moment` ("10:30" that day, "6月15日08:30" another). A template that
+uses them is `dated`: the outbox keeps its variables and renders it again when it is sent.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from flask import current_app
-from jinja2 import Environment, StrictUndefined, meta
+from jinja2 import Environment, StrictUndefined, meta, nodes, pass_context
+
+from core import clock
 
 # Categories decide the manners. `security` messages are urgent: never held back by quiet hours,
 # caps or opt-outs. `transactional` ones concern something the donor did (never opted out of,
@@ -31,6 +40,50 @@ CAPPED = (REMINDER, GREETING, APPEAL)
 OPT_OUTS = {REMINDER: "reminders", GREETING: "greetings", APPEAL: "appeals"}
 
 _env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+# The day a text is rendered for, handed to the filters beside the template's own variables.
+_SEND_DAY = "_send_day"
+
+
+def _local(value: date | datetime | str) -> date | datetime:
+    """A context value as a local date or time (the outbox keeps them as ISO text)."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    return clock.to_local(value) if isinstance(value, datetime) else value
+
+
+def month_day(day: date) -> str:
+    return f"{day.month}月{day.day}日"
+
+
+@pass_context
+def _day(context: Any, value: date | datetime | str, dated: bool = False) -> str:
+    """今天 or 明天 counted from the day the text is sent (with the date in brackets if
+    `dated`), else the date: a text read the next morning must not say "today"."""
+    day = _local(value)
+    day = day.date() if isinstance(day, datetime) else day
+    sent = context[_SEND_DAY]
+    word = {sent: "今天", sent + timedelta(days=1): "明天"}.get(day)
+    if word is None:
+        return month_day(day)
+    return f"{word}（{month_day(day)}）" if dated else word
+
+
+@pass_context
+def _moment(context: Any, value: datetime | str) -> str:
+    """A local time: "10:30" on the day it is sent, "6月15日08:30" on another."""
+    moment = _local(value)
+    if moment.date() == context[_SEND_DAY]:
+        return f"{moment:%H:%M}"
+    return f"{month_day(moment.date())}{moment:%H:%M}"
+
+
+DAY_FILTERS = {"day": _day, "moment": _moment}
+_env.filters.update(DAY_FILTERS)
+
+
+def _is_dated(text: str) -> bool:
+    return any(node.name in DAY_FILTERS for node in _env.parse(text).find_all(nodes.Filter))
+
 
 SALUTATION = "{% if name %}{{ name }}，{% endif %}"
 
@@ -43,6 +96,7 @@ class MessageTemplate:
     variables: frozenset[str]
     sample: dict[str, Any]
     sensitive: bool = False
+    dated: bool = False  # names a day or a time relative to the day it is sent
 
     def __post_init__(self) -> None:
         found = meta.find_undeclared_variables(_env.parse(self.text))
@@ -59,7 +113,9 @@ class MessageTemplate:
 def _template(
     code: str, category: str, text: str, sample: dict[str, Any], *, sensitive: bool = False
 ) -> MessageTemplate:
-    return MessageTemplate(code, category, text, frozenset(sample), sample, sensitive)
+    return MessageTemplate(
+        code, category, text, frozenset(sample), sample, sensitive, dated=_is_dated(text)
+    )
 
 
 TEMPLATES: dict[str, MessageTemplate] = {
@@ -81,13 +137,27 @@ TEMPLATES: dict[str, MessageTemplate] = {
         _template(
             "thanks",
             TRANSACTIONAL,
-            SALUTATION + "感谢您今天无偿献血{{ amount }}！您的电子献血证{{ number }}已签发，"
-            "可在此查验：{{ url }} 献血后请多饮水、注意休息。",
+            SALUTATION + "感谢您{{ donated_on|day }}无偿献血{{ amount }}！"
+            "您的电子献血证{{ number }}已签发，可在此查验：{{ url }} 献血后请多饮水、注意休息。",
             {
                 "name": "张伟",
+                "donated_on": date(2026, 6, 14),
                 "amount": "400毫升",
                 "number": "2026-0000001",
                 "url": "https://example.cn/v/2026-0000001",
+            },
+        ),
+        _template(
+            "donation_corrected",
+            TRANSACTIONAL,
+            SALUTATION + "您{{ donated_on|day }}的献血记录已更正为{{ amount }}，"
+            "电子献血证改为{{ number }}（原证作废），可在此查验：{{ url }}",
+            {
+                "name": "张伟",
+                "donated_on": date(2026, 6, 14),
+                "amount": "300毫升",
+                "number": "2026-0000002",
+                "url": "https://example.cn/v/2026-0000002",
             },
         ),
         _template(
@@ -105,28 +175,28 @@ TEMPLATES: dict[str, MessageTemplate] = {
         _template(
             "appointment_reminder",
             TRANSACTIONAL,
-            SALUTATION + "提醒您明天（{{ day }}）{{ time }}在{{ site }}献血。请带好身份证，"
-            "前一晚休息好、清淡饮食。如需改期请在小程序中操作。",
-            {"name": "张伟", "day": "6月14日", "time": "09:30", "site": "杭州市武林献血屋"},
+            SALUTATION + "提醒您{{ day|day(dated=True) }}{{ time }}在{{ site }}献血。"
+            "请带好身份证，前一晚休息好、清淡饮食。如需改期请在小程序中操作。",
+            {"name": "张伟", "day": date(2026, 6, 14), "time": "09:30", "site": "杭州市武林献血屋"},
         ),
         _template(
             "booking_cancelled_by_site",
             TRANSACTIONAL,
-            SALUTATION + "很抱歉，您{{ day }}{{ time }}在{{ site }}的献血预约因献血点调整已取消，"
-            "欢迎在小程序中另约时间。",
-            {"name": "张伟", "day": "6月14日", "time": "09:30", "site": "杭州市武林献血屋"},
+            SALUTATION + "很抱歉，您{{ day|day(dated=True) }}{{ time }}在{{ site }}的献血预约"
+            "因献血点调整已取消，欢迎在小程序中另约时间。",
+            {"name": "张伟", "day": date(2026, 6, 14), "time": "09:30", "site": "杭州市武林献血屋"},
         ),
         _template(
             "waitlist_offer",
             TRANSACTIONAL,
-            SALUTATION + "{{ site }}{{ day }}{{ time }}有献血名额空出，已为您保留至{{ until }}，"
-            "请在小程序中确认，逾时顺延给下一位。",
+            SALUTATION + "{{ site }}{{ day|day(dated=True) }}{{ time }}有献血名额空出，"
+            "已为您保留至{{ until|moment }}，请在小程序中确认，逾时顺延给下一位。",
             {
                 "name": "张伟",
                 "site": "杭州市武林献血屋",
-                "day": "6月14日",
+                "day": date(2026, 6, 14),
                 "time": "09:30",
-                "until": "10:30",
+                "until": datetime(2026, 6, 13, 2, 30, tzinfo=UTC),
             },
         ),
         _template(
@@ -189,13 +259,15 @@ def template(code: str) -> MessageTemplate:
         raise TemplateError(f"no message template {code!r}") from None
 
 
-def render(code: str, context: dict[str, Any]) -> str:
+def render(code: str, context: dict[str, Any], *, on: date | None = None) -> str:
+    """The text as sent on the local day `on` (today if not given)."""
     spec = template(code)
     given = set(context)
     if given != spec.variables:
         missing, extra = spec.variables - given, given - spec.variables
         raise TemplateError(f"{code}: missing {sorted(missing)}, unexpected {sorted(extra)}")
-    return signature() + _compiled(code).render(**context)
+    send_day = on or clock.local_today()
+    return signature() + _compiled(code).render(**context, **{_SEND_DAY: send_day})
 
 
 @cache

@@ -134,6 +134,21 @@ def test_a_thank_you_recorded_in_the_quiet_hours_waits_for_the_morning(client, s
     assert [body for body in messages_to(sms, data) if "感谢" in body]
 
 
+def test_a_thank_you_held_overnight_says_the_day_of_the_donation_not_today(client, sms):
+    # Issue 12 item 4: texts say the date, not "today", unless they go out that same day.
+    day = clock.local_today() - timedelta(days=2)
+    site, token = desk(client)
+    with clock.frozen_at(local(day, 22, 30)):
+        _, data, _ = donor_who_gave(client, sms, site, token)
+    with clock.frozen_at(local(day + timedelta(days=1), 8, 30)):
+        assert send_due().sent == 1
+    (text,) = [body for body in messages_to(sms, data) if "感谢" in body]
+    assert f"感谢您{day.month}月{day.day}日无偿献血400毫升！" in text
+    assert "今天" not in text
+    (row,) = outbox(template="thanks")
+    assert row.body == text  # the outbox keeps the words that were sent
+
+
 def test_an_opted_out_donor_gets_no_greeting_but_still_the_thanks(client, sms, daytime):
     site, token = desk(client)
     donor, data, _ = donor_who_gave(client, sms, site, token)

@@ -11,6 +11,7 @@ from core import clock
 from core.extensions import db
 from core.policy import policy_for
 from notifications.models import OutboxMessage, ScheduleRun
+from notifications.outbox import Draft, write
 from notifications.schedules import (
     greet_birthdays,
     greet_the_day,
@@ -110,6 +111,37 @@ def test_world_blood_donor_day_greets_every_donor_at_nine(client, sms):
         assert send_due().sent == 2
     for data in (first, second):
         assert [body for body in messages_to(sms, data) if "世界献血者日" in body]
+
+
+def test_a_greeting_day_not_sent_by_its_evening_is_never_sent_the_next_day(client, sms):
+    # Issue 12 item 4: "今天是世界献血者日" must not go out on 15 June.
+    _, data, _ = gave(client, sms, "19900101")
+    day = date(2027, 6, 14)
+    with clock.frozen_at(local(day, 0, 5)):
+        assert greet_the_day(day) == 1
+        db.session.commit()
+    with clock.frozen_at(local(day + timedelta(days=1), 8, 30)):  # no sweep ran all day
+        send_due()
+    assert [body for body in messages_to(sms, data) if "世界献血者日" in body] == []
+    (row,) = rows("greeting_world_blood_donor_day")
+    assert row.status == "expired"
+
+
+def test_a_greeting_written_in_the_evening_quiet_hours_is_dropped_not_sent_next_morning(
+    client, sms
+):
+    donor, data, _ = gave(client, sms, "19900101")
+    day = date(2027, 6, 14)
+    with clock.frozen_at(local(day, 22, 30)):
+        (row,) = write(
+            "greeting_world_blood_donor_day",
+            [Draft(key="greeting:late", donor=donor, context={"name": ""})],
+        )
+        db.session.commit()
+    assert (row.status, row.status_reason) == ("skipped", "too_late")
+    with clock.frozen_at(local(day + timedelta(days=1), 9, 0)):
+        assert send_due().sent == 0
+    assert [body for body in messages_to(sms, data) if "世界献血者日" in body] == []
 
 
 def test_days_the_policy_leaves_open_or_for_volunteers_are_not_sent(client, sms):

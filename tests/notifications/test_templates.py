@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 
 from notifications.templates import TEMPLATES, TemplateError, render, segments
@@ -23,6 +25,22 @@ def test_every_template_renders_its_sample_with_the_signature_first(app):
         text = render(code, spec.sample)
         assert text.startswith("【无偿献血】"), code
         assert "{{" not in text and "}}" not in text
+
+
+def test_a_day_is_today_or_tomorrow_only_counted_from_the_day_the_text_is_sent(app):
+    # Issue 12 item 4: a reminder that goes out on the day itself must not say "tomorrow".
+    context = {"name": "", "day": date(2027, 3, 10), "time": "09:30", "site": "武林献血屋"}
+    on = {day: render("appointment_reminder", context, on=date(2027, 3, day)) for day in (7, 9, 10)}
+    assert "提醒您3月10日09:30在武林献血屋" in on[7]
+    assert "提醒您明天（3月10日）09:30" in on[9]
+    assert "提醒您今天（3月10日）09:30" in on[10] and "明天" not in on[10]
+    held = {"name": "", "site": "武林献血屋", "day": date(2027, 3, 10), "time": "09:30"}
+    until = datetime(2027, 3, 9, 0, 30, tzinfo=UTC)  # 08:30 Beijing time
+    offer = {
+        day: render("waitlist_offer", {**held, "until": until}, on=date(2027, 3, day))
+        for day in (8, 9)
+    }
+    assert "保留至3月9日08:30" in offer[8] and "保留至08:30" in offer[9]
 
 
 def test_a_missing_or_unexpected_variable_is_refused(app):

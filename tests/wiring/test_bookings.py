@@ -197,3 +197,121 @@ def test_a_place_starting_too_soon_after_the_quiet_hours_is_not_offered_at_night
         ]
     assert entry["status"] == "waiting"
     assert offers(sms, waiting) == []
+
+
+# ---------------------------------------------------------------- still true when sent
+
+
+def offer_row() -> OutboxMessage:
+    return db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.template == "waitlist_offer")
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def offered_at_night(client, sms):
+    """A place offered at 22:00 to the first of two waiting donors: its text waits for 08:00."""
+    with clock.frozen_at(recent_local(22)):
+        site, day, booker, booking_id = full_day(client)
+        first = wait_for(client, sms, site, day)
+        second = wait_for(client, sms, site, day)
+        client.delete(f"/api/v1/me/appointments/{booking_id}", headers=booker)
+        (entry,) = client.get("/api/v1/me/waitlist", headers=auth_headers(first)).get_json()[
+            "items"
+        ]
+        morning = local(clock.local_today() + timedelta(days=1), 8)
+    assert entry["status"] == "offered" and offers(sms, first) == []
+    return first, second, entry, morning
+
+
+def test_an_offer_taken_in_the_app_before_its_text_went_is_not_texted(client, sms):
+    first, _, entry, morning = offered_at_night(client, sms)
+    with clock.frozen_at(morning - timedelta(minutes=30)):  # the donor saw it in the app
+        accepted = client.post(
+            f"/api/v1/me/waitlist/{entry['id']}/accept", headers=auth_headers(first)
+        )
+        assert accepted.status_code == 201, accepted.get_json()
+    with clock.frozen_at(morning):
+        send_due()
+    assert offers(sms, first) == []
+    row = offer_row()
+    assert (row.status, row.status_reason) == ("cancelled", "offer_accepted")
+
+
+def test_an_offer_declined_before_its_text_went_is_not_texted_and_passes_on(client, sms):
+    first, second, entry, morning = offered_at_night(client, sms)
+    with clock.frozen_at(morning - timedelta(minutes=30)):
+        left = client.delete(f"/api/v1/me/waitlist/{entry['id']}", headers=auth_headers(first))
+        assert left.status_code == 200, left.get_json()
+    with clock.frozen_at(morning):
+        send_due()
+    assert offers(sms, first) == []
+    assert len(offers(sms, second)) == 1
+    row = offer_row()
+    assert (row.status, row.status_reason) == ("cancelled", "offer_left")
+
+
+def test_an_offer_withdrawn_by_the_site_closing_the_day_is_not_texted(client, sms):
+    first, _, entry, morning = offered_at_night(client, sms)
+    with clock.frozen_at(morning - timedelta(hours=1)):
+        closed = client.post(
+            f"/api/v1/admin/sites/{entry['site']['id']}/schedule-exceptions",
+            json={"day": entry["day"], "closed": True, "reason": "设备检修"},
+            headers=bearer(admin_token(client)),
+        )
+        assert closed.status_code == 201, closed.get_json()
+    with clock.frozen_at(morning):
+        send_due()
+    assert offers(sms, first) == []
+    row = offer_row()
+    assert (row.status, row.status_reason) == ("cancelled", "offer_withdrawn")
+
+
+def test_a_reminder_a_worker_claimed_before_the_booking_was_cancelled_is_not_sent(client, sms):
+    from notifications.dispatch import claim, open_session, send_claimed
+
+    with clock.frozen_at(recent_local(10)):
+        _, data = donor_record(client, sms)
+        day = in_days(3)
+        (slot, *_) = open_day(make_site(), day)
+        booking_id = book(client, auth_headers(data), slot.id).get_json()["id"]
+    with clock.frozen_at(local(day - timedelta(days=1), 10)):
+        with open_session() as worker:
+            lease, rows = claim(worker, None, 10)  # the sweep takes the day's reminder
+            assert [row.key for row in rows] == [f"appointment:{booking_id}"]
+            cancelled = client.delete(
+                f"/api/v1/me/appointments/{booking_id}", headers=auth_headers(data)
+            )
+            assert cancelled.status_code == 200, cancelled.get_json()
+            db.session.commit()
+            report = send_claimed(worker, lease, rows)
+    assert report.sent == 0
+    assert reminders(sms, data) == []
+    row = reminder_row(booking_id)
+    assert (row.status, row.status_reason) == ("cancelled", "booking_cancelled")
+
+
+def test_a_booking_reminder_rests_on_the_booking_still_booked_for_its_time(client, sms, daytime):
+    from wiring import booking_still_active
+
+    _, data = donor_record(client, sms)
+    site = make_site()
+    first = open_day(site, in_days(3))[0]
+    later = open_day(site, in_days(4))[1]
+    booking_id = book(client, auth_headers(data), first.id).get_json()["id"]
+    (args,) = [reminder_row(booking_id).condition_args]
+    assert booking_still_active([args]) == [None]
+    moved = client.post(
+        f"/api/v1/me/appointments/{booking_id}/reschedule",
+        json={"slot_id": later.id},
+        headers=auth_headers(data),
+    )
+    new_args = reminder_row(moved.get_json()["id"]).condition_args
+    elsewhen = {**new_args, "starts_at": args["starts_at"]}
+    assert booking_still_active([args, new_args, elsewhen]) == [
+        "booking_rescheduled",
+        None,
+        "booking_moved",
+    ]
