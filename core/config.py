@@ -65,6 +65,10 @@ class BaseConfig:
     OPENAPI_SWAGGER_UI_PATH = "/docs"
     OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
 
+    # Languages (core/i18n.py): Chinese unless a request's Accept-Language prefers English.
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
+
     # One-time codes. Operational limits, not regulators' figures.
     OTP_LENGTH = 6
     OTP_TTL = timedelta(minutes=5)
