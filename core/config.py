@@ -63,7 +63,10 @@ class BaseConfig:
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI's scripts and styles come from the app (the swagger-ui-bundle package, served by
+    # core/docs.py), so /docs works on a network that reaches no CDN; no online validator either.
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}
 
     # Languages (core/i18n.py): Chinese unless a request's Accept-Language prefers English.
     BABEL_DEFAULT_LOCALE = "zh"
