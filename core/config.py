@@ -81,6 +81,7 @@ class BaseConfig:
     OTP_MAX_PER_IP_PER_HOUR = 30
 
     PASSWORD_HASH_METHOD = "scrypt"
+    STAFF_PASSWORD_MIN_LENGTH = 10  # `flask users create-staff`
     STAFF_MAX_FAILED_LOGINS = 5
     STAFF_LOCKOUT = timedelta(minutes=15)
 

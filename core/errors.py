@@ -12,13 +12,15 @@ import traceback
 from json import JSONDecodeError
 from typing import Any
 
+import click
 from flask import Flask
+from flask_babel import force_locale
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.extensions import db
-from core.i18n import Message
+from core.i18n import Message, _l, environment_language
 from core.i18n import prefers_english as prefers_english  # callers import it from here
 from core.messages import MESSAGES
 
@@ -87,6 +89,35 @@ def error_body(code: str, status: int, errors: dict[str, Any] | None = None) -> 
     if errors:
         body["errors"] = rendered_errors(errors)
     return body
+
+
+ERROR_LINE = _l("Error: {message}")
+
+
+class CommandError(click.ClickException):
+    """A command-line failure told in one sentence, in the command line's language (core.i18n),
+    with exit status 1: an error code of core.messages, or a catalogue message, with its values.
+
+    The text is chosen when raised: by the time click shows it the app context is gone."""
+
+    def __init__(
+        self, message: str | Message, errors: dict[str, Any] | None = None, **values: Any
+    ) -> None:
+        with force_locale(environment_language()):
+            chosen = message if isinstance(message, Message) else MESSAGES[message]
+            text = chosen.format(**values).translated()
+            for field, details in (rendered_errors(errors) or {}).items():
+                listed = details if isinstance(details, list) else [details]
+                text += f" {field}: {' '.join(str(detail) for detail in listed)}"
+            self.line = ERROR_LINE.format(message=text).translated()
+        super().__init__(text)
+
+    @classmethod
+    def from_api_error(cls, error: ApiError) -> CommandError:
+        return cls(error.code, error.errors)
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.line, file=file, err=True)
 
 
 def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:

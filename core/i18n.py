@@ -20,7 +20,7 @@ from typing import Any
 import marshmallow as ma
 import webargs.core
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, refresh
+from flask_babel import Babel, force_locale, get_locale, gettext, refresh
 from marshmallow import fields, validate
 
 LANGUAGES = ("zh", "en")
@@ -71,8 +71,13 @@ class Message(str):
         return type(self)(self.msgid, {**self.values, **values})
 
     def translated(self) -> str:
-        """The text in the current reader's language, with its values."""
-        return _fill(gettext(self.msgid), self.values)
+        """The text in the current reader's language, with its values (messages among them
+        translated too)."""
+        values = {
+            name: value.translated() if isinstance(value, Message) else value
+            for name, value in self.values.items()
+        }
+        return _fill(gettext(self.msgid), values)
 
 
 def _l(msgid: str) -> Message:
@@ -102,6 +107,12 @@ def select_locale() -> str:
 def prefers_english() -> bool:
     locale = get_locale()
     return locale is not None and locale.language == "en"
+
+
+def for_command_line(message: Message, **values: Any) -> str:
+    """A text in the command line's language, whatever a request chose before in this context."""
+    with force_locale(environment_language()):
+        return message.format(**values).translated()
 
 
 def init_app(app: Flask) -> None:
