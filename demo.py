@@ -201,11 +201,16 @@ def load() -> None:
         click.echo(f"  {role:6} {username} / {password} {codes}")
     for name, _, mobile, *_ in DEMO_DONORS:
         click.echo(f"  donor  {name} mobile {mobile} (POST /api/v1/auth/otp, code in the log)")
+    base = current_app.config["PUBLIC_BASE_URL"]
     click.echo(f"  gate   client_id={gate.client_id} client_secret={secret}")
     click.echo(
         "  张伟 holds Zhejiang's three frees (bronze award 2022-2023, recorded for the demo)"
     )
-    click.echo(f"  slots  {opened} opened (GET /api/v1/sites/search?city=杭州市)")
+    # Chinese in a query string goes percent-encoded: curl encodes what --data-urlencode gives.
+    click.echo(
+        f"  slots  {opened} opened: curl -s -G {base}/api/v1/sites/search"
+        " --data-urlencode 'city=杭州市'"
+    )
 
 
 def _demo_gate_and_holder():
