@@ -72,9 +72,12 @@ def rendered_errors(errors: Any) -> Any:
     """Field details as the reader reads them: our codes and catalogue messages, translated.
 
     marshmallow's own messages are catalogue messages too (core.i18n), so no text is matched.
+    A detail that is itself structured keeps its `code` as it is: clients branch on it.
     """
     if isinstance(errors, dict):
-        return {key: rendered_errors(value) for key, value in errors.items()}
+        return {
+            key: value if key == "code" else rendered_errors(value) for key, value in errors.items()
+        }
     if isinstance(errors, list | tuple):
         return [rendered_errors(value) for value in errors]
     if isinstance(errors, Message):

@@ -313,25 +313,32 @@ def test_no_field_or_validator_of_the_api_can_answer_with_an_untranslated_stock_
     assert untranslated == []
 
 
-def test_every_validation_error_raised_by_our_code_names_an_error_code():
+def test_every_field_detail_raised_by_our_code_names_an_error_code():
     """A text raised by hand would reach donors untranslated: raise a code instead."""
-    literal = []
+    literal, raised = [], 0
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if (
-                    isinstance(node, ast.Call)
-                    and getattr(node.func, "attr", getattr(node.func, "id", None))
-                    == "ValidationError"
-                    and node.args
-                ):
-                    for text in _string_constants(node.args[0]):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "attr", getattr(node.func, "id", None))
+                if name == "ValidationError" and node.args:
+                    details = [node.args[0]]
+                elif name == "ApiError":
+                    details = [k.value for k in node.keywords if k.arg == "errors"]
+                else:
+                    continue
+                raised += 1
+                for detail in details:
+                    for text in _string_constants(detail):
                         if text not in MESSAGES:
                             literal.append((str(path.relative_to(ROOT)), node.lineno, text))
+    assert raised > 100
     assert literal == []
 
 
-def _string_constants(node: ast.AST) -> list[str]:
+def _string_constants(node: ast.AST | None) -> list[str]:
+    """The texts a detail holds (a dict's keys are field names, not texts)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [node.value]
     if isinstance(node, ast.Dict | ast.List | ast.Tuple):
@@ -400,3 +407,17 @@ def test_a_translation_names_the_same_values_as_its_english():
 )
 def test_the_command_line_is_chinese_unless_the_environment_asks_for_english(environ, language):
     assert environment_language(environ) == language
+
+
+def test_a_structured_detail_keeps_its_code_and_translates_its_message(app):
+    detail = {"eligibility": [{"code": "interval", "until": "2026-12-01", "message": "interval"}]}
+    with app.test_request_context(headers=ENGLISH):
+        assert rendered_errors(detail) == {
+            "eligibility": [
+                {
+                    "code": "interval",
+                    "until": "2026-12-01",
+                    "message": "Too soon after the previous donation.",
+                }
+            ]
+        }
