@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from appointments.models import QuestionnaireResponse
 from appointments.questionnaire import canonical
 from core import clock
-from core.extensions import db
 from core.errors import message_for
+from core.extensions import db
 from core.policy import Period, PolicyError, load_policies
 from tests.factories import bearer
 from tests.factories.appointments import quick_donor, site_with_day
