@@ -18,7 +18,7 @@ import notifications
 import rewards
 import sites
 import wiring
-from core import auth, crypto, health, http, policy, signing
+from core import auth, crypto, docs, health, http, i18n, policy, signing
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
@@ -38,6 +38,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    i18n.init_app(app)
 
     db.init_app(app)
     with app.app_context():
@@ -69,6 +70,7 @@ def create_app(config: str | dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
+    app.register_blueprint(docs.bp)
     api.register_blueprint(health.bp)
     api.register_blueprint(core_routes.bp, url_prefix="/api/v1")
     api.register_blueprint(donors.bp, url_prefix="/api/v1")

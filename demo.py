@@ -14,7 +14,9 @@ from sqlalchemy import select
 
 from certificate import services as certificate_services
 from core import auth, clock
+from core.errors import CommandError
 from core.extensions import db
+from core.i18n import _l
 from donors import services as donor_services
 from donors.identity import parse_mobile, parse_resident_id
 from donors.models import Donor
@@ -22,6 +24,8 @@ from sites import services as site_services
 from sites.models import Site, StaffUser
 
 demo_cli = click.Group("demo", help="Demo data for trying the API locally.")
+
+NOT_FOR_PRODUCTION = _l("Demo data is not for production.")
 
 DEMO_SITES = [
     {
@@ -158,7 +162,7 @@ def record_demo_history() -> None:
 def load() -> None:
     """Create demo sites, staff (password logins) and donors (log in with an SMS code)."""
     if current_app.config["ENV_NAME"] == "production":
-        raise click.ClickException("demo data is not for production")
+        raise CommandError(NOT_FOR_PRODUCTION)
     if db.session.scalar(select(Site.id).limit(1)) is not None:
         opened = _open_demo_slots()
         db.session.commit()
@@ -199,11 +203,16 @@ def load() -> None:
         click.echo(f"  {role:6} {username} / {password} {codes}")
     for name, _, mobile, *_ in DEMO_DONORS:
         click.echo(f"  donor  {name} mobile {mobile} (POST /api/v1/auth/otp, code in the log)")
+    base = current_app.config["PUBLIC_BASE_URL"]
     click.echo(f"  gate   client_id={gate.client_id} client_secret={secret}")
     click.echo(
         "  张伟 holds Zhejiang's three frees (bronze award 2022-2023, recorded for the demo)"
     )
-    click.echo(f"  slots  {opened} opened (GET /api/v1/sites/search?city=杭州市)")
+    # Chinese in a query string goes percent-encoded: curl encodes what --data-urlencode gives.
+    click.echo(
+        f"  slots  {opened} opened: curl -s -G {base}/api/v1/sites/search"
+        " --data-urlencode 'city=杭州市'"
+    )
 
 
 def _demo_gate_and_holder():

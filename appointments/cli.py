@@ -5,10 +5,14 @@ from __future__ import annotations
 import click
 
 from appointments import schedule, services
+from core.errors import CommandError
 from core.extensions import db
+from core.i18n import _l
 from sites.models import Site
 
 appointments_cli = click.Group("appointments", help="Slots, offers and visits over time.")
+
+NO_SITE = _l("There is no site with the facility code {facility_code}.")
 
 
 @appointments_cli.command("open-slots")
@@ -18,7 +22,7 @@ def open_slots(facility_code: str | None) -> None:
     if facility_code:
         site = db.session.scalar(db.select(Site).where(Site.facility_code == facility_code))
         if site is None:
-            raise click.BadParameter(f"no site {facility_code!r}", param_hint="--site")
+            raise CommandError(NO_SITE, facility_code=facility_code)
         reports = {site.facility_code: schedule.open_slots(site)}
     else:
         reports = schedule.open_all_slots()

@@ -86,7 +86,7 @@ class ExceptionSessionSchema(StrictSchema):
     @ma.validates_schema
     def opens_before_closes(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("opens") and data.get("closes") and data["opens"] >= data["closes"]:
-            raise ma.ValidationError("Must open before it closes.", "closes")
+            raise ma.ValidationError("closes_before_opens", "closes")
 
 
 class SessionSchema(ExceptionSessionSchema):
@@ -144,9 +144,9 @@ class ExceptionWriteSchema(StrictSchema):
     @ma.validates_schema
     def sessions_when_open(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("closed") and data.get("sessions"):
-            raise ma.ValidationError("A closed day has no sessions.", "sessions")
+            raise ma.ValidationError("closed_day_has_sessions", "sessions")
         if data.get("closed") is False and not data.get("sessions"):
-            raise ma.ValidationError("Missing data for required field.", "sessions")
+            raise ma.ValidationError("field_required", "sessions")
 
 
 class ExceptionSchema(ma.Schema):

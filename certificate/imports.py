@@ -9,8 +9,10 @@ proves one of its DINs).
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import IO
@@ -23,6 +25,7 @@ from core import clock
 from core.bulk import insert_rows
 from core.crypto import cipher
 from core.extensions import db
+from core.i18n import Message, _l
 from core.ids import DinError, parse_din
 from core.policy import KindRule, PolicyUndecided, RegionPolicy
 from donors.identity import IdentityError, parse_resident_id
@@ -39,6 +42,77 @@ COLUMNS = (
     "facility_code",
 )
 BATCH = 5000
+
+NOT_UTF8_GBK = _l(
+    "{path} is not UTF-8 text: it looks like GBK, as Excel on Chinese Windows saves it. Save it"
+    ' as UTF-8 (in Excel: "CSV UTF-8 (Comma delimited)") and import it again.'
+)
+NOT_UTF8 = _l(
+    "{path} is not UTF-8 text (line {line} has bytes that are not UTF-8). Save it as UTF-8 and"
+    " import it again."
+)
+COLUMNS_MISSING = _l(
+    "The header row lacks these columns: {missing}. The columns of an export are: {columns}."
+)
+CSV_MALFORMED = _l(
+    "Line {line} is not well-formed CSV (a quote left open, or a field over 128 KB). Correct it"
+    " and import the file again; nothing was loaded."
+)
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read; `message` says why and what to do."""
+
+    def __init__(self, message: Message, **values: object) -> None:
+        self.message = message.format(**values)
+        super().__init__(str(self.message))
+
+
+def check_utf8(path: str) -> None:
+    """Refuse, before any row loads, a file that is not UTF-8 (a BOM is fine)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                bad = max(error.start - (len(error.object) - len(chunk)), 0)
+                line += chunk.count(b"\n", 0, bad)
+                start = chunk.rfind(b"\n", 0, bad) + 1
+                sample = chunk[start : start + 65536]
+                sample = sample[: sample.rfind(b"\n") + 1 or len(sample)]
+                try:
+                    sample.decode("gbk")
+                except UnicodeDecodeError:
+                    raise ImportFileError(NOT_UTF8, path=path, line=line) from None
+                raise ImportFileError(NOT_UTF8_GBK, path=path) from None
+            line += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ImportFileError(NOT_UTF8, path=path, line=line) from None
+
+
+def check_csv(stream: IO[str]) -> None:
+    """Refuse, before any row loads, a file the csv module cannot read to its end."""
+    reader = csv.reader(stream)
+    try:
+        for _record in reader:
+            pass
+    except csv.Error:
+        raise ImportFileError(CSV_MALFORMED, line=reader.line_num) from None
+
+
+@contextmanager
+def open_export(path: str) -> Iterator[IO[str]]:
+    """The export as text, once it is known to be UTF-8 (with or without a BOM) and CSV that
+    reads to its end: a file refused for either loads nothing."""
+    check_utf8(path)
+    with open(path, newline="", encoding="utf-8-sig") as stream:
+        check_csv(stream)
+        stream.seek(0)
+        yield stream
 
 
 @dataclass
@@ -154,7 +228,9 @@ def read_rows(stream: IO[str], policy: RegionPolicy, report: ImportReport) -> It
         if name not in (reader.fieldnames or [])
     ]
     if missing:
-        raise ValueError(f"missing columns: {', '.join(missing)}")
+        raise ImportFileError(
+            COLUMNS_MISSING, missing=", ".join(missing), columns=",".join(COLUMNS)
+        )
     today = clock.local_today()
     for record in reader:
         line = reader.line_num

@@ -115,9 +115,7 @@ def check_amount(
         wrong = "units" if field == "volume_ml" else "volume_ml"
         raise ApiError("amount_unit_mismatch", 422, errors={wrong: ["amount_unit_mismatch"]})
     if amount is None:
-        raise ApiError(
-            "validation_failed", 422, errors={field: ["Missing data for required field."]}
-        )
+        raise ApiError("validation_failed", 422, errors={field: ["field_required"]})
     try:
         allowed = rule.allowed_amounts
     except PolicyUndecided:

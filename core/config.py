@@ -63,7 +63,14 @@ class BaseConfig:
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI's scripts and styles come from the app (the swagger-ui-bundle package, served by
+    # core/docs.py), so /docs works on a network that reaches no CDN; no online validator either.
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}
+
+    # Languages (core/i18n.py): Chinese unless a request's Accept-Language prefers English.
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "translations")
 
     # One-time codes. Operational limits, not regulators' figures.
     OTP_LENGTH = 6
@@ -74,6 +81,7 @@ class BaseConfig:
     OTP_MAX_PER_IP_PER_HOUR = 30
 
     PASSWORD_HASH_METHOD = "scrypt"
+    STAFF_PASSWORD_MIN_LENGTH = 10  # `flask users create-staff`
     STAFF_MAX_FAILED_LOGINS = 5
     STAFF_LOCKOUT = timedelta(minutes=15)
 

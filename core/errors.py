@@ -1,23 +1,28 @@
 """One JSON error shape for the whole service: {code, status, message, errors}.
 
-`code` is a stable string clients branch on; `message` follows Accept-Language (Chinese unless
-the caller prefers English); `errors` maps field names to messages. Nothing internal (SQL, stack
-traces, personal data) ever reaches the body.
+`code` is a stable string clients branch on; `message` and the field messages in `errors` are in
+one language, the response's (core.i18n: Chinese unless Accept-Language prefers English).
+Nothing internal (SQL, stack traces, personal data) ever reaches the body.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from json import JSONDecodeError
 from typing import Any
 
-from flask import Flask, has_request_context, request
+import click
+from flask import Flask
+from flask_babel import force_locale
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.extensions import db
-from core.messages import FIELD_MESSAGE_PREFIXES_ZH, FIELD_MESSAGES_ZH, MESSAGES
+from core.i18n import Message, _l, environment_language
+from core.i18n import prefers_english as prefers_english  # callers import it from here
+from core.messages import MESSAGES
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +61,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def prefers_english() -> bool:
-    if not has_request_context():
-        return False
-    return request.accept_languages.best_match(["zh", "en"], default="zh") == "en"
-
-
-def message_for(code: str) -> str:
-    zh, en = MESSAGES.get(code, MESSAGES["bad_request"])
-    return en if prefers_english() else zh
+def message_for(code: str, **values: Any) -> str:
+    """The text of an error code in the reader's language (the request's, or the command
+    line's), with the values it names."""
+    message = MESSAGES.get(code, MESSAGES["bad_request"])
+    return message.format(**values).translated()
 
 
 class Detail(dict):
@@ -72,35 +73,61 @@ class Detail(dict):
     with the code's message added in the caller's language (never translated in place)."""
 
 
-def _translate_field_messages(errors: Any) -> Any:
-    """Field details may be our codes or marshmallow's English texts; render both."""
+def rendered_errors(errors: Any) -> Any:
+    """Field details as the reader reads them: our codes and catalogue messages, translated.
+
+    marshmallow's own messages are catalogue messages too (core.i18n), so no text is matched.
+    A detail that is itself structured keeps its `code` as it is: clients branch on it.
+    """
     if isinstance(errors, Detail):
         return {**errors, "message": message_for(errors["code"])}
     if isinstance(errors, dict):
-        return {key: _translate_field_messages(value) for key, value in errors.items()}
-    if isinstance(errors, list):
-        return [_translate_field_messages(value) for value in errors]
-    if isinstance(errors, str):
-        if errors in MESSAGES:
-            return message_for(errors)
-        return errors if prefers_english() else _field_message_zh(errors)
+        return {
+            key: value if key == "code" else rendered_errors(value) for key, value in errors.items()
+        }
+    if isinstance(errors, list | tuple):
+        return [rendered_errors(value) for value in errors]
+    if isinstance(errors, Message):
+        return errors.translated()
+    if isinstance(errors, str) and errors in MESSAGES:
+        return message_for(errors)
     return errors
-
-
-def _field_message_zh(text: str) -> str:
-    if text in FIELD_MESSAGES_ZH:
-        return FIELD_MESSAGES_ZH[text]
-    for prefix, zh in FIELD_MESSAGE_PREFIXES_ZH:
-        if text.startswith(prefix):
-            return zh + text
-    return text
 
 
 def error_body(code: str, status: int, errors: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "status": status, "message": message_for(code)}
     if errors:
-        body["errors"] = _translate_field_messages(errors)
+        body["errors"] = rendered_errors(errors)
     return body
+
+
+ERROR_LINE = _l("Error: {message}")
+
+
+class CommandError(click.ClickException):
+    """A command-line failure told in one sentence, in the command line's language (core.i18n),
+    with exit status 1: an error code of core.messages, or a catalogue message, with its values.
+
+    The text is chosen when raised: by the time click shows it the app context is gone."""
+
+    def __init__(
+        self, message: str | Message, errors: dict[str, Any] | None = None, **values: Any
+    ) -> None:
+        with force_locale(environment_language()):
+            chosen = message if isinstance(message, Message) else MESSAGES[message]
+            text = chosen.format(**values).translated()
+            for field, details in (rendered_errors(errors) or {}).items():
+                listed = details if isinstance(details, list) else [details]
+                text += f" {field}: {' '.join(str(detail) for detail in listed)}"
+            self.line = ERROR_LINE.format(message=text).translated()
+        super().__init__(text)
+
+    @classmethod
+    def from_api_error(cls, error: ApiError) -> CommandError:
+        return cls(error.code, error.errors)
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.line, file=file, err=True)
 
 
 def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +150,7 @@ class ErrorShapingApi(Api):
         data = getattr(error, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
         errors = _flatten_locations(messages) if isinstance(messages, dict) else None
-        if status == 400 and errors and "Invalid JSON body." in str(errors):
+        if isinstance(getattr(error, "exc", None), JSONDecodeError | UnicodeDecodeError):
             code, errors = "invalid_json", None
         if status == 422 and errors is None:
             errors = {}

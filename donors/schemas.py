@@ -75,7 +75,7 @@ class RegisterSchema(StrictSchema):
     def tidy_name(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         data["name"] = data["name"].strip()
         if not data["name"]:
-            raise ma.ValidationError({"name": ["Shorter than minimum length 1."]})
+            raise ma.ValidationError({"name": ["field_empty"]})
         return data
 
 

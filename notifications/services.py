@@ -506,7 +506,7 @@ def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
         raise ApiError("appeal_ends_in_past", 422, errors={"ends_on": ["appeal_ends_in_past"]})
     region = body.get("region") or current_app.config["DEFAULT_REGION"]
     if region not in regions():
-        raise ApiError("validation_failed", 422, errors={"region": ["Invalid value."]})
+        raise ApiError("validation_failed", 422, errors={"region": ["region_unknown"]})
     policy = policy_for(region)
     try:
         policy.kind(body["kind"], today)

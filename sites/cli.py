@@ -3,34 +3,54 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from core import auth
-from core.errors import ApiError, message_for
+from core.errors import ApiError, CommandError
 from core.extensions import db
+from core.i18n import _l
+from core.messages import MESSAGES
 from core.models import Device
 from sites import services
 from sites.models import StaffUser
 
 users_cli = click.Group("users", help="Create and manage staff, administrators and devices.")
 
+PASSWORD_TOO_SHORT = _l("Use a password of at least {length} characters.")
+NO_STAFF_USER = _l("There is no staff user {username}.")
+NO_DEVICE = _l("There is no device {client_id}.")
+REFUSED_OPTIONS = _l("{reason} {options}")
+
 
 def _fail(error: ApiError) -> None:
-    raise click.ClickException(f"{error.code} {error.errors or ''}".strip())
+    raise CommandError.from_api_error(error) from None
 
 
 @users_cli.command("create-staff")
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least STAFF_PASSWORD_MIN_LENGTH characters (10). Leave it out to be asked for it:"
+    " typed twice, not shown (a password given here stays in the shell's history).",
+)
 @click.option("--site", "facility_codes", multiple=True, help="ISBT 128 facility code; repeat")
 @click.option("--admin", is_flag=True, help="A station administrator instead of site staff")
 def create_staff(
     username: str, display_name: str, password: str, facility_codes: tuple[str, ...], admin: bool
 ) -> None:
-    """Create a staff member bound to sites, or an administrator."""
-    if len(password) < 10:
-        raise click.ClickException("Use a password of at least 10 characters.")
+    """Create a staff member bound to sites, or an administrator.
+
+    The password is asked for (twice, hidden) unless --password is given.
+    """
+    if len(password) < current_app.config["STAFF_PASSWORD_MIN_LENGTH"]:
+        raise CommandError(
+            PASSWORD_TOO_SHORT, length=current_app.config["STAFF_PASSWORD_MIN_LENGTH"]
+        )
     try:
         user = services.create_staff(
             username=username,
@@ -142,24 +162,24 @@ def list_users() -> None:
         click.echo(f"{device.role:8} {device.client_id:20} {state:9} {device.name}")
 
 
-def _refused(error: ApiError, options: dict[str, object]) -> click.ClickException:
+def _refused(error: ApiError, options: dict[str, object]) -> CommandError:
     """The refusal as a sentence, naming the options (and values) it is about."""
     named = []
     for key in error.errors or {}:
         value = options.get(key)
         named.append(f"(--{key.replace('_', '-')}{'' if value is None else f' {value}'})")
-    return click.ClickException(" ".join([message_for(error.code), *named]))
+    return CommandError(REFUSED_OPTIONS, reason=MESSAGES[error.code], options=" ".join(named))
 
 
 def _staff(username: str) -> StaffUser:
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
-        raise click.ClickException(f"no staff user {username!r}")
+        raise CommandError(NO_STAFF_USER, username=username)
     return user
 
 
 def _device(client_id: str) -> Device:
     device = db.session.scalar(select(Device).where(Device.client_id == client_id))
     if device is None:
-        raise click.ClickException(f"no device {client_id!r}")
+        raise CommandError(NO_DEVICE, client_id=client_id)
     return device

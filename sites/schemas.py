@@ -27,7 +27,7 @@ class OpeningHoursSchema(StrictSchema):
     @ma.validates_schema
     def opens_before_closes(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["opens"] >= data["closes"]:
-            raise ma.ValidationError("Must open before it closes.", "closes")
+            raise ma.ValidationError("closes_before_opens", "closes")
 
 
 def _facility_code(value: str) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from appointments.models import QuestionnaireResponse
 from appointments.questionnaire import canonical
 from core import clock
+from core.errors import message_for
 from core.extensions import db
-from core.messages import MESSAGES
 from core.policy import Period, PolicyError, load_policies
 from tests.factories import bearer
 from tests.factories.appointments import quick_donor, site_with_day
@@ -192,7 +192,9 @@ def test_dates_must_fit_the_question(client):
     for payload, question, problem in cases:
         response = sign(client, token, payload)
         assert response.status_code == 422
-        assert response.get_json()["errors"]["answers"] == {question: [MESSAGES[problem][0]]}
+        with client.application.test_request_context():  # Chinese, as the response
+            expected = message_for(problem)
+        assert response.get_json()["errors"]["answers"] == {question: [expected]}
     assert db.session.scalar(select(QuestionnaireResponse.id)) is None
 
 

@@ -38,7 +38,10 @@ def write_csv(path, rows):
 
 
 def run_import(app, path):
-    return app.test_cli_runner().invoke(args=["certificate", "import", path])
+    # English output (the command line is Chinese by default: tests/core/test_cli_messages.py).
+    return app.test_cli_runner().invoke(
+        args=["certificate", "import", path], env={"LANG": "en_US.UTF-8"}
+    )
 
 
 def count(model) -> int:
@@ -72,11 +75,11 @@ def test_good_rows_load_and_bad_rows_are_reported_by_line(app, tmp_path):
     result = run_import(app, path)
     assert result.exit_code == 0, result.output
     assert "loaded 2" in result.output and "rejected 5" in result.output
-    assert "line 4: id_number_checksum" in result.output
-    assert "line 5: din_check_character" in result.output
-    assert "line 6: amount_not_allowed" in result.output
-    assert "line 7: donation_date_invalid" in result.output
-    assert "line 8: unknown_donation_kind" in result.output
+    assert "Line 4: The ID number's check digit is wrong." in result.output
+    assert "Line 5: The donation number's check fails." in result.output
+    assert "Line 6: This amount is not allowed for this kind." in result.output
+    assert "Line 7: The donation date is invalid." in result.output
+    assert "Line 8: Unknown donation kind." in result.output
     assert count(Donation) == 2
     pending = db.session.scalar(select(Donor))
     assert pending.status == "pending" and pending.mobile is None
@@ -105,7 +108,7 @@ def test_a_missing_column_is_a_clear_error(app, tmp_path):
     path.write_text("id_number,name\n1,2\n", encoding="utf-8")
     result = run_import(app, str(path))
     assert result.exit_code != 0
-    assert "missing columns" in result.output
+    assert "The header row lacks these columns: din, kind, donation_date." in result.output
 
 
 def test_imported_history_shows_only_after_the_donor_proves_a_din(app, client, sms, tmp_path):
