@@ -11,6 +11,7 @@ from certificate.counts import as_number
 from certificate.eligibility import reaction_on_record
 from certificate.models import REACTION_SEVERITIES
 from core.masking import mask_id_number, mask_name
+from core.messages import MESSAGES
 from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from donors.schemas import ResidentIdField
 
@@ -334,7 +335,7 @@ class StaffHistoryClaimSchema(StrictSchema):
     id_number = ResidentIdField(required=True)
     id_card_checked = fields.Boolean(
         required=True,
-        validate=validate.Equal(True, error="id_card_not_checked"),
+        validate=validate.Equal(True, error=MESSAGES["id_card_not_checked"]),
         metadata={"description": "staff saw the donor's own ID card and it matches"},
     )
 

@@ -16,7 +16,15 @@ from certificate.counts import as_number, from_halves, to_halves
 from certificate.models import DonorTotals
 from core.extensions import db
 from tests.conftest import DATABASES
-from tests.factories import bearer, donor_record, make_site, make_staff, record, staff_token
+from tests.factories import (
+    ENGLISH_COMMAND_LINE,
+    bearer,
+    donor_record,
+    make_site,
+    make_staff,
+    record,
+    staff_token,
+)
 
 
 def test_half_counts_round_trip_exactly():
@@ -109,7 +117,9 @@ def test_refresh_totals_recomputes_counts_recorded_under_the_old_rule(app, clien
     record(client, staff, site, data["plain"]["id_number"], volume_ml=300)
     db.session.get(DonorTotals, donor.id).award_half_counts = 0
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["certificate", "refresh-totals"])
-    assert result.exit_code == 0 and "totals recomputed for 1 donors" in result.output
+    result = app.test_cli_runner().invoke(
+        args=["certificate", "refresh-totals"], env=ENGLISH_COMMAND_LINE
+    )
+    assert result.exit_code == 0 and "Totals recomputed for 1 donors." in result.output
     db.session.expire_all()
     assert db.session.get(DonorTotals, donor.id).award_counts == Fraction(3, 2)

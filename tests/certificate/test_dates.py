@@ -22,6 +22,7 @@ from core.ids import make_din
 from core.models import AuditEntry
 from core.policy import policy_for
 from tests.factories import (
+    ENGLISH_COMMAND_LINE,
     bearer,
     donor_record,
     make_site,
@@ -190,7 +191,11 @@ def test_the_yearly_cap_counts_donations_later_in_the_year(app, client, sms, tmp
                     day.isoformat(),
                 ]
             )
-    output = app.test_cli_runner().invoke(args=["certificate", "import", str(path)]).output
+    output = (
+        app.test_cli_runner()
+        .invoke(args=["certificate", "import", str(path)], env=ENGLISH_COMMAND_LINE)
+        .output
+    )
     assert "loaded 24" in output, output
     result = check_eligibility(
         donor, "apheresis_platelets", date(2025, 1, 2), policy_for("zhejiang")

@@ -10,7 +10,7 @@ from certificate.models import Donation, DonorTotals
 from core.extensions import db
 from core.ids import make_din
 from donors.models import Donor
-from tests.factories import bearer, donor_record, resident_id
+from tests.factories import ENGLISH_COMMAND_LINE, bearer, donor_record, resident_id
 
 HEADER = [
     "id_number",
@@ -40,7 +40,7 @@ def write_csv(path, rows):
 def run_import(app, path):
     # English output (the command line is Chinese by default: tests/core/test_cli_messages.py).
     return app.test_cli_runner().invoke(
-        args=["certificate", "import", path], env={"LANG": "en_US.UTF-8"}
+        args=["certificate", "import", path], env=ENGLISH_COMMAND_LINE
     )
 
 

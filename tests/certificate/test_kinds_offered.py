@@ -13,6 +13,7 @@ from certificate.eligibility import check_eligibility
 from core.ids import make_din
 from core.policy import PolicyError, load_policies, policy_for
 from tests.factories import (
+    ENGLISH_COMMAND_LINE,
     bearer,
     donor_record,
     make_site,
@@ -87,9 +88,11 @@ def test_an_imported_plasma_row_is_rejected_with_its_reason(app, tmp_path):
                 "2020-03-01",
             ]
         )
-    result = app.test_cli_runner().invoke(args=["certificate", "import", str(path)])
+    result = app.test_cli_runner().invoke(
+        args=["certificate", "import", str(path)], env=ENGLISH_COMMAND_LINE
+    )
     assert "loaded 0" in result.output and "rejected 1" in result.output
-    assert "line 2: kind_not_offered" in result.output
+    assert "Line 2: This kind of donation is not offered here." in result.output
 
 
 def test_an_offered_kind_still_needs_its_amounts_and_intervals(policy_dir):

@@ -21,6 +21,7 @@ from core.extensions import db
 from core.ids import make_din
 from core.policy import PolicyError, load_policies, policy_for
 from tests.factories import (
+    ENGLISH_COMMAND_LINE,
     donor_record,
     make_site,
     make_staff,
@@ -43,7 +44,11 @@ def import_rows(app, tmp_path, rows) -> str:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
         writer.writerows(rows)
-    return app.test_cli_runner().invoke(args=["certificate", "import", str(path)]).output
+    return (
+        app.test_cli_runner()
+        .invoke(args=["certificate", "import", str(path)], env=ENGLISH_COMMAND_LINE)
+        .output
+    )
 
 
 def platelet_row(id_number: str, sequence: int, day: date, units: int, volume: str = "") -> list:

@@ -137,3 +137,8 @@ def record(
     }
     headers = {**bearer(token), "Idempotency-Key": key or f"key-{next(_sequence):08d}"}
     return client.post("/api/v1/staff/donations", json=body, headers=headers)
+
+
+# A command line that reads English (the command line is Chinese by default; LANGUAGE comes first
+# among the variables gettext reads, so a CI machine's LC_ALL cannot override it).
+ENGLISH_COMMAND_LINE = {"LANGUAGE": "en", "LANG": "en_US.UTF-8"}
