@@ -132,6 +132,7 @@ class KindRule:
     # record beside them; a record without one (an import) counts `default_ml_per_unit` a unit.
     volume_required: bool = False
     default_ml_per_unit: int | None = None
+    name_en: str | None = None
 
     @property
     def allowed_amounts(self) -> tuple[int, ...]:
@@ -244,10 +245,15 @@ class RegionPolicy:
         return self.standard(on).kinds[code]
 
     def kind_name(self, code: str) -> str:
-        """The kind's Chinese name from any edition that lists it (history outlives editions)."""
+        """The kind's name in the reader's language (Chinese unless the policy gives an English
+        one and the reader prefers English), from any edition that lists it: history outlives
+        editions."""
+        from core.i18n import prefers_english
+
         for standard in self.standards:
             if code in standard.kinds:
-                return standard.kinds[code].name_zh
+                rule = standard.kinds[code]
+                return rule.name_en if rule.name_en and prefers_english() else rule.name_zh
         return code
 
     def kind_codes(self, on: date | None = None) -> list[str]:
@@ -502,6 +508,7 @@ def _read_kind(reader: PolicyReader, code: str) -> KindRule:
     return KindRule(
         code=code,
         name_zh=reader.text("name_zh"),
+        name_en=reader.text("name_en", required=False),
         unit=unit,
         amounts=allowed,
         max_per_year=reader.positive("max_per_year", required=False),

@@ -28,6 +28,7 @@ from core.auth import Caller
 from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
+from core.i18n import _l
 from core.policy import PolicyUndecided, RegionPolicy, policy_for, regions
 from core.signing import keyring
 from donors.models import Donor
@@ -53,7 +54,19 @@ from rewards.rules import (
 )
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
-UNIT_NAMES_ZH = {"ml": "毫升", "unit": "个治疗单位"}
+UNIT_NAMES = {"ml": _l("ml"), "unit": _l("therapeutic unit(s)")}
+PROGRESS_REACHED = _l(
+    "{counted} counted by the national award rules: the {required} required are reached."
+)
+PROGRESS_SHORT = _l(
+    "{counted} counted by the national award rules, {required} required, {remaining} to go"
+)
+PROGRESS_NO_STEP = _l("{progress}.")
+PROGRESS_STEPS = _l("{progress}: {options} more would reach it.")
+DONATIONS_OF = _l("{donations} × {amount} {unit}")
+KIND_SUFFIX = _l(" of {kind}")
+AND = _l(" and ")
+OR = _l(", or ")
 
 
 # ---------------------------------------------------------------- standing
@@ -443,7 +456,7 @@ def next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict
         steps.append(
             {
                 "kind": kind,
-                "kind_name": rule.name_zh,
+                "kind_name": policy.kind_name(kind),
                 "amount": plan[0]["amount"],
                 "unit": rule.unit,
                 "donations": donations,
@@ -456,20 +469,23 @@ def next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict
 def _progress_message(counted: Fraction, required: int, steps: list[dict[str, Any]]) -> str:
     remaining = required - counted
     if remaining <= 0:
-        return f"已累计{as_text(counted)}次（按国家表彰计算），已达到{required}次的条件。"
-    options = "，或".join(
-        "和".join(
-            f"{part['donations']}次{part['amount']}{UNIT_NAMES_ZH[step['unit']]}"
+        return PROGRESS_REACHED.format(counted=as_text(counted), required=required).translated()
+    progress = PROGRESS_SHORT.format(
+        counted=as_text(counted), required=required, remaining=as_text(remaining)
+    )
+    if not steps:
+        return PROGRESS_NO_STEP.format(progress=progress).translated()
+    options = OR.translated().join(
+        AND.translated().join(
+            DONATIONS_OF.format(
+                donations=part["donations"], amount=part["amount"], unit=UNIT_NAMES[step["unit"]]
+            ).translated()
             for part in step["plan"]
         )
-        + step["kind_name"]
+        + KIND_SUFFIX.format(kind=step["kind_name"]).translated()
         for step in steps
     )
-    text = (
-        f"已累计{as_text(counted)}次（按国家表彰计算），共需{required}次，"
-        f"还差{as_text(remaining)}次"
-    )
-    return text + (f"：再献{options}即可。" if options else "。")
+    return PROGRESS_STEPS.format(progress=progress, options=options).translated()
 
 
 def _uncounted_view(item: CountedDonation) -> dict[str, Any]:

@@ -47,6 +47,20 @@ def test_progress_names_what_is_missing_in_counted_donations(client, sms):
     assert "还差4次" in route["message"] and "2次400毫升全血" in route["message"]
 
 
+def test_an_english_reader_gets_the_progress_in_english_alone(client, sms):
+    # Issue 12 item 7: one language per response, kind names included (policy name_en).
+    scheme = Scheme(client, sms)
+    _, data, headers = scheme.donor()
+    scheme.give(data, 8)
+    english = {**headers, "Accept-Language": "en"}
+    route = count_route(zhejiang(client.get("/api/v1/me/benefits", headers=english).get_json()))
+    assert route["message"].startswith("16 counted by the national award rules, 20 required, 4 ")
+    assert "2 × 400 ml of whole blood" in route["message"]
+    assert not any("\u4e00" <= character <= "\u9fff" for character in route["message"])
+    whole_blood = next(step for step in route["next_steps"] if step["kind"] == "whole_blood")
+    assert whole_blood["kind_name"] == "whole blood"
+
+
 def plans(steps: list[dict]) -> dict[str, list[tuple[int, int]]]:
     return {
         step["kind"]: [(part["donations"], part["amount"]) for part in step["plan"]]
