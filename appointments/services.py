@@ -54,7 +54,7 @@ from appointments.models import (
     WaitlistEntry,
 )
 from appointments.rules import BookingRules, booking_rules
-from certificate.eligibility import check_eligibility
+from certificate.eligibility import check_eligibility, reason_details
 from core import audit, clock
 from core.auth import ADMIN, Caller
 from core.errors import ApiError
@@ -170,7 +170,7 @@ def check_eligible(donor: Donor, site: Site, kind: str, day: date) -> None:
             "not_eligible_on_date",
             409,
             errors={
-                "eligibility": [reason.code for reason in result.reasons],
+                "eligibility": reason_details(result.reasons),
                 "earliest_date": [earliest] if earliest else [],
             },
         )

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import select
 
 from certificate.models import REACTION_NONE, VALID, Donation, DonationReaction
+from core.errors import Detail
 from core.extensions import db
 from core.policy import PolicyUndecided, RegionPolicy
 from donors.models import Deferral, Donor
@@ -31,6 +32,15 @@ def distinct(reasons: tuple[Reason, ...] | list[Reason]) -> list[Reason]:
     for reason in reasons:
         seen.setdefault((reason.code, reason.until), reason)
     return list(seen.values())
+
+
+def reason_details(reasons: tuple[Reason, ...] | list[Reason]) -> list[Detail]:
+    """Reasons as a refusal carries them: `{code, until, message}`, as GET /me/eligibility shows
+    them, so a client branches on the code and shows the date."""
+    return [
+        Detail(code=reason.code, until=reason.until.isoformat() if reason.until else None)
+        for reason in distinct(reasons)
+    ]
 
 
 @dataclass(frozen=True)

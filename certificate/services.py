@@ -26,7 +26,7 @@ from certificate.eligibility import (
     Eligibility,
     Reason,
     check_eligibility,
-    distinct,
+    reason_details,
 )
 from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.models import (
@@ -43,7 +43,7 @@ from certificate.models import (
 from certificate.visits import resolve_visit
 from core import audit, clock
 from core.auth import ADMIN, Caller
-from core.errors import ApiError, Detail
+from core.errors import ApiError
 from core.extensions import db
 from core.ids import Din, DinError, certificate_number, make_din, parse_din
 from core.masking import mask_name
@@ -246,11 +246,7 @@ def not_eligible(reasons: tuple[Reason, ...] | list[Reason]) -> ApiError:
     Each reason is `{code, until, message}`, as in GET /me/eligibility, so a client can branch
     on the code and show the date.
     """
-    details = [
-        Detail(code=reason.code, until=reason.until.isoformat() if reason.until else None)
-        for reason in distinct(reasons)
-    ]
-    return ApiError("donor_not_eligible", 409, errors={"eligibility": details})
+    return ApiError("donor_not_eligible", 409, errors={"eligibility": reason_details(reasons)})
 
 
 def record_reaction(donation: Donation, reaction: Reaction, staff: Caller) -> DonationReaction:

@@ -67,6 +67,9 @@ def test_eligibility_on_the_slot_day_is_checked_first(client, sms):
     response = book(client, token, slots[0].id)
     assert response.status_code == 409
     assert response.get_json()["code"] == "not_eligible_on_date"
+    # Issue 12 item 3: the reasons a client can act on, as GET /me/eligibility gives them.
+    [reason] = response.get_json()["errors"]["eligibility"]
+    assert reason["code"] == "interval" and reason["until"] and reason["message"]
     assert free_of(slots[0].id) == 2
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
 
