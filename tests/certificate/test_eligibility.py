@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from certificate.eligibility import age_on, check_eligibility
 from core import clock
 from core.policy import policy_for
 from tests.factories import (
+    at,
     bearer,
     donor_record,
     make_site,
@@ -18,16 +19,6 @@ from tests.factories import (
     resident_id,
     staff_token,
 )
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=clock.LOCAL_ZONE)
-
-
-@pytest.fixture
-def desk(client):
-    site = make_site()
-    return site, staff_token(client, make_staff([site]))
 
 
 def defer(client, token, site, donor, reason_code: str, **fields):

@@ -9,7 +9,7 @@ import) counts the policy's default of 250 ml a therapeutic unit.
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from core.ids import make_din
 from core.policy import PolicyError, load_policies, policy_for
 from tests.factories import (
     ENGLISH_COMMAND_LINE,
+    at,
     donor_record,
     make_site,
     make_staff,
@@ -32,10 +33,6 @@ from tests.factories import (
 from tests.factories.policies import POLICIES, edit
 
 HEADER = ["id_number", "name", "din", "kind", "volume_ml", "units", "donation_date"]
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=clock.LOCAL_ZONE)
 
 
 def import_rows(app, tmp_path, rows) -> str:

@@ -8,9 +8,8 @@ recorded reaction other than none; staff record none, mild, moderate or severe w
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from certificate.models import DonationReaction
@@ -18,6 +17,7 @@ from core import clock
 from core.extensions import db
 from core.models import AuditEntry
 from tests.factories import (
+    at,
     bearer,
     donor_record,
     make_site,
@@ -28,16 +28,6 @@ from tests.factories import (
 )
 
 NOTE = "采血后头晕出汗，平卧休息15分钟缓解"
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=clock.LOCAL_ZONE)
-
-
-@pytest.fixture
-def desk(client):
-    site = make_site()
-    return site, staff_token(client, make_staff([site]))
 
 
 def whole_blood_on(client, token, on: date) -> dict:

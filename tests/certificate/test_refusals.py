@@ -7,10 +7,11 @@ Intervals: GB 18467-2011 (whole blood -> whole blood 6 months, calendar months).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from core import clock
 from tests.factories import (
+    at,
     bearer,
     donor_record,
     make_site,
@@ -19,10 +20,6 @@ from tests.factories import (
     resident_id,
     staff_token,
 )
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=clock.LOCAL_ZONE)
 
 
 def test_a_refusal_carries_codes_and_dates_like_the_eligibility_answer(client, sms):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import date, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -142,3 +143,10 @@ def record(
 # A command line that reads English (the command line is Chinese by default; LANGUAGE comes first
 # among the variables gettext reads, so a CI machine's LC_ALL cannot override it).
 ENGLISH_COMMAND_LINE = {"LANGUAGE": "en", "LANG": "en_US.UTF-8"}
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    """`hour`:00 Beijing time on `day`: a moment of a working day at a donation site."""
+    from core import clock
+
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=clock.LOCAL_ZONE)
