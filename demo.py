@@ -6,7 +6,7 @@ production.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import click
 from flask import current_app
@@ -140,8 +140,9 @@ def record_demo_history() -> None:
     staff = db.session.scalar(select(StaffUser).where(StaffUser.username == "wulin"))
     who = auth.Caller("staff", staff.id, auth.STAFF, "demo", {})
     for id_number, facility_code, kind, volume_ml, units, days_ago in DEMO_HISTORY:
-        collected = clock.now() - timedelta(days=days_ago)
-        # As if staff recorded each on its day: staff may not enter older dates today.
+        day = clock.local_today() - timedelta(days=days_ago)
+        collected = datetime.combine(day, time(10), tzinfo=clock.LOCAL_ZONE)
+        # As if staff recorded each at 10:00 on its day: staff may not enter older dates today.
         with clock.frozen_at(collected):
             certificate_services.record_donation(
                 certificate_services.DonationRequest(
