@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 from marshmallow import fields, validate
 
 from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, page_of
@@ -52,7 +53,11 @@ def _site_fields(*, creating: bool) -> dict[str, fields.Field]:
         "kind": fields.String(validate=validate.OneOf(SITE_KINDS), **required),
         "address": fields.String(validate=validate.Length(min=1, max=300), **required),
         "city": fields.String(validate=validate.Length(min=1, max=64), **required),
-        "region": fields.String(validate=validate.Length(min=1, max=32), **default("zhejiang")),
+        "region": fields.String(
+            validate=validate.Length(min=1, max=32),
+            metadata={"description": "a region with a policy (default: the service's default)"},
+            **default(lambda: current_app.config["DEFAULT_REGION"]),
+        ),
         "latitude": fields.Float(
             validate=validate.Range(-90, 90), allow_none=True, allow_nan=False
         ),

@@ -13,6 +13,7 @@ from core.auth import ADMIN, STAFF, Caller, issue_tokens, revoke_all_sessions
 from core.crypto import dummy_password_hash, hash_password, verify_password
 from core.errors import ApiError
 from core.extensions import db
+from core.policy import regions
 from sites.models import Site, StaffUser
 
 # ISBT 128 Facility Identification Number: one letter (A–N, P–Z) and four digits.
@@ -23,7 +24,15 @@ def is_facility_code(value: str) -> bool:
     return bool(FACILITY_CODE.match(value))
 
 
+def _require_known_region(region: str | None) -> None:
+    """A site's pages and rules are read from its region's policy: a region with none would
+    make every one of them fail."""
+    if region is not None and region not in regions():
+        raise ApiError("region_unknown", 422, errors={"region": ["region_unknown"]})
+
+
 def create_site(fields: dict[str, Any], actor: Caller) -> Site:
+    _require_known_region(fields.get("region"))
     if db.session.scalar(select(Site.id).where(Site.facility_code == fields["facility_code"])):
         raise ApiError(
             "facility_code_taken", 409, errors={"facility_code": ["facility_code_taken"]}
@@ -36,6 +45,7 @@ def create_site(fields: dict[str, Any], actor: Caller) -> Site:
 
 
 def update_site(site: Site, changes: dict[str, Any], actor: Caller) -> Site:
+    _require_known_region(changes.get("region"))
     code = changes.get("facility_code")
     if code and code != site.facility_code:
         if db.session.scalar(select(Site.id).where(Site.facility_code == code)):

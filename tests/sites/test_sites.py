@@ -89,3 +89,39 @@ def test_anyone_reads_one_site(client):
     response = client.get(f"/api/v1/sites/{site.id}")
     assert response.status_code == 200
     assert response.get_json()["facility_code"] == site.facility_code
+
+
+def test_a_site_in_a_region_without_a_policy_is_refused_on_create(client):
+    # Issue 18 item 10: a site's pages read its region's policy; `nowhere` made them fail.
+    headers = admin_headers(client)
+    response = client.post(
+        "/api/v1/admin/sites", json={**NEW_SITE, "region": "nowhere"}, headers=headers
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == "region_unknown" and list(body["errors"]) == ["region"]
+    assert client.get("/api/v1/admin/sites", headers=headers).get_json()["items"] == []
+
+
+def test_a_site_cannot_be_moved_to_a_region_without_a_policy(client):
+    site = make_site(region="shandong")
+    headers = admin_headers(client)
+    response = client.patch(
+        f"/api/v1/admin/sites/{site.id}", json={"region": "nowhere"}, headers=headers
+    )
+    assert (response.status_code, response.get_json()["code"]) == (422, "region_unknown")
+    assert client.get(f"/api/v1/sites/{site.id}").get_json()["region"] == "shandong"
+    assert client.get(f"/api/v1/sites/{site.id}/days").status_code == 200
+    moved = client.patch(
+        f"/api/v1/admin/sites/{site.id}", json={"region": "zhejiang"}, headers=headers
+    )
+    assert moved.status_code == 200 and moved.get_json()["region"] == "zhejiang"
+
+
+def test_a_new_site_is_in_the_services_default_region(app, client):
+    app.config["DEFAULT_REGION"] = "shandong"
+    try:
+        response = client.post("/api/v1/admin/sites", json=NEW_SITE, headers=admin_headers(client))
+    finally:
+        app.config["DEFAULT_REGION"] = "zhejiang"
+    assert response.status_code == 201 and response.get_json()["region"] == "shandong"
