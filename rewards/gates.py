@@ -37,6 +37,7 @@ from core.masking import mask_name
 from core.models import Device
 from core.policy import policy_for, regions
 from core.signing import keyring
+from core.spreadsheet import spreadsheet_cell
 from donors.models import Donor
 from rewards.codes import BenefitCode, CodeRejected, CodeVerifier
 from rewards.models import (
@@ -606,12 +607,6 @@ def usage_page(query: Select, page: int, per_page: int) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    # A spreadsheet must not run an operator's name as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def usage_csv(query: Select) -> str:
     """The whole range as CSV (UTF-8 with a BOM, so spreadsheets show the Chinese names)."""
     buffer = io.StringIO()
@@ -619,5 +614,5 @@ def usage_csv(query: Select) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(USAGE_COLUMNS)
     for row in db.session.execute(query):
-        writer.writerow([_cell(getattr(row, column)) for column in USAGE_COLUMNS])
+        writer.writerow([spreadsheet_cell(getattr(row, column)) for column in USAGE_COLUMNS])
     return buffer.getvalue()

@@ -228,7 +228,7 @@ def test_usage_is_counted_per_operator_day_and_kind_as_json_and_csv(client, sms)
     _, _, headers, _ = scheme.holder()
     bus_device, bus = scheme.gate(name="杭州公交集团")
     _, park = scheme.gate(
-        name="=西湖风景名胜区", category="park", benefit_kind="government_parks_scenic_museums"
+        name="＝西湖风景名胜区", category="park", benefit_kind="government_parks_scenic_museums"
     )
     _admit(scheme, bus, headers, 3)
     _admit(scheme, park, headers, 1)
@@ -247,7 +247,7 @@ def test_usage_is_counted_per_operator_day_and_kind_as_json_and_csv(client, sms)
     }
     assert summary == {
         ("杭州公交集团", "urban_public_transport"): (4, 3, 1),
-        ("=西湖风景名胜区", "government_parks_scenic_museums"): (1, 1, 0),
+        ("＝西湖风景名胜区", "government_parks_scenic_museums"): (1, 1, 0),
     }
     assert rows["items"][0]["day"] == today
     response = client.get(f"/api/v1/admin/benefit-usage.csv?{query}", headers=scheme.admin)
@@ -262,7 +262,7 @@ def test_usage_is_counted_per_operator_day_and_kind_as_json_and_csv(client, sms)
         "online",
         "offline",
     ]
-    assert ["'=西湖风景名胜区"] == [row[2] for row in table[1:] if "西湖" in row[2]]
+    assert ["'＝西湖风景名胜区"] == [row[2] for row in table[1:] if "西湖" in row[2]]
     only_bus = client.get(
         f"/api/v1/admin/benefit-usage?{query}&operator_id={bus_device['operator_id']}",
         headers=scheme.admin,
