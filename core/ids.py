@@ -9,9 +9,10 @@ flags 60–96 carry the same checksum for bar-code readers (60 + checksum).
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
-from stdnum.iso7064 import mod_37_2
+from stdnum.iso7064 import mod_37_2, mod_37_36
 
 _FIN = r"[A-NP-Z][0-9]{4}"
 _BODY = re.compile(rf"^({_FIN})([0-9]{{2}})([0-9]{{6}})$")
@@ -87,16 +88,51 @@ def make_din(facility_code: str, year: int, sequence: int, flags: str = "00") ->
     return Din(facility_code, body[5:7], body[7:], flags, check_character(body))
 
 
-def certificate_number(year: int, sequence: int) -> str:
-    """`2026-0000-0123-H`: year, an eight-digit sequence and a mod 37-2 check character."""
-    digits = f"{year:04d}{sequence:08d}"
-    check = check_character(digits)
-    return f"{digits[:4]}-{digits[4:8]}-{digits[8:]}-{check}"
+# Certificate numbers. Those issued first were the year, a sequence and a MOD 37-2 check
+# character (`2026-0000-0123-H`): 14 guesses found every demo certificate, and a check `*` fell
+# off the end of an SMS link. New numbers are the year, 80 random bits in Crockford's base 32
+# (no I, L, O or U to misread) and a MOD 37-36 check character, 0-9 or A-Z.
+_RANDOM_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_GROUPS = 4
+_GROUP = 4
+_CERTIFICATE = re.compile(
+    rf"([0-9]{{4}})((?:-[{_RANDOM_ALPHABET}]{{{_GROUP}}}){{{_RANDOM_GROUPS}}})-([0-9A-Z])"
+)
+_SEQUENTIAL = re.compile(r"([0-9]{4})-([0-9]{4})-([0-9]{4})-([0-9A-Z*])")
+_SEQUENTIAL_UNCHECKED = re.compile(r"([0-9]{4})-([0-9]{4})-([0-9]{4})-?")
+
+
+def certificate_number(year: int) -> str:
+    """`2026-7KQ3-M9XD-R2HF-4TBW-V`: nothing in it tells another certificate's number."""
+    body = "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(_RANDOM_GROUPS * _GROUP))
+    groups = [body[start : start + _GROUP] for start in range(0, len(body), _GROUP)]
+    return "-".join([f"{year:04d}", *groups, mod_37_36.calc_check_digit(f"{year:04d}{body}")])
+
+
+def is_sequential_certificate_number(text: str) -> bool:
+    """A number of the first, guessable form (year, sequence, MOD 37-2 check)."""
+    match = _SEQUENTIAL.fullmatch(text)
+    return bool(match) and check_character("".join(match.groups()[:3])) == match.group(4)
 
 
 def is_certificate_number(text: str) -> bool:
-    match = re.fullmatch(r"([0-9]{4})-([0-9]{4})-([0-9]{4})-([0-9A-Z*])", text)
-    if not match:
-        return False
-    digits = "".join(match.groups()[:3])
-    return check_character(digits) == match.group(4)
+    match = _CERTIFICATE.fullmatch(text)
+    if match:
+        body = match.group(1) + match.group(2).replace("-", "")
+        return mod_37_36.calc_check_digit(body) == match.group(3)
+    return is_sequential_certificate_number(text)
+
+
+def normalise_certificate_number(text: str) -> str | None:
+    """The number as issued, from what someone typed or a link brought; None if it is none.
+
+    Letters may come in lower case. A sequential number whose check is `*` arrives without it
+    when a phone's link detection cut it off the SMS link; its three groups name it alone.
+    """
+    text = text.strip().upper()
+    if is_certificate_number(text):
+        return text
+    unchecked = _SEQUENTIAL_UNCHECKED.fullmatch(text)
+    if unchecked and check_character("".join(unchecked.groups())) == "*":
+        return "-".join([*unchecked.groups(), "*"])
+    return None
