@@ -120,7 +120,7 @@ class Certificate(db.Model):
     __tablename__ = "certificates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
     donation_id: Mapped[int] = mapped_column(ForeignKey("donations.id"), unique=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

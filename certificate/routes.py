@@ -266,12 +266,21 @@ def _verify_limit() -> str:
     return current_app.config["VERIFY_RATE_LIMIT"]
 
 
+def _verify_miss_limit() -> str:
+    return current_app.config["VERIFY_MISS_RATE_LIMIT"]
+
+
 @public_bp.get("/v/<string:number>")
 @limiter.limit(_verify_limit)
+@limiter.limit(_verify_miss_limit, deduct_when=lambda response: response.status_code == 404)
+@public_bp.arguments(schemas.VerificationQuerySchema, location="query")
 @public_bp.response(200, schemas.VerificationSchema)
-def verify(number: str):
-    """Verify a certificate: JSON for clients, a small Chinese page for a phone's browser."""
-    result = services.verify_certificate(number)
+def verify(query: dict[str, Any], number: str):
+    """Verify a certificate: JSON for clients, a small Chinese page for a phone's browser.
+
+    Both limits count per address; the second counts only numbers that name no certificate.
+    """
+    result = services.verify_certificate(number, query.get("k"))
     wants_html = (
         request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
     )

@@ -319,12 +319,33 @@ class CertificateListQuerySchema(PageQuerySchema):
     pass
 
 
+class VerificationQuerySchema(ma.Schema):
+    """What a verification link may carry besides the number; anything else (a messenger's
+    tracking parameters) is ignored, so a shared link still opens."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    k = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "the key an old sequential number's QR code and app link carry"},
+    )
+
+
 class VerificationSchema(ma.Schema):
-    status = fields.String(metadata={"description": "valid or voided"})
+    status = fields.String(metadata={"description": "valid, voided, or invalid (signature)"})
     signature = fields.String(metadata={"description": "valid: the signature checks out"})
-    certificate = fields.Dict()
+    detailed = fields.Boolean(
+        metadata={
+            "description": "false: an old sequential number without the key of its QR code;"
+            " only the status is shown"
+        }
+    )
+    certificate = fields.Dict(
+        metadata={"description": "the masked facts as signed (the number alone if not detailed)"}
+    )
     kid = fields.String()
-    signed_token = fields.String()
+    signed_token = fields.String(allow_none=True)
 
 
 # ---------------------------------------------------------------- imported history at a site

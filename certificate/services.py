@@ -7,6 +7,7 @@ totals, and sends `donation_recorded`, all in the caller's transaction.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -43,9 +44,18 @@ from certificate.models import (
 from certificate.visits import resolve_visit
 from core import audit, clock
 from core.auth import ADMIN, Caller
+from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
-from core.ids import Din, DinError, certificate_number, make_din, parse_din
+from core.ids import (
+    Din,
+    DinError,
+    certificate_number,
+    is_sequential_certificate_number,
+    make_din,
+    normalise_certificate_number,
+    parse_din,
+)
 from core.masking import mask_name
 from core.policy import PolicyUndecided, RegionPolicy, policy_for
 from core.signing import SignatureInvalid, keyring
@@ -56,6 +66,7 @@ from sites.services import require_site
 
 CERTIFICATE_TOKEN_TYPE = "donation-certificate+jwt"
 CLOCK_SKEW = timedelta(minutes=5)
+SEQUENTIAL_KEY_LENGTH = 20  # hex characters: 80 bits
 
 
 @dataclass(frozen=True)
@@ -313,7 +324,11 @@ def donation_donor(
 
 
 def certificate_claims(donation: Donation, donor: Donor, number: str) -> dict[str, Any]:
-    """What the certificate attests, with the donor's name masked: this is what anyone can see."""
+    """What the certificate attests, with the donor's name masked: this is what anyone can see.
+
+    The site is named as it was called that day: a site renamed since does not change what a
+    certificate says.
+    """
     amount, unit = donation.amount
     return {
         "no": number,
@@ -323,23 +338,23 @@ def certificate_claims(donation: Donation, donor: Donor, number: str) -> dict[st
         "unit": unit,
         "date": donation.donation_date.isoformat(),
         "site": donation.facility_code,
+        "site_name": donation.site.name if donation.site else None,
         "iat": int(clock.now().timestamp()),
     }
 
 
 def issue_certificate(donation: Donation, donor: Donor) -> Certificate:
+    number = certificate_number(donation.donation_date.year)
+    ring = keyring()
     certificate = Certificate(
-        donation_id=donation.id, donor_id=donor.id, number="", kid="", signed_token=""
+        donation_id=donation.id,
+        donor_id=donor.id,
+        number=number,
+        kid=ring.active.kid,
+        signed_token=ring.sign(certificate_claims(donation, donor, number), CERTIFICATE_TOKEN_TYPE),
     )
     db.session.add(certificate)
     db.session.flush()
-    number = certificate_number(donation.donation_date.year, certificate.id)
-    ring = keyring()
-    certificate.number = number
-    certificate.kid = ring.active.kid
-    certificate.signed_token = ring.sign(
-        certificate_claims(donation, donor, number), CERTIFICATE_TOKEN_TYPE
-    )
     donation.certificate = certificate
     return certificate
 
@@ -503,7 +518,20 @@ def printed_din(donation: Donation) -> str:
 
 
 def verification_url(number: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/v/{number}"
+    """The link a QR code and the thank-you SMS carry; a sequential number's carries its key."""
+    url = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/v/{number}"
+    if is_sequential_certificate_number(number):
+        url += f"?k={sequential_number_key(number)}"
+    return url
+
+
+def sequential_number_key(number: str) -> str:
+    """The secret that lets a sequential number's link show the certificate's details.
+
+    Sequential numbers can be walked, so their number alone shows only whether the certificate
+    is valid; the donor's QR code and app add this key (a keyed hash of the number).
+    """
+    return cipher().lookup_hash("certificate-link", number)[:SEQUENTIAL_KEY_LENGTH]
 
 
 def certificate_view(certificate: Certificate) -> dict[str, Any]:
@@ -549,9 +577,14 @@ def donation_view(donation: Donation) -> dict[str, Any]:
     }
 
 
-def verify_certificate(number: str) -> dict[str, Any] | None:
-    """Anyone's check of a certificate: signature, status, and only masked facts."""
-    certificate = find_certificate(number)
+def verify_certificate(number: str, key: str | None = None) -> dict[str, Any] | None:
+    """Anyone's check of a certificate: signature, status, and only the masked signed facts.
+
+    Everything shown comes from the signed claims, as issued. A sequential number (guessable)
+    without its key shows the status alone, as the number of a certificate that exists.
+    """
+    number = normalise_certificate_number(number)
+    certificate = find_certificate(number) if number else None
     if certificate is None:
         return None
     try:
@@ -563,22 +596,35 @@ def verify_certificate(number: str) -> dict[str, Any] | None:
         claims, signature = {}, "invalid"
     donation = certificate.donation
     status = donation.status if signature == "valid" else "invalid"
-    policy = policy_for(donation.region)
+    detailed = not is_sequential_certificate_number(certificate.number) or hmac.compare_digest(
+        (key or "").encode(), sequential_number_key(certificate.number).encode()
+    )
+    if not detailed:
+        return {
+            "status": status,
+            "signature": signature,
+            "detailed": False,
+            "kid": certificate.kid,
+            "signed_token": None,
+            "certificate": {"number": certificate.number},
+        }
+    kind = claims.get("kind")
     return {
         "status": status,
         "signature": signature,
+        "detailed": True,
         "kid": certificate.kid,
         "signed_token": certificate.signed_token,
         "certificate": {
             "number": certificate.number,
             "name": claims.get("name"),
             "date": claims.get("date"),
-            "kind": claims.get("kind"),
-            "kind_name": policy.kind_name(donation.kind),
+            "kind": kind,
+            "kind_name": policy_for(donation.region).kind_name(kind) if kind else None,
             "amount": claims.get("amount"),
             "unit": claims.get("unit"),
             "site": claims.get("site"),
-            "site_name": donation.site.name if donation.site else None,
+            "site_name": claims.get("site_name"),
         },
     }
 

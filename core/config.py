@@ -88,6 +88,7 @@ class BaseConfig:
     RATELIMIT_STORAGE_URI = "memory://"  # production: redis://…
     RATELIMIT_HEADERS_ENABLED = True
     VERIFY_RATE_LIMIT = "60/minute"  # per client address, on the public verification page
+    VERIFY_MISS_RATE_LIMIT = "30/hour"  # per client address: numbers that name no certificate
 
     HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5  # guesses at a bag number, per donor
     # How many days back staff may date a donation they record; older history comes through
@@ -214,6 +215,7 @@ ENV_OVERRIDES = (
     "PUBLIC_BASE_URL",
     "RATELIMIT_STORAGE_URI",
     "VERIFY_RATE_LIMIT",
+    "VERIFY_MISS_RATE_LIMIT",
     "SMS_BACKEND",
     "SMS_SIGNATURE",
     "NOTIFY_DISPATCH",
