@@ -42,6 +42,7 @@ from certificate.services import audit_staff_access
 from certificate.visits import VisitRef, register_visit_resolver
 from core import audit, clock
 from core.auth import Caller
+from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
 from core.policy import policy_for
@@ -53,13 +54,26 @@ from sites.models import Site
 from sites.services import require_site
 
 CHECKIN_TOKEN_TYPE = "checkin+jwt"
+CODE_ID_LENGTH = 22  # hex characters of a rotation step's jti: 88 bits
 
 
 def issue_code(donor: Donor) -> dict[str, Any]:
-    """A fresh code for the donor's app to show; the app fetches another before it expires."""
-    life = booking_rules(donor.region).checkin_code_life
-    expires = int((clock.now() + life).timestamp())
-    claims = {"sub": str(donor.id), "jti": secrets.token_urlsafe(16), "exp": expires}
+    """The donor's code for now; the app fetches another before it expires.
+
+    Codes rotate every half of their life: every fetch within one step gets the same code (its
+    `jti` a keyed hash of the donor and the step, and Ed25519 signatures are deterministic), so
+    the app's polls and the QR images of one code cost one drawing, in any worker. A step's code
+    once scanned is not handed out again: the donor gets a fresh random one instead.
+    """
+    life = int(booking_rules(donor.region).checkin_code_life.total_seconds())
+    step = max(life // 2, 1)
+    now = clock.now().timestamp()
+    window = int(now // step)
+    jti = cipher().lookup_hash("checkin-code", f"{donor.id}:{window}")[:CODE_ID_LENGTH]
+    expires = (window + 2) * step  # between half the life and the whole life from now
+    if db.session.get(CheckinCodeUse, jti) is not None:
+        jti, expires = secrets.token_urlsafe(16), int(now) + life
+    claims = {"sub": str(donor.id), "jti": jti, "exp": expires}
     token = keyring().sign(claims, CHECKIN_TOKEN_TYPE)
     expires_at = datetime.fromtimestamp(expires, UTC)
     return {

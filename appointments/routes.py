@@ -17,7 +17,7 @@ from core.extensions import db
 from core.http import Blueprint
 from core.idempotency import idempotent
 from core.pagination import paginate, paginate_items
-from core.qr import NO_STORE, PNG, SVG, qr_response
+from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from donors.routes import allows_images, current_donor
 from donors.schemas import (
     FaceBurstSchema,
@@ -281,29 +281,35 @@ def my_form():
 @roles_required(DONOR)
 @bp.response(200, schemas.CheckinCodeSchema)
 def checkin_code():
-    """A fresh signed check-in code (about a minute) for the app to draw as a QR code."""
+    """The current signed check-in code (about a minute) for the app to draw as a QR code."""
     return checkin.issue_code(current_donor()), 200, NO_STORE
 
 
 def _qr_code(image_format: str) -> Response:
     code = checkin.issue_code(current_donor())
     expires = clock.to_local(code["expires_at"]).isoformat()
-    return qr_response(code["code"], image_format, headers={**NO_STORE, "Expires-At": expires})
+    headers = {**NO_STORE, "Expires-At": expires}
+    return qr_response(code["code"], image_format, headers=headers, cached=True)
 
 
 @bp.get("/me/checkin-code/qr.png")
 @roles_required(DONOR)
+@per_donor_limit
 @bp.response(200, content_type="image/png")
 def checkin_code_png():
-    """A fresh check-in code as a PNG QR code (`Expires-At` header: fetch another before)."""
+    """The current check-in code as a PNG QR code (`Expires-At` header: fetch another before).
+
+    Limited per donor, with the donor's other QR images (`QR_IMAGE_RATE_LIMIT`).
+    """
     return _qr_code(PNG)
 
 
 @bp.get("/me/checkin-code/qr.svg")
 @roles_required(DONOR)
+@per_donor_limit
 @bp.response(200, content_type="image/svg+xml")
 def checkin_code_svg():
-    """A fresh check-in code as an SVG QR code."""
+    """The current check-in code as an SVG QR code (limited per donor, as the PNG)."""
     return _qr_code(SVG)
 
 

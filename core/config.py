@@ -176,6 +176,12 @@ class BaseConfig:
     FACE_STAFF_RATE_LIMIT = "120/hour"
     # (end of faces)
 
+    # QR images (core/qr.py). Per donor, the check-in, benefit and certificate QR images together:
+    # an app polls a rotating code about twice a minute; each drawing costs milliseconds of CPU.
+    QR_IMAGE_RATE_LIMIT = "30/minute"
+    QR_CACHE_ENTRIES = 2048  # drawings kept per worker process (a few KB each)
+    # (end of QR images)
+
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"

@@ -20,6 +20,7 @@ from appointments.rules import booking_rules
 from core import clock
 from core.extensions import db
 from core.models import AuditEntry
+from core.qr import render_cache
 from core.signing import keyring
 from tests.factories import bearer, make_site, make_staff, staff_token
 from tests.factories.appointments import open_day, quick_donor
@@ -88,18 +89,84 @@ def test_the_qr_code_read_by_a_real_reader_checks_the_donor_in(client):
     assert visit["booking"]["id"] and visit["booking"]["status"] == "checked_in"
 
 
-def test_the_svg_and_json_codes_are_served_fresh(client):
+def ten_today() -> AbstractContextManager:
+    """10:00:00 today, local: the start of a rotation step (steps divide the minute)."""
+    return clock.frozen_at(datetime.combine(clock.local_today(), time(10), clock.LOCAL_ZONE))
+
+
+def test_the_svg_and_json_codes_are_served_never_to_be_stored(client):
     _, token = quick_donor()
     svg = client.get("/api/v1/me/checkin-code/qr.svg", headers=bearer(token))
     assert svg.status_code == 200 and b"<svg" in svg.data
+    assert svg.headers["Cache-Control"] == "no-store"
     first = client.get("/api/v1/me/checkin-code", headers=bearer(token))
     assert first.headers["Cache-Control"] == "no-store"
     body = first.get_json()
     life = booking_rules("zhejiang").checkin_code_life
     assert 0 < body["expires_in"] <= life.total_seconds()
-    assert body["code"] != code_of(client, token)
     claims = jwt.decode(body["code"], options={"verify_signature": False})
     assert set(claims) == {"sub", "jti", "exp"}  # the donor's id only: no name, no ID number
+
+
+def test_a_code_is_the_same_for_half_its_life_then_rotates(client):
+    # Issue 18 item 9: one code per rotation step, so its QR image can be drawn once.
+    life = booking_rules("zhejiang").checkin_code_life
+    with ten_today():
+        _, token = quick_donor()
+        first = client.get("/api/v1/me/checkin-code", headers=bearer(token)).get_json()
+        assert first["expires_in"] == life.total_seconds()
+        with clock.travelled(life / 2 - timedelta(seconds=1)):
+            same = client.get("/api/v1/me/checkin-code", headers=bearer(token)).get_json()
+        with clock.travelled(life / 2):
+            rotated = client.get("/api/v1/me/checkin-code", headers=bearer(token)).get_json()
+    assert same["code"] == first["code"] and same["expires_in"] == life.total_seconds() / 2 + 1
+    assert rotated["code"] != first["code"]
+    assert rotated["expires_in"] == life.total_seconds()
+    _, other = quick_donor()
+    assert code_of(client, other) != code_of(client, token)
+
+
+def test_a_scanned_code_is_not_handed_out_again(client):
+    site, staff = site_and_staff(client)
+    with ten_today():
+        _, token = quick_donor()
+        scanned = code_of(client, token)
+        assert check_in(client, staff, site, code=scanned).status_code == 201
+        fresh = code_of(client, token)
+        assert fresh != scanned
+        assert check_in(client, staff, site, code=fresh).status_code == 200  # the same visit
+
+
+def test_a_codes_qr_image_is_drawn_once_and_kept_in_a_bounded_cache(app, client, monkeypatch):
+    # Issue 18 item 9: drawing costs CPU; the same code's image comes from the cache.
+    render_cache.clear()
+    monkeypatch.setitem(app.config, "QR_CACHE_ENTRIES", 2)
+    life = booking_rules("zhejiang").checkin_code_life
+    with ten_today():
+        _, token = quick_donor()
+        first = client.get("/api/v1/me/checkin-code/qr.png", headers=bearer(token))
+        again = client.get("/api/v1/me/checkin-code/qr.png", headers=bearer(token))
+        assert again.data == first.data and len(render_cache) == 1
+        for step in (1, 2, 3):
+            with clock.travelled(life / 2 * step):
+                rotated = client.get("/api/v1/me/checkin-code/qr.png", headers=bearer(token))
+            assert rotated.status_code == 200 and rotated.data != first.data
+    assert len(render_cache) == 2
+    render_cache.clear()
+
+
+def test_qr_images_are_limited_per_donor(app, client, monkeypatch):
+    # Issue 18 item 9: each drawing costs CPU; a donor's QR images share one limit.
+    monkeypatch.setitem(app.config, "QR_IMAGE_RATE_LIMIT", "3/minute")
+    _, token = quick_donor()
+    paths = ["qr.png", "qr.svg", "qr.png", "qr.svg"]
+    statuses = [
+        client.get(f"/api/v1/me/checkin-code/{path}", headers=bearer(token)).status_code
+        for path in paths
+    ]
+    assert statuses == [200, 200, 200, 429]
+    _, other = quick_donor()
+    assert client.get("/api/v1/me/checkin-code/qr.png", headers=bearer(other)).status_code == 200
 
 
 def test_an_expired_code_is_refused(client):
