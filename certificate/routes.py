@@ -16,7 +16,7 @@ from core.http import Blueprint
 from core.idempotency import idempotent
 from core.pagination import paginate, paginate_items
 from core.policy import policy_for
-from core.qr import PNG, SVG, qr_response
+from core.qr import PNG, SVG, per_donor_limit, qr_response
 from donors import services as donor_services
 from donors.routes import current_donor
 from sites.services import require_site
@@ -248,18 +248,21 @@ def _qr_target(number: str) -> str:
 
 @bp.get("/certificates/<string:number>/qr.png")
 @roles_required(DONOR)
+@per_donor_limit
 @bp.response(200, content_type="image/png")
 def certificate_qr_png(number: str):
-    """The certificate's QR code (PNG): a short verification URL."""
-    return qr_response(services.verification_url(_qr_target(number)), PNG, box_size=8)
+    """The certificate's QR code (PNG): a short verification URL (limited per donor)."""
+    url = services.verification_url(_qr_target(number))
+    return qr_response(url, PNG, box_size=8, cached=True)
 
 
 @bp.get("/certificates/<string:number>/qr.svg")
 @roles_required(DONOR)
+@per_donor_limit
 @bp.response(200, content_type="image/svg+xml")
 def certificate_qr_svg(number: str):
-    """The certificate's QR code (SVG)."""
-    return qr_response(services.verification_url(_qr_target(number)), SVG)
+    """The certificate's QR code (SVG; limited per donor)."""
+    return qr_response(services.verification_url(_qr_target(number)), SVG, cached=True)
 
 
 def _verify_limit() -> str:

@@ -11,7 +11,7 @@ from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
 from core.pagination import paginate
-from core.qr import NO_STORE, PNG, SVG, qr_response
+from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from donors import services as donor_services
 from donors.routes import current_donor
 from rewards import gates, schemas, services
@@ -55,6 +55,7 @@ def my_benefit_code(query: dict[str, Any]):
 
 @bp.get("/me/benefit-code/qr.png")
 @roles_required(DONOR)
+@per_donor_limit
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, content_type="image/png")
 def my_benefit_code_png(query: dict[str, Any]):
@@ -65,6 +66,7 @@ def my_benefit_code_png(query: dict[str, Any]):
 
 @bp.get("/me/benefit-code/qr.svg")
 @roles_required(DONOR)
+@per_donor_limit
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, content_type="image/svg+xml")
 def my_benefit_code_svg(query: dict[str, Any]):
