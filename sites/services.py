@@ -156,12 +156,15 @@ def current_staff(who: Caller) -> StaffUser:
     return user
 
 
+def serves_site(who: Caller, site_id: int) -> bool:
+    """Whether the caller works at the site (admins serve every site)."""
+    return who.role == ADMIN or site_id in current_staff(who).site_ids
+
+
 def require_site(who: Caller, site_id: int) -> Site:
     """The site, if the caller serves it (admins serve every site); 403 otherwise."""
     site = get_site(site_id, include_inactive=True)
-    if who.role == ADMIN:
-        return site
-    if site_id not in current_staff(who).site_ids:
+    if not serves_site(who, site_id):
         raise ApiError("site_not_served", 403)
     return site
 
