@@ -1,23 +1,25 @@
 """Check-in: the donor's rotating signed code, the visit staff open by scanning it, and its end.
 
 A check-in code is a compact JWS (EdDSA, typ `checkin+jwt`) naming only the donor's internal id,
-a random `jti` and an expiry about a minute ahead; no name or ID number is in it. A code opens one
-visit: its `jti` is stored when used, so a photographed code cannot be replayed. Expiry is checked
-against the service's clock (not the token library's), so the suite can move time past it.
+a `jti` (a keyed hash of the donor and the rotation step; random once that step's code was used)
+and an expiry about a minute ahead; no name or ID number is in it. A code opens one visit: its
+`jti` is stored when used, so a photographed code cannot be replayed. Expiry is checked against
+the service's clock (not the token library's), so the suite can move time past it.
 
 A donation recorded for the visit fulfils the visit and its booking in the same transaction,
 through the `donation_recorded` signal; certificate/ finds visits through the resolver registered
-here (it does not import this package).
+here, and asks whether a donor is at a site (to defer them there) through the presence checks
+registered here (it does not import this package).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from appointments import questionnaire, services
@@ -38,6 +40,7 @@ from appointments.rules import booking_rules
 from certificate.eligibility import eligibility_for_all_kinds
 from certificate.events import donation_recorded
 from certificate.models import Donation
+from certificate.presence import register_presence_check
 from certificate.services import audit_staff_access
 from certificate.visits import VisitRef, register_visit_resolver
 from core import audit, clock
@@ -307,6 +310,43 @@ def _resolve(visit_id: int) -> VisitRef | None:
 
 
 register_visit_resolver(_resolve)
+
+
+def _visiting(donor_id: int, site_id: int, today: date) -> bool:
+    """A visit at the site, open or of today: the donor is, or was today, at its desk."""
+    return (
+        db.session.scalar(
+            select(Visit.id)
+            .where(
+                Visit.donor_id == donor_id,
+                Visit.site_id == site_id,
+                or_(Visit.status == VISIT_OPEN, Visit.day == today),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _booked(donor_id: int, site_id: int, today: date) -> bool:
+    """A booking at the site, for today or later, neither cancelled nor over."""
+    return (
+        db.session.scalar(
+            select(Booking.id)
+            .where(
+                Booking.donor_id == donor_id,
+                Booking.site_id == site_id,
+                Booking.status.in_(ACTIVE_BOOKING),
+                Booking.day >= today,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+register_presence_check(_visiting)
+register_presence_check(_booked)
 
 
 def _fulfil(sender: Any, donation: Donation, **extra: Any) -> None:

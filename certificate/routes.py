@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request
 
-from certificate import history, schemas, services
+from certificate import history, presence, schemas, services
 from certificate.eligibility import Eligibility, distinct, eligibility_for_all_kinds
 from core import clock
-from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
+from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.errors import ApiError, message_for
 from core.extensions import db, limiter
 from core.http import Blueprint
@@ -124,24 +124,37 @@ def record_reaction(body: dict[str, Any], donation_id: int):
 @bp.arguments(schemas.StaffDonorLookupSchema)
 @bp.response(200, schemas.StaffDonorLookupResultSchema)
 def lookup_donor(body: dict[str, Any]):
-    """Find a walk-in donor by ID number: masked identity and today's eligibility."""
-    require_site(caller(), body["site_id"])
+    """Find a walk-in donor by ID number: masked identity and today's eligibility.
+
+    Audited with the site: the donor may then be deferred there today.
+    """
+    site = require_site(caller(), body["site_id"])
     donor = donor_services.find_donor_by_id_number(body["id_number"].number)
     if donor is None:
         raise ApiError("donor_not_found", 404)
-    services.audit_staff_access(caller(), donor)
+    presence.record_desk_lookup(caller(), site, donor)
     db.session.commit()
     return {"donor": donor, "eligibility": eligibility_views(donor, clock.local_today())}
 
 
+deferral_limit = limit_per_caller("DEFERRAL_RATE_LIMIT")
+
+
 @bp.post("/staff/deferrals")
 @roles_required(STAFF, ADMIN)
+@deferral_limit
 @bp.arguments(schemas.DeferralCreateSchema)
 @bp.response(201, schemas.DeferralSchema)
 def record_deferral(body: dict[str, Any]):
-    """Defer a donor at a site the caller serves, for the policy's period or permanently."""
+    """Defer a donor at a site the caller serves, for the policy's period or permanently.
+
+    Only a donor the site serves now: a visit there (open or today's), a booking there, a recent
+    donation there, or a look-up by ID number at its desk today (`POST /staff/donor-lookup`).
+    Any other id is answered as an unknown one (404 donor_not_found). Recording and lifting
+    deferrals share one limit per staff member (`DEFERRAL_RATE_LIMIT`).
+    """
     site = require_site(caller(), body["site_id"])
-    donor = donor_services.donor_by_id(body["donor_id"])
+    donor = presence.served_donor(site, body["donor_id"])
     deferral = donor_services.record_deferral(
         donor=donor,
         reason_code=body["reason_code"],
@@ -158,11 +171,12 @@ def record_deferral(body: dict[str, Any]):
 
 @bp.delete("/staff/deferrals/<int:deferral_id>")
 @roles_required(STAFF, ADMIN)
+@deferral_limit
 @bp.response(200, schemas.DeferralSchema)
 def lift_deferral(deferral_id: int):
-    """Lift a deferral recorded in error or no longer needed (staff of the recording site)."""
-    deferral = donor_services.get_deferral(deferral_id)
-    require_site(caller(), deferral.site_id)
+    """Lift a deferral recorded in error or no longer needed (staff of the recording site;
+    another site's deferral is answered as an unknown one)."""
+    deferral = presence.served_deferral(caller(), deferral_id)
     deferral = donor_services.lift_deferral(deferral, caller().principal_id)
     db.session.commit()
     return deferral

@@ -176,6 +176,13 @@ class BaseConfig:
     FACE_STAFF_RATE_LIMIT = "120/hour"
     # (end of faces)
 
+    # Deferrals (certificate/presence.py): staff defer only donors their site serves now; a
+    # donation there counts this many days (test results and post-donation information come
+    # later); recording and lifting deferrals share one limit per staff member.
+    DEFERRAL_AFTER_DONATION_DAYS = 30
+    DEFERRAL_RATE_LIMIT = "30/hour"
+    # (end of deferrals)
+
     # QR images (core/qr.py). Per donor, the check-in, benefit and certificate QR images together:
     # an app polls a rotating code about twice a minute; each drawing costs milliseconds of CPU.
     QR_IMAGE_RATE_LIMIT = "30/minute"

@@ -64,6 +64,10 @@ class AuditEntry(db.Model):
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    # Everything done to one record, newest last: a donor's accesses (PIPL), and whether the
+    # desk looked a donor up today (certificate/presence.py).
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id", "at"),)
+
 
 class IdempotentRequest(db.Model):
     """The first answer to a request carrying an Idempotency-Key, replayed to its retries."""

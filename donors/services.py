@@ -331,13 +331,6 @@ def record_deferral(
     return deferral
 
 
-def get_deferral(deferral_id: int) -> Deferral:
-    deferral = db.session.get(Deferral, deferral_id)
-    if deferral is None:
-        raise ApiError("not_found", 404)
-    return deferral
-
-
 def lift_deferral(deferral: Deferral, staff_id: int) -> Deferral:
     """End a deferral early (recorded in error, or no longer needed); idempotent."""
     if deferral.lifted_at is None:

@@ -1,4 +1,5 @@
-"""certificates: room for the longer, unguessable numbers (year, 80 random bits, check)
+"""certificates: room for the longer, unguessable numbers (year, 80 random bits, check);
+audit log: an index by target (a donor's accesses; the desk's look-ups of a donor today)
 
 Revision ID: 0011
 Revises: 0009
@@ -24,9 +25,15 @@ def upgrade():
             type_=sa.String(length=32),
             existing_nullable=False,
         )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_audit_log_target', ['target_type', 'target_id', 'at'], unique=False
+        )
 
 
 def downgrade():
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_target')
     # Refused by PostgreSQL while a number issued since the upgrade (26 characters) is stored.
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.alter_column(

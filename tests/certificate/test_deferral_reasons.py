@@ -69,6 +69,9 @@ def test_the_list_is_paged(client, staff):
 def test_a_listed_code_is_one_staff_may_record(client, sms, staff):
     site, headers = staff
     donor, _ = donor_record(client, sms)
+    lookup = {"site_id": site.id, "id_number": donor.id_number}  # the donor is at the desk
+    found = client.post("/api/v1/staff/donor-lookup", json=lookup, headers=headers)
+    assert found.status_code == 200
     [reason] = client.get(URL, query_string={"per_page": 1}, headers=headers).get_json()["items"]
     response = client.post(
         "/api/v1/staff/deferrals",

@@ -13,6 +13,7 @@ from tests.factories import (
     at,
     bearer,
     donor_record,
+    look_up,
     make_site,
     make_staff,
     record,
@@ -22,7 +23,9 @@ from tests.factories import (
 
 
 def defer(client, token, site, donor, reason_code: str, **fields):
-    """POST /staff/deferrals for `donor` at `site` as the holder of `token`."""
+    """POST /staff/deferrals for `donor` at `site` as the holder of `token`, the donor having been
+    looked up at the site's desk first (issue 18 item 7: only donors the site serves)."""
+    look_up(client, token, site, donor.id_number)
     body = {"site_id": site.id, "donor_id": donor.id, "reason_code": reason_code, **fields}
     return client.post("/api/v1/staff/deferrals", json=body, headers=bearer(token))
 
@@ -182,8 +185,9 @@ def test_an_unknown_deferral_reason_is_refused(client, sms):
 def test_donors_cannot_record_deferrals(client, sms):
     site = make_site()
     donor, data = donor_record(client, sms)
-    response = defer(
-        client, data["tokens"]["access_token"], site, donor, "uri_cold", anchor_date="2026-11-20"
+    body = {"site_id": site.id, "donor_id": donor.id, "reason_code": "uri_cold"}
+    response = client.post(
+        "/api/v1/staff/deferrals", json=body, headers=bearer(data["tokens"]["access_token"])
     )
     assert response.status_code == 403
 
@@ -270,6 +274,7 @@ def test_staff_defer_and_lift_only_at_sites_they_serve(client, sms):
     staff = staff_token(client, make_staff([site]))
     other_staff = staff_token(client, make_staff([elsewhere]))
     donor, _ = donor_record(client, sms)
+    look_up(client, staff, site, donor.id_number)
     body = {"donor_id": donor.id, "reason_code": "uri_cold", "anchor_date": "2026-11-20"}
     refused = client.post(
         "/api/v1/staff/deferrals", json={**body, "site_id": elsewhere.id}, headers=bearer(staff)
@@ -279,6 +284,10 @@ def test_staff_defer_and_lift_only_at_sites_they_serve(client, sms):
         "/api/v1/staff/deferrals", json={**body, "site_id": site.id}, headers=bearer(staff)
     ).get_json()
     path = f"/api/v1/staff/deferrals/{made['id']}"
-    assert client.delete(path, headers=bearer(other_staff)).status_code == 403
+    # Issue 18 item 7: another site's deferral is answered as one that does not exist.
+    other = client.delete(path, headers=bearer(other_staff))
+    unknown = client.delete("/api/v1/staff/deferrals/999999", headers=bearer(other_staff))
+    assert (other.status_code, other.get_json()) == (unknown.status_code, unknown.get_json())
+    assert other.status_code == 404
     lifted = client.delete(path, headers=bearer(staff))
     assert lifted.status_code == 200 and lifted.get_json()["lifted_at"]

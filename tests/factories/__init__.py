@@ -140,6 +140,18 @@ def record(
     return client.post("/api/v1/staff/donations", json=body, headers=headers)
 
 
+def look_up(client: FlaskClient, token: str, site: Site, id_number: str) -> Any:
+    """POST /staff/donor-lookup: the desk finds a walk-in by ID number (audited with the site,
+    which lets the site's staff defer the donor today)."""
+    response = client.post(
+        "/api/v1/staff/donor-lookup",
+        json={"site_id": site.id, "id_number": id_number},
+        headers=bearer(token),
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
 # A command line that reads English (the command line is Chinese by default; LANGUAGE comes first
 # among the variables gettext reads, so a CI machine's LC_ALL cannot override it).
 ENGLISH_COMMAND_LINE = {"LANGUAGE": "en", "LANG": "en_US.UTF-8"}

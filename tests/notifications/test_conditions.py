@@ -15,7 +15,7 @@ from core.extensions import db
 from core.policy import policy_for
 from notifications.models import OutboxMessage
 from notifications.schedules import remind_eligible_again
-from tests.factories import bearer, record
+from tests.factories import bearer, look_up, record
 from tests.factories.notifications import (
     desk,
     donor_who_gave,
@@ -76,6 +76,7 @@ def test_a_deferral_that_morning_holds_the_reminder_until_the_donor_may_give_aga
     site, token, donor, data, donation, eligible = gave_months_ago(client, sms)
     first = reminder_written_for_nine(eligible)
     with clock.frozen_at(local(eligible, 8, 0)):
+        look_up(client, token, site, data["plain"]["id_number"])  # the donor at the desk
         deferred = client.post(
             "/api/v1/staff/deferrals",
             json={
