@@ -84,21 +84,38 @@ class BaseConfig:
     # One-time codes. Operational limits, not regulators' figures.
     OTP_LENGTH = 6
     OTP_TTL = timedelta(minutes=5)
-    OTP_MAX_ATTEMPTS = 5
+    OTP_MAX_ATTEMPTS = 5  # guesses at one code, right or wrong
+    # Wrong codes from one client address, whatever the number: fewer than a code's own attempts,
+    # so one address cannot burn a donor's code unslowed; then 30 s, doubling each time.
+    OTP_GUESS_FREE_FAILURES_PER_ADDRESS = 4
+    OTP_GUESS_BACKOFF = timedelta(seconds=30)
+    OTP_GUESS_FORGET_AFTER = timedelta(hours=1)  # after the address's last wrong code
     OTP_RESEND_AFTER = timedelta(seconds=60)
     OTP_MAX_PER_NUMBER_PER_DAY = 10
     OTP_MAX_PER_IP_PER_HOUR = 30
 
     PASSWORD_HASH_METHOD = "scrypt"
     STAFF_PASSWORD_MIN_LENGTH = 10  # `flask users create-staff`
+    # Staff logins (core.attempts). An address that keeps failing waits before it can lock an
+    # account: 3 failures free, then 1 minute, doubling. An account locks after 5 failures for
+    # 15 minutes, doubling with each further failure up to a day; the lock holds back only
+    # addresses that have failed, so the right password from anywhere else still works.
+    STAFF_LOGIN_FREE_FAILURES_PER_ADDRESS = 3
+    STAFF_LOGIN_BACKOFF = timedelta(minutes=1)
+    STAFF_LOGIN_FORGET_AFTER = timedelta(hours=1)  # after the address's last failure
     STAFF_MAX_FAILED_LOGINS = 5
     STAFF_LOCKOUT = timedelta(minutes=15)
+    STAFF_LOCKOUT_MAX = timedelta(hours=24)  # and the account's failures are forgotten then
+    # How many reverse proxies in front of the app append to X-Forwarded-For: every limit per
+    # client address counts the address the nearest of them saw (0: the app faces clients).
+    TRUSTED_PROXY_HOPS = 0
 
     RATELIMIT_STORAGE_URI = "memory://"  # production: redis://…
     RATELIMIT_HEADERS_ENABLED = True
     VERIFY_RATE_LIMIT = "60/minute"  # per client address, on the public verification page
 
-    HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5  # guesses at a bag number, per donor
+    # Wrong guesses at a bag number, per donor; then none until a day after the last one.
+    HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5
     # How many days back staff may date a donation they record; older history comes through
     # `flask certificate import` (an operational choice, not a regulation).
     STAFF_ENTRY_MAX_AGE_DAYS = 7
@@ -221,6 +238,7 @@ ENV_OVERRIDES = (
     "SIGNING_KEYS",
     "SIGNING_ACTIVE_KID",
     "PUBLIC_BASE_URL",
+    "TRUSTED_PROXY_HOPS",
     "RATELIMIT_STORAGE_URI",
     "VERIFY_RATE_LIMIT",
     "SMS_BACKEND",

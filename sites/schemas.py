@@ -120,3 +120,11 @@ class StaffProfileSchema(ma.Schema):
     display_name = fields.String()
     role = fields.String()
     sites = fields.List(fields.Nested(SiteSchema))
+
+
+class StaffUnlockedSchema(ma.Schema):
+    id = fields.Integer()
+    username = fields.String()
+    was_locked = fields.Boolean(
+        metadata={"description": "whether the account was locked (its failures are forgotten)"}
+    )
