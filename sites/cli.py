@@ -92,13 +92,16 @@ def disable(username: str) -> None:
 
 @users_cli.command("unlock")
 @click.argument("username")
-def unlock(username: str) -> None:
+@click.option("--reason", default=None, help="Why, for the audit log.")
+def unlock(username: str, reason: str | None) -> None:
     """End a staff member's or administrator's login lock and forget their failed logins.
 
     Audited as done from the shell, with the operating-system user who ran it.
     """
     user = _staff(username)
-    was_locked = services.unlock_staff(user, ("shell", None), os_user=getpass.getuser())
+    was_locked = services.unlock_staff(
+        user, ("shell", None), reason=reason, os_user=getpass.getuser()
+    )
     db.session.commit()
     click.echo(f"unlocked {username}" if was_locked else f"{username} was not locked")
 

@@ -98,10 +98,13 @@ def admin_update_site(body: dict[str, Any], site_id: int):
 
 @bp.post("/admin/staff/<int:staff_id>/unlock")
 @roles_required(ADMIN)
+@bp.arguments(schemas.StaffUnlockSchema)
 @bp.response(200, schemas.StaffUnlockedSchema)
-def admin_unlock_staff(staff_id: int):
+def admin_unlock_staff(body: dict[str, Any], staff_id: int):
     """End a staff account's login lock and forget its failed logins (audited)."""
     user = services.get_staff(staff_id)
-    was_locked = services.unlock_staff(user, ("staff", caller().principal_id))
+    was_locked = services.unlock_staff(
+        user, ("staff", caller().principal_id), reason=body["reason"]
+    )
     db.session.commit()
     return {"id": user.id, "username": user.username, "was_locked": was_locked}

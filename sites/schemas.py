@@ -122,6 +122,14 @@ class StaffProfileSchema(ma.Schema):
     sites = fields.List(fields.Nested(SiteSchema))
 
 
+class StaffUnlockSchema(StrictSchema):
+    reason = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "why, for the audit log (who asked, how they were checked)"},
+    )
+
+
 class StaffUnlockedSchema(ma.Schema):
     id = fields.Integer()
     username = fields.String()

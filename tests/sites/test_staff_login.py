@@ -162,12 +162,13 @@ def test_an_administrator_unlocks_an_account_and_it_is_audited(client, app):
     staff = staff_token(client, make_staff(), password=RIGHT)
     path = f"/api/v1/admin/staff/{user.id}/unlock"
     assert client.post(path, headers=bearer(staff)).status_code == 403
-    response = client.post(path, headers=bearer(admin_token))
+    response = client.post(path, json={"reason": "rang her back"}, headers=bearer(admin_token))
     assert response.status_code == 200
     assert response.get_json() == {"id": user.id, "username": user.username, "was_locked": True}
     assert login(client, user.username, RIGHT, ip="10.66.0.0").status_code == 200
     (entry,) = actions("staff.unlocked")
     assert (entry.actor_type, entry.actor_id, entry.target_id) == ("staff", admin.id, str(user.id))
+    assert entry.details["reason"] == "rang her back"
     assert (
         client.post("/api/v1/admin/staff/999999/unlock", headers=bearer(admin_token)).status_code
         == 404
