@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Integer, String, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -98,23 +99,39 @@ class Attempt:
         )
 
 
-def take(scope: str, key: str, budget: Budget, *, enforce: bool = True) -> Attempt:
-    """Count an attempt of `key`, or raise Throttled if it must wait first (with `enforce`).
-
-    Commits the session: call it before the request changes anything else.
-    """
+def _lock(scope: str, key: str) -> Any:
+    """Lock the key's counter row (creating it first) and read it."""
     table = AttemptCounter.__table__
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
         insert(table).values(scope=scope, key=key, failures=0, takings=0).on_conflict_do_nothing()
     )
-    row = db.session.execute(
+    return db.session.execute(
         update(table)
         .where(table.c.scope == scope, table.c.key == key)
         .values(takings=table.c.takings + 1)
         .returning(table.c.failures, table.c.last_failure_at)
     ).one()
+
+
+def hold(scope: str, key: str) -> None:
+    """Hold the key's row locked until the request's transaction ends, so requests for the same
+    key (codes sent to one number, or from one address) check their limits one after another.
+
+    Take holds in one order everywhere (a number before an address), so no two requests wait on
+    each other.
+    """
+    _lock(scope, key)
+
+
+def take(scope: str, key: str, budget: Budget, *, enforce: bool = True) -> Attempt:
+    """Count an attempt of `key`, or raise Throttled if it must wait first (with `enforce`).
+
+    Commits the session: call it before the request changes anything else.
+    """
+    table = AttemptCounter.__table__
+    row = _lock(scope, key)
     now = clock.now()
     failures = budget.remembered(row.failures, row.last_failure_at, now)
     wait = budget.wait(failures, row.last_failure_at, now)

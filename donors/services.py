@@ -50,6 +50,10 @@ def _retry_after(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, int(seconds + 0.999)))}
 
 
+OTP_SEND_NUMBER = "otp_send_number"
+OTP_SEND_ADDRESS = "otp_send_address"
+
+
 def request_code(e164: str, client_ip: str) -> dict[str, int]:
     """Issue a login code for a mobile number, within the resend, daily and per-IP limits.
 
@@ -57,9 +61,11 @@ def request_code(e164: str, client_ip: str) -> dict[str, int]:
     cannot be used to learn who donates.
     """
     config = current_app.config
-    now = clock.now()
     subject = mobile_hash(e164)
     ip_key = address_key(client_ip)
+    attempts.hold(OTP_SEND_NUMBER, subject)  # parallel requests check the limits in turn
+    attempts.hold(OTP_SEND_ADDRESS, ip_key)
+    now = clock.now()
 
     last = db.session.scalar(
         select(OneTimeCode)

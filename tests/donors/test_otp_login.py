@@ -260,3 +260,32 @@ def test_one_right_code_sent_twice_at_once_logs_in_once(app, sms, client):
         with ThreadPoolExecutor(max_workers=4) as pool:
             answers = list(pool.map(use, range(4)))
     assert sorted(answers) == [200, 400, 400, 400]
+
+
+def test_parallel_requests_for_one_number_send_one_code(app, sms):
+    # Issue 18 item 5 (limits that hold under parallel requests): the resend wait is checked in
+    # turn, so a burst of requests cannot pump texts to one number.
+    number = mobile()
+
+    def ask(n):
+        with app.app_context(), app.test_client() as other:
+            return send_code(other, number, ip=f"10.11.{n}.1").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(20)))
+    assert sorted(answers) == [202] + [429] * 19
+    assert len(sms) == 1
+
+
+def test_parallel_requests_from_one_address_stop_at_its_hourly_cap(app, sms):
+    cap = app.config["OTP_MAX_PER_IP_PER_HOUR"]
+    numbers = [mobile() for _ in range(cap + 10)]
+
+    def ask(number):
+        with app.app_context(), app.test_client() as other:
+            return send_code(other, number, ip="10.12.0.1").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, numbers))
+    assert sorted(answers) == [202] * cap + [429] * 10
+    assert len(sms) == cap
