@@ -183,7 +183,7 @@ def test_the_holder_of_a_registered_id_number_is_told_at_the_number_on_record(cl
     assert (entry.actor_type, entry.target_id) == ("anonymous", str(holder["donor"]["id"]))
 
 
-def test_the_holder_hears_of_such_attempts_at_most_once_a_day(client, sms):
+def test_the_holder_hears_of_such_attempts_at_most_once_a_day(client, sms, daytime):
     holder = register_donor(client, sms)
     for minutes in (2, 4, 6):
         with clock.travelled(timedelta(minutes=minutes)):
