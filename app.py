@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # The domain packages, imported here once: importing one registers the policy sections it reads,
 # so whoever imports the app (gunicorn, flask, the tests) loads policies with every reader known.
@@ -35,6 +36,9 @@ def create_app(config: str | dict | None = None) -> Flask:
     else:
         settings = load_config(config)
     app.config.update(settings)
+    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    if hops:  # per-address limits must count the client's address, not the proxy's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -15,7 +15,7 @@ and in the totals, as the claim gave them the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -23,12 +23,11 @@ from sqlalchemy import exists, select
 
 from certificate import services
 from certificate.models import IMPORTED, VALID, Donation
-from core import audit, clock
+from core import attempts, audit, clock
 from core.auth import Caller
 from core.errors import ApiError, message_for
 from core.extensions import db
 from core.ids import DinError, parse_din
-from core.models import AuditEntry
 from donors.models import DONOR_ACTIVE, Donor
 from donors.services import find_donor_by_id_number
 from sites.models import Site
@@ -96,37 +95,28 @@ def _take_over(donor: Donor) -> tuple[int, bool]:
     return len(imported), newly
 
 
-def _failed_claims_since(donor: Donor, since: datetime) -> list[datetime]:
-    return list(
-        db.session.scalars(
-            select(AuditEntry.at).where(
-                AuditEntry.action == "donor.history_claim_failed",
-                AuditEntry.actor_type == "donor",
-                AuditEntry.actor_id == donor.id,
-                AuditEntry.at >= since,
-            )
-        )
-    )
+HISTORY_CLAIM = "history_claim"
 
 
 def claim_history(donor: Donor, raw_din: str) -> int:
     """Show imported history once the donor proves a donation number from it.
 
-    A bag number is the proof, so guessing one is bounded: a few failures a day per donor.
+    A bag number is the proof, so guessing one is bounded: a few wrong numbers per donor, then
+    none until a day after the last. Each guess takes its attempt before it is checked
+    (core.attempts), so parallel guesses cannot outrun the bound; a right one gives it back.
     """
-    window = timedelta(days=1)
-    failures = _failed_claims_since(donor, clock.now() - window)
-    if len(failures) >= current_app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]:
-        wait = min(clock.as_utc(at) for at in failures) + window - clock.now()
-        raise ApiError(
-            "history_claim_too_many",
-            429,
-            headers={"Retry-After": str(int(wait.total_seconds()) + 1)},
-        )
     try:
         din = parse_din(raw_din)
     except DinError as error:
         raise ApiError(error.code, 422, errors={"din": [error.code]}) from error
+    budget = attempts.Budget(
+        free=current_app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"],
+        forget_after=timedelta(days=1),
+    )
+    try:
+        attempt = attempts.take(HISTORY_CLAIM, str(donor.id), budget)
+    except attempts.Throttled as throttled:
+        raise ApiError("history_claim_too_many", 429, headers=throttled.headers) from None
     match = db.session.scalar(
         select(Donation.id).where(
             Donation.donor_id == donor.id, Donation.din == din.body, Donation.source == IMPORTED
@@ -134,8 +124,9 @@ def claim_history(donor: Donor, raw_din: str) -> int:
     )
     if match is None:
         audit.record("donor.history_claim_failed", actor=("donor", donor.id))
-        db.session.commit()  # failed proofs are counted even though the request fails
+        db.session.commit()  # the audit trail keeps failed proofs though the request fails
         raise ApiError("history_claim_failed", 422, errors={"din": ["history_claim_failed"]})
+    attempt.give_back()
     count, _ = _take_over(donor)
     audit.record("donor.history_claimed", actor=("donor", donor.id), details={"count": count})
     return count

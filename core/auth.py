@@ -26,7 +26,7 @@ from jwt import ExpiredSignatureError
 from sqlalchemy import ColumnElement, exists, select
 
 from core import clock
-from core.crypto import dummy_password_hash, hash_password, verify_password
+from core.crypto import cipher, dummy_password_hash, hash_password, verify_password
 from core.errors import ApiError, error_body
 from core.extensions import db, jwt, limiter
 from core.models import AuthSession, Device
@@ -225,6 +225,11 @@ def limit_per_caller(setting: str) -> Callable:
         return f"{who.principal_type}:{who.principal_id}"
 
     return limiter.shared_limit(value, scope=setting, key_func=key)
+
+
+def address_key(client_ip: str) -> str:
+    """A client address as limits count it: a keyed hash, so no address is stored in clear."""
+    return cipher().lookup_hash("ip", client_ip or "unknown")
 
 
 def authenticate_device(client_id: str, client_secret: str) -> dict[str, Any]:

@@ -1,16 +1,25 @@
-"""Configuration profiles: development (default), testing, production.
+"""Configuration profiles: development, testing, production, chosen by `APP_ENV` and nothing else.
 
-Secrets come from the environment. Development and testing carry fixed, public keys so the demo
-and the suite run with no set-up; production refuses to start with any of them.
+There is no default profile: the README's two commands and the test suite name theirs. Secrets
+come from the environment. Development and testing carry fixed, published keys so the demo and
+the suite run with no set-up, so they run only against SQLite or a database on this machine;
+production refuses to start with any published, short or degenerate key, a development SMS
+backend or a public URL phones cannot open, and names each setting at fault.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import ipaddress
 import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,22 +84,39 @@ class BaseConfig:
     # One-time codes. Operational limits, not regulators' figures.
     OTP_LENGTH = 6
     OTP_TTL = timedelta(minutes=5)
-    OTP_MAX_ATTEMPTS = 5
+    OTP_MAX_ATTEMPTS = 5  # guesses at one code, right or wrong
+    # Wrong codes from one client address, whatever the number: fewer than a code's own attempts,
+    # so one address cannot burn a donor's code unslowed; then 30 s, doubling each time.
+    OTP_GUESS_FREE_FAILURES_PER_ADDRESS = 4
+    OTP_GUESS_BACKOFF = timedelta(seconds=30)
+    OTP_GUESS_FORGET_AFTER = timedelta(hours=1)  # after the address's last wrong code
     OTP_RESEND_AFTER = timedelta(seconds=60)
     OTP_MAX_PER_NUMBER_PER_DAY = 10
     OTP_MAX_PER_IP_PER_HOUR = 30
 
     PASSWORD_HASH_METHOD = "scrypt"
     STAFF_PASSWORD_MIN_LENGTH = 10  # `flask users create-staff`
+    # Staff logins (core.attempts). An address that keeps failing waits before it can lock an
+    # account: 3 failures free, then 1 minute, doubling. An account locks after 5 failures for
+    # 15 minutes, doubling with each further failure up to a day; the lock holds back only
+    # addresses that have failed, so the right password from anywhere else still works.
+    STAFF_LOGIN_FREE_FAILURES_PER_ADDRESS = 3
+    STAFF_LOGIN_BACKOFF = timedelta(minutes=1)
+    STAFF_LOGIN_FORGET_AFTER = timedelta(hours=1)  # after the address's last failure
     STAFF_MAX_FAILED_LOGINS = 5
     STAFF_LOCKOUT = timedelta(minutes=15)
+    STAFF_LOCKOUT_MAX = timedelta(hours=24)  # and the account's failures are forgotten then
+    # How many reverse proxies in front of the app append to X-Forwarded-For: every limit per
+    # client address counts the address the nearest of them saw (0: the app faces clients).
+    TRUSTED_PROXY_HOPS = 0
 
     RATELIMIT_STORAGE_URI = "memory://"  # production: redis://…
     RATELIMIT_HEADERS_ENABLED = True
     VERIFY_RATE_LIMIT = "60/minute"  # per client address, on the public verification page
     VERIFY_MISS_RATE_LIMIT = "30/hour"  # per client address: numbers that name no certificate
 
-    HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5  # guesses at a bag number, per donor
+    # Wrong guesses at a bag number, per donor; then none until a day after the last one.
+    HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5
     # How many days back staff may date a donation they record; older history comes through
     # `flask certificate import` (an operational choice, not a regulation).
     STAFF_ENTRY_MAX_AGE_DAYS = 7
@@ -226,6 +252,7 @@ ENV_OVERRIDES = (
     "SIGNING_KEYS",
     "SIGNING_ACTIVE_KID",
     "PUBLIC_BASE_URL",
+    "TRUSTED_PROXY_HOPS",
     "RATELIMIT_STORAGE_URI",
     "VERIFY_RATE_LIMIT",
     "VERIFY_MISS_RATE_LIMIT",
@@ -251,11 +278,38 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says which setting and why."""
 
 
+# What production accepts as a secret. Operational choices, not regulations: a secret shorter
+# than this, or made of fewer different characters (bytes, for keys), was typed or patterned
+# by hand, not generated.
+SECRET_MIN_CHARACTERS = 32
+SECRET_MIN_DISTINCT = 8
+KEY_BYTES = 32
+# SMS backends that never reach a phone: the console writes codes to the log, memory keeps them.
+DEVELOPMENT_SMS_BACKENDS = ("console", "memory")
+BYTE_KEYS = ("FIELD_ENCRYPTION_KEY", "LOOKUP_HASH_KEY", "OTP_HASH_KEY")
+TEXT_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY")
+
+
 def load_config(profile: str | None = None, overrides: dict | None = None) -> dict:
-    """Build the settings for a profile, applying the environment, then explicit overrides."""
-    name = profile or os.environ.get("APP_ENV", "development")
+    """Build the settings for a profile, applying the environment, then explicit overrides.
+
+    The profile is `profile`, else `APP_ENV`; there is no default, as a silent development
+    profile serves with published keys.
+    """
+    name = profile or os.environ.get("APP_ENV")
+    if not name:
+        raise ConfigError(
+            "APP_ENV is not set: set APP_ENV=production (scripts/serve-demo sets development,"
+            " the test suite sets testing)"
+        )
     if name not in PROFILES:
         raise ConfigError(f"Unknown APP_ENV {name!r}; choose one of {sorted(PROFILES)}")
+    flask_env = os.environ.get("FLASK_ENV")
+    if flask_env and flask_env != name:
+        raise ConfigError(
+            f"FLASK_ENV={flask_env!r} disagrees with APP_ENV={name!r}: only APP_ENV chooses the"
+            " profile here; unset FLASK_ENV or set APP_ENV to what you meant"
+        )
     cls = PROFILES[name]
     settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
     if os.environ.get("DATABASE_URL"):
@@ -269,18 +323,9 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
     )
     if name == "production":
         refuse_development_secrets(settings)
+    else:
+        refuse_shared_database(name, settings)
     return settings
-
-
-def _signing_seeds(settings: dict) -> dict[str, str]:
-    value = settings["SIGNING_KEYS"]
-    try:
-        seeds = json.loads(value) if isinstance(value, str) else dict(value)
-    except ValueError as exc:
-        raise ConfigError("SIGNING_KEYS must be a JSON object of kid -> base64 seed") from exc
-    if not isinstance(seeds, dict):
-        raise ConfigError("SIGNING_KEYS must be a JSON object of kid -> base64 seed")
-    return seeds
 
 
 def normalise_database_url(url: str) -> str:
@@ -291,31 +336,157 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def refuse_development_secrets(settings: dict) -> None:
-    """Production must never run with a key that is published in this repository."""
-    weak = [key for key, dev_value in DEV_SECRETS.items() if settings.get(key) == dev_value]
-    if weak:
+def _is_loopback(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def database_on_this_machine(url: str) -> bool:
+    """SQLite, or a server reached over loopback or a local socket."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    if parsed.get_backend_name() == "sqlite":
+        return True
+    host = parsed.host or parsed.query.get("host") or ""
+    if isinstance(host, tuple):
+        host = host[0] if len(host) == 1 else ""
+    return host == "" or host.startswith("/") or _is_loopback(host)
+
+
+def refuse_shared_database(name: str, settings: dict) -> None:
+    """Development and testing sign and encrypt with published keys: never near real data."""
+    if not database_on_this_machine(settings["SQLALCHEMY_DATABASE_URI"]):
         raise ConfigError(
-            "Refusing to start in production with development secrets: "
-            + ", ".join(weak)
-            + ". Set them in the environment."
+            f"APP_ENV={name} uses the published development keys, so its DATABASE_URL must be"
+            " SQLite or a server on this machine (localhost, 127.0.0.1, ::1 or a local socket);"
+            " a shared database runs with APP_ENV=production and its own keys"
         )
-    for key in ("FIELD_ENCRYPTION_KEY", "LOOKUP_HASH_KEY", "OTP_HASH_KEY"):
-        try:
-            raw = base64.b64decode(settings[key], validate=True)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{key} must be base64 of 32 random bytes") from exc
-        if len(raw) != 32:
-            raise ConfigError(f"{key} must be base64 of 32 random bytes, got {len(raw)}")
-    dev_seeds = set(json.loads(DEV_SIGNING_KEYS).values())
-    if dev_seeds & set(_signing_seeds(settings).values()):
-        raise ConfigError("Refusing to start in production with the development SIGNING_KEYS")
-    if len(settings["JWT_SECRET_KEY"]) < 32:
-        raise ConfigError("JWT_SECRET_KEY must be at least 32 characters")
+
+
+def _decoded_key(settings: dict, key: str, problems: list[str]) -> bytes | None:
+    try:
+        raw = base64.b64decode(settings[key], validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        problems.append(f"{key} must be base64 of {KEY_BYTES} random bytes")
+        return None
+    if len(raw) != KEY_BYTES:
+        problems.append(f"{key} must be base64 of {KEY_BYTES} random bytes, got {len(raw)}")
+        return None
+    return raw
+
+
+def _signing_seeds(settings: dict, problems: list[str]) -> dict[str, bytes]:
+    value = settings["SIGNING_KEYS"]
+    try:
+        seeds = json.loads(value) if isinstance(value, str) else dict(value)
+    except (ValueError, TypeError):
+        seeds = None
+    if not isinstance(seeds, dict) or not seeds:
+        problems.append("SIGNING_KEYS must be a JSON object of kid -> base64 seed")
+        return {}
+    decoded = {}
+    for kid, seed in seeds.items():
+        raw = _decoded_key({f"SIGNING_KEYS[{kid}]": seed}, f"SIGNING_KEYS[{kid}]", problems)
+        if raw is not None:
+            decoded[kid] = raw
+    if settings.get("SIGNING_ACTIVE_KID") not in seeds:
+        problems.append(
+            f"SIGNING_ACTIVE_KID {settings.get('SIGNING_ACTIVE_KID')!r} is not in SIGNING_KEYS"
+        )
+    return decoded
+
+
+def _text_secret_problems(settings: dict) -> list[str]:
+    problems = []
+    for key in TEXT_SECRETS:
+        value = settings.get(key) or ""
+        if value == DEV_SECRETS[key]:
+            problems.append(f"{key} is the published development value")
+        elif len(value) < SECRET_MIN_CHARACTERS:
+            problems.append(f"{key} must be at least {SECRET_MIN_CHARACTERS} characters")
+        elif len(set(value)) < SECRET_MIN_DISTINCT:
+            problems.append(f"{key} is not random (a few characters repeated)")
+    if settings.get("SECRET_KEY") and settings.get("SECRET_KEY") == settings.get("JWT_SECRET_KEY"):
+        problems.append("JWT_SECRET_KEY must differ from SECRET_KEY")
+    return problems
+
+
+def _key_problems(settings: dict) -> list[str]:
+    problems: list[str] = []
+    keys = {key: _decoded_key(settings, key, problems) for key in BYTE_KEYS}
+    seeds = _signing_seeds(settings, problems)
+    published = {base64.b64decode(DEV_SECRETS[key]) for key in BYTE_KEYS}
+    published |= {base64.b64decode(seed) for seed in json.loads(DEV_SIGNING_KEYS).values()}
+    named = {key: raw for key, raw in keys.items() if raw is not None}
+    named |= {f"SIGNING_KEYS[{kid}]": raw for kid, raw in seeds.items()}
+    seen: dict[bytes, str] = {}
+    for key, raw in named.items():
+        if raw in published:
+            problems.append(f"{key} is a published development key")
+        elif len(set(raw)) < SECRET_MIN_DISTINCT:
+            problems.append(f"{key} is not random (all zero, or a few bytes repeated)")
+        elif raw in seen:
+            problems.append(f"{key} must differ from {seen[raw]}")
+        else:
+            seen[raw] = key
+    return problems
+
+
+def _sms_problems(settings: dict) -> list[str]:
+    backend = settings.get("SMS_BACKEND")
+    if backend in DEVELOPMENT_SMS_BACKENDS:
+        return [
+            f"SMS_BACKEND={backend} never reaches a phone (login codes would stay in the"
+            " server); set SMS_BACKEND=twilio"
+        ]
+    if backend != "twilio":
+        return []  # an unknown backend is refused where backends are chosen
+    problems = []
+    if not (settings["TWILIO_ACCOUNT_SID"] and settings["TWILIO_AUTH_TOKEN"]):
+        problems.append("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+    if not (settings["TWILIO_FROM"] or settings["TWILIO_MESSAGING_SERVICE_SID"]):
+        problems.append("SMS_BACKEND=twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+    base = settings.get("TWILIO_API_BASE")
+    if base and not _public_https(base):
+        problems.append("TWILIO_API_BASE must be empty (Twilio itself) or a public https URL")
+    return problems
+
+
+def _public_https(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.hostname) and not _is_loopback(parts.hostname)
+
+
+def refuse_development_secrets(settings: dict) -> None:
+    """Production must never run with a published, short or degenerate key, an SMS backend that
+    keeps codes in the server, a public URL phones cannot open, or storage one worker owns.
+
+    Every problem is named in one message, so one start shows all that must be set.
+    """
+    problems = _text_secret_problems(settings) + _key_problems(settings)
+    problems += _sms_problems(settings)
+    if not _public_https(settings.get("PUBLIC_BASE_URL") or ""):
+        problems.append(
+            "PUBLIC_BASE_URL must be the https address phones open (not loopback): QR codes"
+            " and messages carry it"
+        )
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        raise ConfigError("DATABASE_URL must name a PostgreSQL database in production")
+        problems.append("DATABASE_URL must name a PostgreSQL database in production")
     if settings["RATELIMIT_STORAGE_URI"].startswith("memory://"):
-        raise ConfigError(
+        problems.append(
             "RATELIMIT_STORAGE_URI must name a shared store (redis://…) in production: limits"
             " kept in each worker's memory multiply with the workers (login codes, face checks)"
+        )
+    if problems:
+        raise ConfigError(
+            "Refusing to start in production: " + "; ".join(problems) + ". Set them in the"
+            " environment (README, Configuration)."
         )

@@ -38,14 +38,14 @@ MESSAGES: dict[str, Message] = {
     "otp_daily_limit": _l("Daily code limit reached for this number."),
     "otp_ip_limit": _l("Too many code requests from this address."),
     "login_failed": _l("Wrong username or password."),
-    "account_locked": _l("Too many failed logins; try later."),
     "account_disabled": _l("This account is disabled."),
     "device_credentials_invalid": _l("Invalid device credentials."),
     "not_registered": _l("This mobile number is not registered."),
     "refresh_reused": _l("This refresh token was already used; log in again."),
     "device_option_unused": _l("This kind of device takes no such option."),
+    "login_throttled": _l("Too many failed logins from this address; wait before trying again."),
+    "otp_guess_throttled": _l("Too many wrong codes from this address; wait before trying again."),
     # donors
-    "id_number_taken": _l("This ID number is already registered."),
     "mobile_taken": _l("This mobile number is already in use."),
     "donor_erased": _l("This account has been erased."),
     "id_number_checksum": _l("The ID number's check digit is wrong."),
@@ -58,6 +58,9 @@ MESSAGES: dict[str, Message] = {
     "mobile_not_mobile": _l("Enter a mobile, not a landline, number."),
     "facility_code_format": _l("A facility code is one letter and four digits (ISBT 128)."),
     "naive_datetime": _l("Times must carry a time zone."),
+    "registration_continues_by_sms": _l(
+        "If the ID number is free, a login code went to this number; if not, its holder was told."
+    ),
     # eligibility reasons (donor-facing: neutral, no medical detail)
     "too_young": _l("Below the minimum donor age."),
     "too_old_first_time": _l("Above the age limit for a first donation."),

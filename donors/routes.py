@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from core.auth import DONOR, caller, limit_per_caller, roles_required
+from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.extensions import db
 from core.http import Blueprint
+from core.schemas import TokenPairSchema
 from donors import faces, schemas, services
+from sites.services import require_site
 
 bp = Blueprint("donors", __name__, description="Donor accounts, login and profile")
 
@@ -32,30 +34,37 @@ def send_code(body: dict[str, Any]):
 
 @bp.post("/auth/login")
 @bp.arguments(schemas.LoginSchema)
-@bp.response(200, schemas.TokenPairSchema)
+@bp.response(200, TokenPairSchema)
 def login(body: dict[str, Any]):
     """Log a donor in with the code sent to their mobile number."""
-    _, tokens = services.login_donor(body["mobile"], body["code"])
+    _, tokens = services.login_donor(body["mobile"], body["code"], request.remote_addr or "")
     db.session.commit()
     return tokens
 
 
 @bp.post("/donors")
 @bp.arguments(schemas.RegisterSchema)
-@bp.response(201, schemas.RegisteredSchema)
+@bp.response(202, schemas.RegistrationAcceptedSchema)
 def register(body: dict[str, Any]):
-    """Register a donor, proving the mobile number with a one-time code; logs them in."""
-    donor, tokens = services.register_donor(
+    """Register a donor, proving the mobile number with a one-time code; continues by SMS.
+
+    The answer is the same whether or not the ID number is registered already: a free one gets
+    the account and the mobile number a login code (log in with it, POST /auth/login); a taken
+    one changes nothing, and its holder is told at the number on record. The code is spent
+    either way.
+    """
+    services.register_donor(
         name=body["name"],
         resident_id=body["id_number"],
         e164=body["mobile"],
         code=body["code"],
+        client_ip=request.remote_addr or "",
         abo=(body.get("blood_group") or {}).get("abo"),
         rhd=(body.get("blood_group") or {}).get("rhd"),
         city=body.get("city"),
     )
     db.session.commit()
-    return {"donor": donor, "tokens": tokens}
+    return services.registration_accepted()
 
 
 @bp.get("/me")
@@ -83,7 +92,9 @@ def update_profile(body: dict[str, Any]):
 @bp.response(200, schemas.DonorSchema)
 def change_mobile(body: dict[str, Any]):
     """Move the account to a new mobile number, proven by a code sent to it."""
-    donor = services.change_mobile(current_donor(), body["mobile"], body["code"])
+    donor = services.change_mobile(
+        current_donor(), body["mobile"], body["code"], request.remote_addr or ""
+    )
     db.session.commit()
     return donor
 
@@ -94,8 +105,31 @@ def change_mobile(body: dict[str, Any]):
 @bp.response(204)
 def erase(body: dict[str, Any]):
     """Erase the donor's identifying data (keeps pseudonymised donation records); logs out."""
-    services.erase_donor(current_donor(), body["code"])
+    services.erase_donor(current_donor(), body["code"], request.remote_addr or "")
     db.session.commit()
+
+
+@bp.post("/staff/donor-mobile")
+@roles_required(STAFF, ADMIN)
+@bp.arguments(schemas.MobileAtSiteSchema)
+@bp.response(200, schemas.DonorSchema)
+def move_mobile_at_site(body: dict[str, Any]):
+    """Move a donor's account to a new mobile number at a site, after checking the ID card.
+
+    For a donor whose phone on record is gone: the donor proves the new number with a code sent
+    to it (POST /auth/otp); the old phone's logins end and the old number is told. Audited.
+    """
+    site = require_site(caller(), body["site_id"])
+    donor = services.move_mobile_at_site(
+        body["id_number"].number,
+        body["mobile"],
+        body["code"],
+        request.remote_addr or "",
+        staff_id=caller().principal_id,
+        site_id=site.id,
+    )
+    db.session.commit()
+    return donor
 
 
 def allows_images(view: Callable) -> Callable:

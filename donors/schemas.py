@@ -11,7 +11,8 @@ from marshmallow import fields, validate
 
 from core.errors import message_for
 from core.masking import mask_id_number, mask_mobile, mask_name
-from core.schemas import LocalDateTime, StrictSchema, TokenPairSchema, bounded_int
+from core.messages import MESSAGES
+from core.schemas import LocalDateTime, StrictSchema, bounded_int
 from donors.identity import IdentityError, ResidentId, parse_mobile, parse_resident_id
 
 CODE_PATTERN = r"^[0-9]{6}$"
@@ -106,9 +107,29 @@ class DonorSchema(ma.Schema):
         return {"abo": donor.abo, "rhd": donor.rhd, "source": donor.blood_group_source}
 
 
-class RegisteredSchema(ma.Schema):
-    donor = fields.Nested(DonorSchema)
-    tokens = fields.Nested(TokenPairSchema)
+class RegistrationAcceptedSchema(OtpSentSchema):
+    message = fields.String(
+        metadata={
+            "description": "what happens next: a login code to this number, or, if the ID number"
+            " is registered already, a message to the number on record (the answer is the same)"
+        }
+    )
+
+
+class MobileAtSiteSchema(StrictSchema):
+    site_id = bounded_int(1, 2**31 - 1, required=True)
+    id_number = ResidentIdField(required=True)
+    id_card_checked = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error=MESSAGES["id_card_not_checked"]),
+        metadata={"description": "staff saw the donor's own ID card and it matches"},
+    )
+    mobile = MobileField(required=True, metadata={"description": "the donor's new number"})
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(CODE_PATTERN),
+        metadata={"description": "the code sent to the new number (POST /auth/otp)"},
+    )
 
 
 class ProfileUpdateSchema(StrictSchema):

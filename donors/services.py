@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from core import audit, clock
-from core.auth import DONOR, issue_tokens, revoke_all_sessions
+from core import attempts, audit, clock
+from core.auth import DONOR, address_key, issue_tokens, revoke_all_sessions
 from core.crypto import cipher
-from core.errors import ApiError
+from core.errors import ApiError, message_for
 from core.extensions import db
 from core.policy import (
     DeferralRule,
@@ -27,7 +27,12 @@ from core.policy import (
     policy_for,
     regions,
 )
-from donors.events import donor_erased, login_code_issued, mobile_changed
+from donors.events import (
+    donor_erased,
+    login_code_issued,
+    mobile_changed,
+    registration_for_registered_id,
+)
 from donors.faces import erase_face
 from donors.identity import ResidentId
 from donors.models import DONOR_ACTIVE, DONOR_ERASED, Deferral, Donor, OneTimeCode
@@ -45,6 +50,10 @@ def _retry_after(seconds: float) -> dict[str, str]:
     return {"Retry-After": str(max(1, int(seconds + 0.999)))}
 
 
+OTP_SEND_NUMBER = "otp_send_number"
+OTP_SEND_ADDRESS = "otp_send_address"
+
+
 def request_code(e164: str, client_ip: str) -> dict[str, int]:
     """Issue a login code for a mobile number, within the resend, daily and per-IP limits.
 
@@ -52,9 +61,11 @@ def request_code(e164: str, client_ip: str) -> dict[str, int]:
     cannot be used to learn who donates.
     """
     config = current_app.config
-    now = clock.now()
     subject = mobile_hash(e164)
-    ip_key = cipher().lookup_hash("ip", client_ip or "unknown")
+    ip_key = address_key(client_ip)
+    attempts.hold(OTP_SEND_NUMBER, subject)  # parallel requests check the limits in turn
+    attempts.hold(OTP_SEND_ADDRESS, ip_key)
+    now = clock.now()
 
     last = db.session.scalar(
         select(OneTimeCode)
@@ -83,6 +94,24 @@ def request_code(e164: str, client_ip: str) -> dict[str, int]:
         wait = clock.as_utc(oldest) + timedelta(hours=1) - now
         raise ApiError("otp_ip_limit", 429, headers=_retry_after(wait.total_seconds()))
 
+    issue_code(e164, ip_key)
+    return code_sent()
+
+
+def code_sent() -> dict[str, int]:
+    """What a client is told after a code went (or, for registration, may have gone) out."""
+    config = current_app.config
+    return {
+        "expires_in": int(config["OTP_TTL"].total_seconds()),
+        "resend_after": int(config["OTP_RESEND_AFTER"].total_seconds()),
+    }
+
+
+def issue_code(e164: str, ip_key: str) -> None:
+    """Store a new code for the number (superseding any live one) and have it delivered."""
+    config = current_app.config
+    now = clock.now()
+    subject = mobile_hash(e164)
     for pending in db.session.scalars(
         select(OneTimeCode).where(
             OneTimeCode.mobile_hash == subject,
@@ -114,10 +143,6 @@ def request_code(e164: str, client_ip: str) -> dict[str, int]:
     )
     if not delivered_by:  # a code nobody sends would lock the donor out without a word
         raise RuntimeError("no receiver of donors.events.login_code_issued")
-    return {
-        "expires_in": int(ttl.total_seconds()),
-        "resend_after": int(config["OTP_RESEND_AFTER"].total_seconds()),
-    }
 
 
 def _local_midnight(moment: datetime) -> datetime:
@@ -133,12 +158,34 @@ def _count_codes(condition: Any, since: datetime) -> int:
     )
 
 
-def consume_code(e164: str, code: str) -> None:
-    """Accept the latest live code for this number once; count and cap wrong guesses."""
+OTP_GUESS_ADDRESS = "otp_guess_address"
+
+
+def check_code(e164: str, code: str, client_ip: str, *, spend: bool = True) -> None:
+    """Accept the number's latest live code; count every guess, per code and per address.
+
+    A guess first takes an attempt from its client address's budget (core.attempts) and one of
+    the code's own (a conditional UPDATE: attempts < OTP_MAX_ATTEMPTS), both committed before the
+    code is compared, so parallel guesses cannot outrun either count and a wrong guess counts
+    whatever becomes of its request. One address therefore cannot burn a donor's code unslowed.
+    A right code is spent (`spend`) in a commit of its own as well: a registration that then
+    fails has used it up. Call it before the request changes anything else.
+    """
+    config = current_app.config
+    budget = attempts.Budget(
+        free=config["OTP_GUESS_FREE_FAILURES_PER_ADDRESS"],
+        forget_after=config["OTP_GUESS_FORGET_AFTER"],
+        backoff=config["OTP_GUESS_BACKOFF"],
+    )
+    try:
+        attempt = attempts.take(OTP_GUESS_ADDRESS, address_key(client_ip), budget)
+    except attempts.Throttled as throttled:
+        raise ApiError("otp_guess_throttled", 429, headers=throttled.headers) from None
     subject = mobile_hash(e164)
     now = clock.now()
-    row = db.session.scalar(
-        select(OneTimeCode)
+    max_attempts = config["OTP_MAX_ATTEMPTS"]
+    live = db.session.scalar(
+        select(OneTimeCode.id)
         .where(
             OneTimeCode.mobile_hash == subject,
             OneTimeCode.consumed_at.is_(None),
@@ -146,22 +193,46 @@ def consume_code(e164: str, code: str) -> None:
         )
         .order_by(OneTimeCode.created_at.desc())
         .limit(1)
-        .with_for_update()
     )
-    if row is None or row.expires_at <= now:
+    if live is None:
         raise ApiError("otp_invalid", 400)
-    max_attempts = current_app.config["OTP_MAX_ATTEMPTS"]
-    if row.attempts >= max_attempts:
-        raise ApiError("otp_too_many_attempts", 429)
-    expected = cipher().code_hash(subject, code)
-    if not hmac.compare_digest(row.code_hash, expected):
-        row.attempts += 1
-        exhausted = row.attempts >= max_attempts
-        db.session.commit()  # the wrong guess must count even though the request fails
-        raise ApiError(
-            "otp_too_many_attempts" if exhausted else "otp_invalid", 429 if exhausted else 400
+    codes = OneTimeCode.__table__
+    still_live = (
+        codes.c.id == live,
+        codes.c.consumed_at.is_(None),
+        codes.c.superseded_at.is_(None),
+        codes.c.expires_at > now,
+    )
+    counted = db.session.execute(
+        update(codes)
+        .where(*still_live, codes.c.attempts < max_attempts)
+        .values(attempts=codes.c.attempts + 1)
+        .returning(codes.c.code_hash, codes.c.attempts)
+    ).one_or_none()
+    db.session.commit()
+    if counted is None:  # spent, superseded or expired meanwhile, or out of attempts
+        out_of_attempts = db.session.scalar(
+            select(func.count()).select_from(codes).where(*still_live)
         )
-    row.consumed_at = now
+        raise (
+            ApiError("otp_too_many_attempts", 429)
+            if out_of_attempts
+            else ApiError("otp_invalid", 400)
+        )
+    if not hmac.compare_digest(counted.code_hash, cipher().code_hash(subject, code)):
+        if counted.attempts >= max_attempts:
+            raise ApiError("otp_too_many_attempts", 429)
+        raise ApiError("otp_invalid", 400)
+    attempt.give_back()
+    if spend:
+        spent = db.session.execute(
+            update(codes)
+            .where(codes.c.id == live, codes.c.consumed_at.is_(None))
+            .values(consumed_at=now)
+        ).rowcount
+    db.session.commit()
+    if spend and not spent:  # a parallel request with the same code spent it first
+        raise ApiError("otp_invalid", 400)
 
 
 def find_donor_by_mobile(e164: str) -> Donor | None:
@@ -178,17 +249,26 @@ def register_donor(
     resident_id: ResidentId,
     e164: str,
     code: str,
+    client_ip: str,
     abo: str | None = None,
     rhd: str | None = None,
     city: str | None = None,
-) -> tuple[Donor, dict[str, Any]]:
-    """Create the account (or take over a pending or erased record) and log the donor in."""
-    consume_code(e164, code)
-    if find_donor_by_mobile(e164) is not None:
+) -> Donor | None:
+    """Register, continuing by SMS whatever the ID number: the answer reveals nobody.
+
+    The code is spent first, whatever follows, so one code tests one ID number. A free ID number
+    (or a pending or erased record's) gets the account, and its new number a login code. An ID
+    number that an account holds already changes nothing: the number on record is told that
+    someone tried, with the other number masked, and how its holder moves the account to a new
+    phone. The caller hears the same in both cases. Returns the new account, if one was made.
+    """
+    check_code(e164, code, client_ip)
+    if find_donor_by_mobile(e164) is not None:  # the caller just proved this number is theirs
         raise ApiError("mobile_taken", 409, errors={"mobile": ["mobile_taken"]})
     donor = find_donor_by_id_number(resident_id.number)
     if donor is not None and donor.status == DONOR_ACTIVE:
-        raise ApiError("id_number_taken", 409, errors={"id_number": ["id_number_taken"]})
+        _tell_registered_holder(donor, e164)
+        return None
     if donor is None:
         donor = Donor(id_number_hash=id_number_hash(resident_id.number))
         db.session.add(donor)
@@ -205,17 +285,35 @@ def register_donor(
         donor.abo, donor.rhd, donor.blood_group_source = abo, rhd, "self_reported"
     db.session.flush()
     audit.record("donor.registered", actor=("donor", donor.id), target=("donor", donor.id))
-    return donor, issue_tokens("donor", donor.id, DONOR)
+    issue_code(e164, address_key(client_ip))  # the caller proved this number a moment ago
+    return donor
 
 
-def login_donor(e164: str, code: str) -> tuple[Donor, dict[str, Any]]:
+def registration_accepted() -> dict[str, Any]:
+    """The one answer to a registration whose code was right, whoever holds the ID number."""
+    return {"message": message_for("registration_continues_by_sms"), **code_sent()}
+
+
+def _tell_registered_holder(donor: Donor, e164: str) -> None:
+    audit.record(
+        "donor.registration_refused", actor=("anonymous", None), target=("donor", donor.id)
+    )
+    db.session.flush()
+    registration_for_registered_id.send(
+        current_app._get_current_object(), donor=donor, other_mobile=e164
+    )
+
+
+def login_donor(e164: str, code: str, client_ip: str) -> tuple[Donor, dict[str, Any]]:
+    """Tokens for the code sent to a registered number.
+
+    A right code for a number nobody registered is told so (only the number's holder learns
+    it) and stays usable for registering.
+    """
     donor = find_donor_by_mobile(e164)
+    check_code(e164, code, client_ip, spend=donor is not None)
     if donor is None:
-        # Check the code first: only the number's holder learns that it is not registered,
-        # and the code stays usable for registering.
-        consume_code(e164, code)
         raise ApiError("not_registered", 404)
-    consume_code(e164, code)
     return donor, issue_tokens("donor", donor.id, DONOR)
 
 
@@ -243,9 +341,42 @@ def update_profile(donor: Donor, changes: dict[str, Any]) -> Donor:
     return donor
 
 
-def change_mobile(donor: Donor, new_e164: str, code: str) -> Donor:
+def change_mobile(donor: Donor, new_e164: str, code: str, client_ip: str) -> Donor:
     """Move the account to a number the donor proves to hold; the old number is told."""
-    consume_code(new_e164, code)
+    check_code(new_e164, code, client_ip)
+    return _move_to(donor, new_e164, actor=("donor", donor.id))
+
+
+def move_mobile_at_site(
+    id_number: str, new_e164: str, code: str, client_ip: str, *, staff_id: int, site_id: int
+) -> Donor:
+    """The way forward for a donor whose phone on record is gone: at a donation site, staff check
+    the ID card and the donor proves the new number with a code sent to it.
+
+    Every login of the old phone ends and the old number is told; audited with the staff member
+    and the site.
+    """
+    donor = find_donor_by_id_number(id_number)
+    if donor is None or donor.status != DONOR_ACTIVE:
+        raise ApiError("donor_not_found", 404)
+    check_code(new_e164, code, client_ip)
+    _move_to(
+        donor,
+        new_e164,
+        actor=("staff", staff_id),
+        details={"site": site_id, "proof": "id_card_checked"},
+    )
+    revoke_all_sessions("donor", donor.id, "mobile_moved_at_site")
+    return donor
+
+
+def _move_to(
+    donor: Donor,
+    new_e164: str,
+    *,
+    actor: tuple[str, int | None],
+    details: dict[str, Any] | None = None,
+) -> Donor:
     other = find_donor_by_mobile(new_e164)
     if other is not None and other.id != donor.id:
         raise ApiError("mobile_taken", 409, errors={"mobile": ["mobile_taken"]})
@@ -253,7 +384,7 @@ def change_mobile(donor: Donor, new_e164: str, code: str) -> Donor:
     donor.mobile = new_e164
     donor.mobile_hash = mobile_hash(new_e164)
     entry = audit.record(
-        "donor.mobile_changed", actor=("donor", donor.id), target=("donor", donor.id)
+        "donor.mobile_changed", actor=actor, target=("donor", donor.id), details=details
     )
     if old and old != new_e164:
         db.session.flush()
@@ -261,7 +392,7 @@ def change_mobile(donor: Donor, new_e164: str, code: str) -> Donor:
     return donor
 
 
-def erase_donor(donor: Donor, code: str) -> None:
+def erase_donor(donor: Donor, code: str, client_ip: str) -> None:
     """Erase what identifies the donor, keeping the pseudonymised donation records.
 
     Blood services must keep donation records for traceability, so the row, its keyed ID hash,
@@ -271,7 +402,7 @@ def erase_donor(donor: Donor, code: str) -> None:
     """
     if donor.mobile is None:
         raise ApiError("donor_erased", 409)
-    consume_code(donor.mobile, code)
+    check_code(donor.mobile, code, client_ip)
     donor.name = None
     donor.id_number = None
     donor.mobile = None

@@ -12,12 +12,18 @@ from datetime import datetime
 from typing import Any
 
 from certificate.events import donation_recorded, donation_voided
-from donors.events import donor_erased, login_code_issued, mobile_changed
+from donors.events import (
+    donor_erased,
+    login_code_issued,
+    mobile_changed,
+    registration_for_registered_id,
+)
 from notifications.services import (
     cancel_thanks,
     forget_donor,
     send_login_code,
     tell_old_number,
+    tell_registered_holder,
     thank_for_donation,
 )
 
@@ -42,6 +48,11 @@ def deliver_the_code(
 @mobile_changed.connect
 def tell_the_old_number(sender: Any, audit_id: int, old_mobile: str, **extra: Any) -> None:
     tell_old_number(audit_id, old_mobile)
+
+
+@registration_for_registered_id.connect
+def tell_the_registered_holder(sender: Any, donor: Any, other_mobile: str, **extra: Any) -> None:
+    tell_registered_holder(donor, other_mobile)
 
 
 @donor_erased.connect

@@ -150,6 +150,19 @@ def tell_old_number(audit_id: int, old_e164: str) -> None:
     )
 
 
+def tell_registered_holder(donor: Donor, other_e164: str) -> None:
+    """Someone tried to register the donor's ID number with another number: at most one such
+    text a day, so the attempts cannot be turned into a flood at the donor's phone."""
+    write_one(
+        "registration_for_registered_id",
+        Draft(
+            key=f"registration-for-registered-id:{donor.id}:{clock.local_today().isoformat()}",
+            donor=donor,
+            context={"mobile": mask_mobile(other_e164)},
+        ),
+    )
+
+
 def forget_donor(donor_id: int) -> None:
     """Erasure: texts that name the donor go, and nothing still waiting is sent."""
     cancel_unsent(OutboxMessage.donor_id == donor_id, "donor_erased")

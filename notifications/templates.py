@@ -135,6 +135,13 @@ TEMPLATES: dict[str, MessageTemplate] = {
             {},
         ),
         _template(
+            "registration_for_registered_id",
+            SECURITY,
+            "有人用您的身份证号和手机号{{ mobile }}申请注册献血账户，未予办理，您的账户不受影响。"
+            "如是您本人换了手机：原号码仍可用，请登录后更换；已停用，请携带身份证到任一献血点办理。",
+            {"mobile": "139****0009"},
+        ),
+        _template(
             "thanks",
             TRANSACTIONAL,
             SALUTATION + "感谢您{{ donated_on|day }}无偿献血{{ amount }}！"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+
 import click
 from flask import current_app
 from sqlalchemy import select
@@ -88,6 +90,22 @@ def disable(username: str) -> None:
     click.echo(f"disabled {username}")
 
 
+@users_cli.command("unlock")
+@click.argument("username")
+@click.option("--reason", default=None, help="Why, for the audit log.")
+def unlock(username: str, reason: str | None) -> None:
+    """End a staff member's or administrator's login lock and forget their failed logins.
+
+    Audited as done from the shell, with the operating-system user who ran it.
+    """
+    user = _staff(username)
+    was_locked = services.unlock_staff(
+        user, ("shell", None), reason=reason, os_user=getpass.getuser()
+    )
+    db.session.commit()
+    click.echo(f"unlocked {username}" if was_locked else f"{username} was not locked")
+
+
 @users_cli.command("create-device")
 @click.option(
     "--role",
@@ -156,6 +174,8 @@ def list_users() -> None:
     """List staff, administrators and devices."""
     for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
         state = "active" if user.active else "disabled"
+        if user.active and services.login_lock(user)[1]:
+            state = "locked"
         click.echo(f"{user.role:8} {user.username:20} {state:9} sites={user.site_ids}")
     for device in db.session.scalars(select(Device).order_by(Device.id)):
         state = "active" if device.active else "revoked"

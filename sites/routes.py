@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
+
 from core.auth import ADMIN, STAFF, caller, roles_required
 from core.extensions import db
 from core.http import Blueprint
@@ -35,7 +37,7 @@ def read_site(site_id: int):
 @bp.response(200, TokenPairSchema)
 def staff_login(body: dict[str, Any]):
     """Tokens for site staff and administrators (username and password)."""
-    tokens = services.staff_login(body["username"], body["password"])
+    tokens = services.staff_login(body["username"], body["password"], request.remote_addr or "")
     db.session.commit()
     return tokens
 
@@ -92,3 +94,17 @@ def admin_update_site(body: dict[str, Any], site_id: int):
     site = services.update_site(services.get_site(site_id, include_inactive=True), body, caller())
     db.session.commit()
     return site
+
+
+@bp.post("/admin/staff/<int:staff_id>/unlock")
+@roles_required(ADMIN)
+@bp.arguments(schemas.StaffUnlockSchema)
+@bp.response(200, schemas.StaffUnlockedSchema)
+def admin_unlock_staff(body: dict[str, Any], staff_id: int):
+    """End a staff account's login lock and forget its failed logins (audited)."""
+    user = services.get_staff(staff_id)
+    was_locked = services.unlock_staff(
+        user, ("staff", caller().principal_id), reason=body["reason"]
+    )
+    db.session.commit()
+    return {"id": user.id, "username": user.username, "was_locked": was_locked}

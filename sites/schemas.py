@@ -125,3 +125,19 @@ class StaffProfileSchema(ma.Schema):
     display_name = fields.String()
     role = fields.String()
     sites = fields.List(fields.Nested(SiteSchema))
+
+
+class StaffUnlockSchema(StrictSchema):
+    reason = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "why, for the audit log (who asked, how they were checked)"},
+    )
+
+
+class StaffUnlockedSchema(ma.Schema):
+    id = fields.Integer()
+    username = fields.String()
+    was_locked = fields.Boolean(
+        metadata={"description": "whether the account was locked (its failures are forgotten)"}
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, select
 
-from core import audit, clock
-from core.auth import ADMIN, STAFF, Caller, issue_tokens, revoke_all_sessions
+from core import attempts, audit, clock
+from core.auth import ADMIN, STAFF, Caller, address_key, issue_tokens, revoke_all_sessions
 from core.crypto import dummy_password_hash, hash_password, verify_password
 from core.errors import ApiError
 from core.extensions import db
@@ -122,31 +123,89 @@ def disable_staff(user: StaffUser) -> None:
     revoke_all_sessions("staff", user.id, "disabled")
 
 
-def staff_login(username: str, password: str) -> dict[str, Any]:
-    """Password login with a lockout after repeated failures (counted even when refused)."""
+STAFF_LOGIN_ADDRESS = "staff_login_address"
+STAFF_LOGIN_ACCOUNT = "staff_login_account"
+
+
+def _address_budget() -> attempts.Budget:
     config = current_app.config
+    return attempts.Budget(
+        free=config["STAFF_LOGIN_FREE_FAILURES_PER_ADDRESS"],
+        forget_after=config["STAFF_LOGIN_FORGET_AFTER"],
+        backoff=config["STAFF_LOGIN_BACKOFF"],
+    )
+
+
+def _account_budget() -> attempts.Budget:
+    config = current_app.config
+    return attempts.Budget(
+        free=config["STAFF_MAX_FAILED_LOGINS"],
+        forget_after=config["STAFF_LOCKOUT_MAX"],
+        backoff=config["STAFF_LOCKOUT"],
+    )
+
+
+def staff_login(username: str, password: str, client_ip: str) -> dict[str, Any]:
+    """Password login, bounded per client address and per account, that locks out nobody else.
+
+    An address that keeps failing must wait (429 login_throttled) before its next password is
+    even checked, whichever account it tries. An account locks after repeated failures, for
+    longer with each further one, but its lock holds back only addresses that have failed: the
+    right password from an address with no failures still logs in, so whoever keeps failing at
+    `admin` locks out only themselves. An unknown name, a wrong password and a locked account get
+    one answer (401 login_failed) after the same password hashing.
+    """
+    try:
+        attempt = attempts.take(STAFF_LOGIN_ADDRESS, address_key(client_ip), _address_budget())
+    except attempts.Throttled as throttled:
+        raise ApiError("login_throttled", 429, headers=throttled.headers) from None
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
-    now = clock.now()
-    if user is not None and user.locked_until and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        raise ApiError("account_locked", 429, headers={"Retry-After": str(wait)})
-    stored = user.password_hash if user else dummy_password_hash()
-    if not verify_password(stored, password) or user is None:
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= config["STAFF_MAX_FAILED_LOGINS"]:
-                user.locked_until = now + config["STAFF_LOCKOUT"]
-                user.failed_logins = 0
-                audit.record("staff.locked", actor=("staff", user.id), target=("staff", user.id))
+    right = verify_password(user.password_hash if user else dummy_password_hash(), password)
+    if user is None:
+        raise ApiError("login_failed", 401)
+    account = str(user.id)
+    _, lock = attempts.standing(STAFF_LOGIN_ACCOUNT, account, _account_budget())
+    if not right:
+        failure = attempts.take(STAFF_LOGIN_ACCOUNT, account, _account_budget(), enforce=False)
+        if failure.failures_before + 1 == current_app.config["STAFF_MAX_FAILED_LOGINS"]:
+            audit.record("staff.locked", actor=("staff", user.id), target=("staff", user.id))
             db.session.commit()
+        raise ApiError("login_failed", 401)
+    if lock and attempt.failures_before:
         raise ApiError("login_failed", 401)
     if not user.active:
         raise ApiError("account_disabled", 403)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    attempt.give_back()
+    if not lock:  # a lock ends by itself or by an administrator, not by the login it let through
+        attempts.forget(STAFF_LOGIN_ACCOUNT, account)
+    user.last_login_at = clock.now()
     audit.record("staff.login", actor=("staff", user.id))
     return issue_tokens("staff", user.id, user.role)
+
+
+def login_lock(user: StaffUser) -> tuple[int, timedelta]:
+    """The account's remembered failed logins and how long its lock still holds."""
+    return attempts.standing(STAFF_LOGIN_ACCOUNT, str(user.id), _account_budget())
+
+
+def unlock_staff(user: StaffUser, actor: tuple[str, int | None], **details: Any) -> bool:
+    """Forget the account's failed logins, ending its lock; audited. Whether it was locked."""
+    _, lock = login_lock(user)
+    forgotten = attempts.forget(STAFF_LOGIN_ACCOUNT, str(user.id))
+    audit.record(
+        "staff.unlocked",
+        actor=actor,
+        target=("staff", user.id),
+        details={"was_locked": bool(lock), "had_failures": forgotten, **details},
+    )
+    return bool(lock)
+
+
+def get_staff(staff_id: int) -> StaffUser:
+    user = db.session.get(StaffUser, staff_id)
+    if user is None:
+        raise ApiError("not_found", 404)
+    return user
 
 
 def current_staff(who: Caller) -> StaffUser:

@@ -5,13 +5,16 @@ still counted for intervals."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from certificate import history
 from certificate.models import Certificate, DonorTotals
 from core import clock
+from core.errors import ApiError
 from core.extensions import db
 from core.models import AuditEntry
 from tests.factories import (
@@ -23,7 +26,7 @@ from tests.factories import (
     resident_id,
     staff_token,
 )
-from tests.factories.history import history_row, import_history
+from tests.factories.history import fresh_din, history_row, import_history
 
 
 def card(client, headers, **extra):
@@ -250,3 +253,61 @@ def test_a_later_import_for_a_donor_who_claimed_shows_at_once_with_its_certifica
     assert (shown["donations"], shown["award_counts"]) == (3, 6)
     page = client.get("/api/v1/me/certificates", headers=headers).get_json()
     assert page["page"]["total"] == 3 and certificates(donor.id) == 3
+
+
+def claim(client, headers, din):
+    return client.post("/api/v1/me/history-claims", json={"din": din}, headers=headers)
+
+
+def failed_claims_audited() -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "donor.history_claim_failed")
+    )
+
+
+def test_parallel_guesses_at_a_donation_number_are_checked_only_within_the_limit(app, imported):
+    # Issue 18 item 5: 40 parallel guesses got 12 evaluated against a limit of 5.
+    _, headers, _ = imported
+    guesses = [fresh_din() for _ in range(40)]
+
+    def guess(din):
+        with app.app_context(), app.test_client() as other:
+            return claim(other, headers, din).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(guess, guesses))
+    limit = app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]
+    assert sorted(answers) == [422] * limit + [429] * (40 - limit)
+    db.session.expire_all()
+    assert failed_claims_audited() == limit
+
+
+def test_the_right_number_after_wrong_ones_claims_and_the_limit_returns_a_day_later(
+    client, app, imported
+):
+    donor, headers, rows = imported
+    limit = app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]
+    with clock.frozen_at(clock.now()):
+        for _ in range(limit - 1):
+            assert claim(client, headers, fresh_din()).status_code == 422
+        assert claim(client, headers, rows[0]["din"]).status_code == 200
+        # the right number gave its attempt back: one more wrong number is still checked
+        assert claim(client, headers, fresh_din()).status_code == 422
+        refused = claim(client, headers, fresh_din())
+        assert refused.status_code == 429
+        assert refused.get_json()["code"] == "history_claim_too_many"
+        assert int(refused.headers["Retry-After"]) == timedelta(days=1).total_seconds()
+        with clock.travelled(timedelta(days=1)):  # past the access token's life: ask directly
+            with pytest.raises(ApiError) as a_day_later:
+                history.claim_history(donor, fresh_din())
+    assert a_day_later.value.code == "history_claim_failed"
+
+
+def test_a_malformed_donation_number_is_not_a_guess(client, app, imported):
+    _, headers, _ = imported
+    limit = app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]
+    for _ in range(limit + 2):
+        assert claim(client, headers, "not-a-din").status_code == 422
+    assert claim(client, headers, fresh_din()).get_json()["code"] == "history_claim_failed"

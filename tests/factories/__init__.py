@@ -47,21 +47,30 @@ def send_code(client: FlaskClient, number: str, ip: str = "127.0.0.1") -> Any:
 
 
 def register_donor(client: FlaskClient, sms: list, **overrides: Any) -> dict[str, Any]:
-    """Register through the API; returns the response body plus the plain identifiers."""
+    """Register through the API and log in with the code registration sends: the profile
+    (`donor`), the `tokens`, and the plain identifiers (`plain`)."""
     number = overrides.pop("mobile", None) or mobile()
     assert send_code(client, number).status_code == 202
+    code = last_code(sms, number)
     body = {
         "name": "张伟",
         "id_number": overrides.pop("id_number", None) or resident_id(),
         "mobile": number,
-        "code": last_code(sms, number),
+        "code": code,
         **overrides,
     }
     response = client.post("/api/v1/donors", json=body)
-    assert response.status_code == 201, response.get_json()
-    data = response.get_json()
-    data["plain"] = {"mobile": number, "id_number": body["id_number"]}
-    return data
+    assert response.status_code == 202, response.get_json()
+    login_code = last_code(sms, number)  # the registration's own code is spent
+    login = client.post("/api/v1/auth/login", json={"mobile": number, "code": login_code})
+    assert login.status_code == 200, login.get_json()
+    tokens = login.get_json()
+    me = client.get("/api/v1/me", headers=bearer(tokens["access_token"]))
+    return {
+        "donor": me.get_json(),
+        "tokens": tokens,
+        "plain": {"mobile": number, "id_number": body["id_number"]},
+    }
 
 
 def bearer(token: str) -> dict[str, str]:
