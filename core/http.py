@@ -17,8 +17,11 @@ import flask_smorest as smorest
 from flask import Flask, Request, current_app, request
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, Map
 
 from core.errors import ApiError
+from core.schemas import LARGEST_ID
 
 JSON_MIMETYPES = ("application/json",)
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -114,7 +117,27 @@ def parsed_json_body() -> Any:
     return request.environ[_PARSED_BODY]
 
 
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a row id, 1 to LARGEST_ID.
+
+    A number past it names no row, so it is a 404 as such an id is, and never reaches the
+    database. It is refused here rather than left unmatched: werkzeug would then answer 405 when
+    another method's rule has the same path.
+    """
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = LARGEST_ID):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(self.max)) or not self.min <= int(value) <= self.max:
+            raise NotFound()
+        return int(value)
+
+
 def init_app(app: Flask) -> None:
+    """Before any blueprint is registered: its rules take their converters from here."""
+    app.url_map.converters["int"] = IdConverter
+
     @app.before_request
     def refuse_unexpected_content_type() -> None:
         if request.method not in ("POST", "PUT", "PATCH") or not _has_body():

@@ -12,6 +12,10 @@ from core import clock
 
 MAX_PER_PAGE = 100
 
+# The largest value an id column holds (INTEGER on both databases: 32 bits, signed). A number
+# past it names no row; sent to the database it overflows the driver instead.
+LARGEST_ID = 2**31 - 1
+
 
 class StrictSchema(ma.Schema):
     """Unknown fields are an error, so a typo never silently drops data."""
