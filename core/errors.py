@@ -23,6 +23,7 @@ from core.extensions import db
 from core.i18n import Message, _l, environment_language
 from core.i18n import prefers_english as prefers_english  # callers import it from here
 from core.messages import MESSAGES
+from core.policy import PolicyUndecided
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,14 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.info("integrity conflict: %s", type(error.orig).__name__)
         return error_body("conflict", 409), 409
+
+    @app.errorhandler(PolicyUndecided)
+    def handle_policy_undecided(error: PolicyUndecided):
+        """A rule the policies leave open (or no rules at all, on a date before any standard):
+        the service cannot answer, and says which rule, as services that catch it do."""
+        db.session.rollback()
+        log.info("policy undecided: %s", error.rule)
+        return error_body("policy_undecided", 409, {"rule": error.rule}), 409
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(error: OperationalError):

@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from core.errors import message_for
 from core.masking import mask_id_number, mask_mobile, mask_name
-from core.schemas import LocalDateTime, StrictSchema, TokenPairSchema, bounded_int
+from core.schemas import Date, LocalDateTime, StrictSchema, TokenPairSchema, bounded_int
 from donors.identity import IdentityError, ResidentId, parse_mobile, parse_resident_id
 
 CODE_PATTERN = r"^[0-9]{6}$"
@@ -86,7 +86,7 @@ class DonorSchema(ma.Schema):
     name = fields.String()
     id_number = fields.Method("masked_id_number")
     mobile = fields.Method("masked_mobile")
-    birth_date = fields.Date()
+    birth_date = Date()
     sex = fields.String()
     blood_group = fields.Method("blood_group_of")
     city = fields.String(allow_none=True)
