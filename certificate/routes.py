@@ -10,6 +10,7 @@ from certificate import history, schemas, services
 from certificate.eligibility import Eligibility, distinct, eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
+from core.docs import answers
 from core.errors import ApiError, message_for
 from core.extensions import db, limiter
 from core.http import Blueprint
@@ -65,6 +66,7 @@ def eligibility_views(donor, on) -> list[dict[str, Any]]:
         }
     ]
 )
+@answers(404)
 def record_donation(body: dict[str, Any]):
     """Record a donation at a site the caller serves; issues the signed certificate.
 
@@ -123,6 +125,7 @@ def record_reaction(body: dict[str, Any], donation_id: int):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.StaffDonorLookupSchema)
 @bp.response(200, schemas.StaffDonorLookupResultSchema)
+@answers(404)
 def lookup_donor(body: dict[str, Any]):
     """Find a walk-in donor by ID number: masked identity and today's eligibility."""
     require_site(caller(), body["site_id"])
@@ -138,6 +141,7 @@ def lookup_donor(body: dict[str, Any]):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.DeferralCreateSchema)
 @bp.response(201, schemas.DeferralSchema)
+@answers(404)
 def record_deferral(body: dict[str, Any]):
     """Defer a donor at a site the caller serves, for the policy's period or permanently."""
     site = require_site(caller(), body["site_id"])
@@ -195,6 +199,7 @@ def correct_donation(body: dict[str, Any], donation_id: int):
 @roles_required(DONOR)
 @bp.arguments(schemas.EligibilityQuerySchema, location="query")
 @bp.response(200, schemas.EligibilityListSchema)
+@answers(409)
 def my_eligibility(query: dict[str, Any]):
     """When each kind of donation is next allowed, and why not today."""
     donor = current_donor()
@@ -235,6 +240,7 @@ def my_card():
 @roles_required(DONOR)
 @bp.arguments(schemas.HistoryClaimSchema)
 @bp.response(200, schemas.HistoryClaimResultSchema)
+@answers(429)
 def claim_history(body: dict[str, Any]):
     """Take over donations imported from the station's records by naming one of their DINs."""
     count = history.claim_history(current_donor(), body["din"])
@@ -294,6 +300,7 @@ def verify(number: str):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.StaffHistoryClaimSchema)
 @bp.response(200, schemas.StaffHistoryClaimResultSchema)
+@answers(404)
 def claim_history_at_site(body: dict[str, Any]):
     """Confirm a registered donor's imported records after checking their ID card at a site.
 
@@ -313,6 +320,7 @@ def claim_history_at_site(body: dict[str, Any]):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.DeferralReasonQuerySchema, location="query")
 @bp.response(200, schemas.DeferralReasonPageSchema)
+@answers(409)
 def deferral_reasons(query: dict[str, Any]):
     """The reason codes staff may give to `POST /staff/deferrals`, with their periods.
 

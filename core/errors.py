@@ -24,6 +24,7 @@ from core.i18n import Message, _l, environment_language
 from core.i18n import prefers_english as prefers_english  # callers import it from here
 from core.messages import MESSAGES
 from core.policy import PolicyUndecided
+from core.schemas import ErrorSchema
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,11 @@ def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
 
 
 class ErrorShapingApi(Api):
-    """flask-smorest's Api with every HTTP error rendered in our shape."""
+    """flask-smorest's Api with every HTTP error rendered in our shape, and documented in it:
+    each operation lists the statuses it can answer (core.docs), with no catch-all `default`."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500

@@ -20,6 +20,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, Map
 
+from core import docs
 from core.errors import ApiError
 from core.schemas import LARGEST_ID
 
@@ -171,6 +172,18 @@ class JsonParser(FlaskParser):
 
 
 class Blueprint(smorest.Blueprint):
-    """The blueprint every package uses: flask-smorest's, with our JSON parser."""
+    """The blueprint every package uses: flask-smorest's, with our JSON parser, and each
+    operation documented with the error statuses it can answer (core.docs)."""
 
     ARGUMENTS_PARSER = JsonParser()
+
+    def register_views_in_doc(self, api, app, spec, *, name, parameters):
+        own = self._docs
+        self._docs = {
+            endpoint: docs.with_error_responses(app, f"{name}.{endpoint}", methods)
+            for endpoint, methods in own.items()
+        }
+        try:
+            super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+        finally:
+            self._docs = own

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.auth import caller
+from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db
 from core.http import parsed_json_body
@@ -80,7 +81,8 @@ def idempotent(view: Callable | None = None, *, required: bool = True) -> Callab
                 raise ApiError("idempotency_key_required", 400)
             return _once(key, view, args, kwargs)
 
-        return wrapper
+        # A key missing or malformed (400), a twin still running (409), a key reused (422).
+        return answers(400, 409, 422)(wrapper)
 
     return decorator(view) if view is not None else decorator
 

@@ -82,6 +82,24 @@ def bounded_int(low: int, high: int, *, strict: bool = True, **kwargs: Any) -> f
     return fields.Integer(strict=strict, validate=validate.Range(min=low, max=high), **kwargs)
 
 
+class ErrorSchema(ma.Schema):
+    """The one error shape (core.errors): the body of every 4xx and 5xx answer."""
+
+    code = fields.String(
+        required=True, metadata={"description": "a stable error code, for clients to branch on"}
+    )
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status, repeated"})
+    message = fields.String(
+        required=True, metadata={"description": "one sentence in the response's language"}
+    )
+    errors = fields.Dict(
+        metadata={
+            "description": "what failed: messages by field, or a structured detail (a rule, "
+            "reasons with their codes)"
+        }
+    )
+
+
 class PageQuerySchema(StrictSchema):
     page = bounded_int(1, 1_000_000, strict=False, load_default=1)
     per_page = bounded_int(1, MAX_PER_PAGE, strict=False, load_default=20)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app
 
 from core.auth import ADMIN, DONOR, GATE, caller, roles_required
+from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
@@ -48,6 +49,7 @@ def apply(body: dict[str, Any]):
 @roles_required(DONOR)
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, schemas.BenefitCodeSchema)
+@answers(409)
 def my_benefit_code(query: dict[str, Any]):
     """A fresh benefit code (about a minute) to show at a gate, turnstile or clinic desk."""
     return services.benefit_code(current_donor(), query.get("region")), 200, NO_STORE
@@ -57,6 +59,7 @@ def my_benefit_code(query: dict[str, Any]):
 @roles_required(DONOR)
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, content_type="image/png")
+@answers(409)
 def my_benefit_code_png(query: dict[str, Any]):
     """A fresh benefit code as a QR code (PNG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
@@ -67,6 +70,7 @@ def my_benefit_code_png(query: dict[str, Any]):
 @roles_required(DONOR)
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, content_type="image/svg+xml")
+@answers(409)
 def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
@@ -89,6 +93,7 @@ def gate_verify(body: dict[str, Any]):
 @bp.get("/gate/offline-kit")
 @roles_required(GATE)
 @bp.response(200, schemas.OfflineKitSchema)
+@answers(409)
 def gate_offline_kit():
     """Everything a gate needs to check codes offline: the public keys, its region and letter."""
     return gates.offline_kit(gates.gate_of(caller()))
