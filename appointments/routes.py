@@ -492,7 +492,7 @@ def set_exception(body: dict[str, Any], site_id: int):
     return exception
 
 
-@bp.delete("/admin/sites/<int:site_id>/schedule-exceptions/<string:day>")
+@bp.delete("/admin/sites/<int:site_id>/schedule-exceptions/<string(length=10):day>")
 @roles_required(ADMIN)
 @bp.response(204)
 def remove_exception(site_id: int, day: str):

@@ -39,7 +39,7 @@ from core.schemas import (
     page_of,
 )
 from donors.schemas import ResidentIdField
-from sites.schemas import TIME_OF_DAY, SiteSchema
+from sites.schemas import HH_MM, TIME_OF_DAY, SiteSchema
 
 ID = (1, 2**31 - 1)
 KIND = fields.String(validate=validate.Length(min=1, max=32))
@@ -70,8 +70,8 @@ def _donation_reaction() -> fields.Function:
 
 
 class ExceptionSessionSchema(StrictSchema):
-    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
-    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
+    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY), metadata=HH_MM)
+    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY), metadata=HH_MM)
     slot_minutes = bounded_int(10, 240, required=True)
     capacity = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=32)),

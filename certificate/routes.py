@@ -220,7 +220,7 @@ def my_certificates(query: dict[str, Any]):
     return page
 
 
-@bp.get("/me/certificates/<string:number>")
+@bp.get("/me/certificates/<string(maxlength=64):number>")
 @roles_required(DONOR)
 @bp.response(200, schemas.CertificateSchema)
 def my_certificate(number: str):
@@ -252,7 +252,7 @@ def _qr_target(number: str) -> str:
     return services.donor_certificate(current_donor(), number).number
 
 
-@bp.get("/certificates/<string:number>/qr.png")
+@bp.get("/certificates/<string(maxlength=64):number>/qr.png")
 @roles_required(DONOR)
 @bp.response(200, content_type="image/png")
 def certificate_qr_png(number: str):
@@ -260,7 +260,7 @@ def certificate_qr_png(number: str):
     return qr_response(services.verification_url(_qr_target(number)), PNG, box_size=8)
 
 
-@bp.get("/certificates/<string:number>/qr.svg")
+@bp.get("/certificates/<string(maxlength=64):number>/qr.svg")
 @roles_required(DONOR)
 @bp.response(200, content_type="image/svg+xml")
 def certificate_qr_svg(number: str):
@@ -272,7 +272,7 @@ def _verify_limit() -> str:
     return current_app.config["VERIFY_RATE_LIMIT"]
 
 
-@public_bp.get("/v/<string:number>")
+@public_bp.get("/v/<string(maxlength=64):number>")
 @limiter.limit(_verify_limit)
 @public_bp.response(200, schemas.VerificationSchema)
 def verify(number: str):

@@ -15,10 +15,15 @@ from core.schemas import Date, LocalDateTime, StrictSchema, TokenPairSchema, bou
 from donors.identity import IdentityError, ResidentId, parse_mobile, parse_resident_id
 
 CODE_PATTERN = r"^[0-9]{6}$"
+CODE = {"maxLength": 6}  # the pattern's length, for the API document
 
 
 class MobileField(fields.String):
     """Input: any common way of writing a CN mobile number. Output to services: E.164."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"maxLength": 32, **self.metadata}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs)
@@ -33,10 +38,15 @@ class MobileField(fields.String):
 class ResidentIdField(fields.String):
     """Input: an 18-character Resident Identity Card number. Output to services: `ResidentId`."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"maxLength": 32, **self.metadata}
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ResidentId:
-        raw = super()._deserialize(value, attr, data, **kwargs).strip()
+        raw = super()._deserialize(value, attr, data, **kwargs)
         if len(raw) > 32:
             raise ma.ValidationError("id_number_length")
+        raw = raw.strip()
         try:
             return parse_resident_id(raw)
         except IdentityError as exc:
@@ -60,14 +70,14 @@ class OtpSentSchema(ma.Schema):
 
 class LoginSchema(StrictSchema):
     mobile = MobileField(required=True)
-    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN))
+    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN), metadata=CODE)
 
 
 class RegisterSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     id_number = ResidentIdField(required=True, metadata={"example": "360426199101010071"})
     mobile = MobileField(required=True)
-    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN))
+    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN), metadata=CODE)
     blood_group = fields.Nested(BloodGroupSchema, allow_none=True)
     city = fields.String(validate=validate.Length(min=1, max=64), allow_none=True)
 
@@ -118,14 +128,14 @@ class ProfileUpdateSchema(StrictSchema):
 
 class MobileChangeSchema(StrictSchema):
     mobile = MobileField(required=True)
-    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN))
+    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN), metadata=CODE)
 
 
 class ErasureSchema(StrictSchema):
     code = fields.String(
         required=True,
         validate=validate.Regexp(CODE_PATTERN),
-        metadata={"description": "a one-time code sent to the current mobile number"},
+        metadata={**CODE, "description": "a one-time code sent to the current mobile number"},
     )
 
 
@@ -134,7 +144,11 @@ class ErasureSchema(StrictSchema):
 
 class Base64Image(fields.String):
     """Input: base64 of a JPEG or PNG (a `data:image/...;base64,` prefix is accepted).
-    Output to services: the image's bytes."""
+    Output to services: the image's bytes. Its length is bounded by the request's (413)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"format": "byte", **self.metadata}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -77,6 +77,7 @@ class UnitIssueSchema(ma.Schema):
 class MessageQuerySchema(PageQuerySchema):
     status = fields.List(
         fields.String(validate=validate.OneOf(STATUSES)),
+        validate=validate.Length(max=len(STATUSES)),
         metadata={"description": "repeat to ask for several"},
     )
     template = fields.String(validate=validate.OneOf(sorted(TEMPLATES)))

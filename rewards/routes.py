@@ -260,7 +260,7 @@ def list_devices(query: dict[str, Any], operator_id: int):
     return gates.devices_page(operator, query["page"], query["per_page"])
 
 
-@bp.post("/admin/gate-devices/<string:client_id>/rotate")
+@bp.post("/admin/gate-devices/<string(maxlength=64):client_id>/rotate")
 @roles_required(ADMIN)
 @bp.response(200, schemas.DeviceSchema)
 def rotate_device(client_id: str):
@@ -270,7 +270,7 @@ def rotate_device(client_id: str):
     return view
 
 
-@bp.post("/admin/gate-devices/<string:client_id>/revoke")
+@bp.post("/admin/gate-devices/<string(maxlength=64):client_id>/revoke")
 @roles_required(ADMIN)
 @bp.response(200, schemas.DeviceSchema)
 def revoke_device(client_id: str):

@@ -207,8 +207,16 @@ class OfflineUseSchema(StrictSchema):
     used_at = LocalDateTime(required=True)
 
 
+# No upload is longer, whatever BENEFIT_OFFLINE_BATCH_MAX (the operational limit, 500) says.
+MAX_OFFLINE_USES = 10_000
+
+
 class OfflineUploadSchema(StrictSchema):
-    uses = fields.List(fields.Nested(OfflineUseSchema), required=True)
+    uses = fields.List(
+        fields.Nested(OfflineUseSchema),
+        required=True,
+        validate=validate.Length(max=MAX_OFFLINE_USES),
+    )
 
 
 class OfflineResultSchema(ma.Schema):
