@@ -16,7 +16,7 @@ import click
 from flask import Flask
 from flask_babel import force_locale
 from flask_smorest import Api
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.extensions import db
@@ -185,6 +185,14 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.info("policy undecided: %s", error.rule)
         return error_body("policy_undecided", 409, {"rule": error.rule}), 409
+
+    @app.errorhandler(DataError)
+    def handle_unstorable_value(error: DataError):
+        """A value the database refuses (too long, out of range): the API's bounds should have
+        refused it first, so it is logged, and the caller told as they would have been."""
+        db.session.rollback()
+        log.warning("value refused by the database: %s", type(error.orig).__name__)
+        return error_body("value_not_storable", 422, {}), 422
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(error: OperationalError):
