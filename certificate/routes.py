@@ -18,6 +18,7 @@ from core.idempotency import idempotent
 from core.pagination import paginate, paginate_items
 from core.policy import policy_for
 from core.qr import PNG, SVG, qr_response
+from core.schemas import ErrorSchema
 from donors import services as donor_services
 from donors.routes import current_donor
 from sites.services import require_site
@@ -275,6 +276,17 @@ def _verify_limit() -> str:
 @public_bp.get("/v/<string(maxlength=64):number>")
 @limiter.limit(_verify_limit)
 @public_bp.response(200, schemas.VerificationSchema)
+@public_bp.alt_response(
+    200,
+    schema={"type": "string"},
+    content_type="text/html",
+    description="JSON, or a page for a phone's browser (Accept: text/html)",
+    success=True,
+)
+@public_bp.alt_response(404, schema=ErrorSchema, description="certificate_unknown")
+@public_bp.alt_response(
+    404, schema={"type": "string"}, content_type="text/html", description="certificate_unknown"
+)
 def verify(number: str):
     """Verify a certificate: JSON for clients, a small Chinese page for a phone's browser."""
     result = services.verify_certificate(number)

@@ -69,6 +69,14 @@ def test_each_operation_lists_the_statuses_of_its_kind(spec):
     assert {"409"} <= statuses("/api/v1/me/eligibility", "get")  # declared: policy undecided
 
 
+def test_the_verification_page_is_documented_beside_its_json(spec, client):
+    responses = spec["paths"]["/v/{number}"]["get"]["responses"]
+    for status in ("200", "404"):
+        assert set(responses[status]["content"]) == {"application/json", "text/html"}
+    page = client.get("/v/2026-0000-0000-0", headers={"Accept": "text/html"})
+    assert (page.status_code, page.mimetype) == (404, "text/html")
+
+
 def test_error_bodies_the_service_sends_match_the_documented_shape(spec, client, sms):
     donor = register_donor(client, sms)
     headers = bearer(donor["tokens"]["access_token"])
