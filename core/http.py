@@ -27,8 +27,8 @@ from core.schemas import LARGEST_ID
 JSON_MIMETYPES = ("application/json",)
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-# Nesting a client may send in a JSON body. The deepest body the API takes (a donation's donor,
-# a questionnaire's answers) is three levels; Python's parser gives up near a thousand.
+# Nesting a client may send in a JSON body. The deepest body the API takes (a schedule's
+# sessions with their capacities) is four levels; Python's parser gives up near a thousand.
 MAX_JSON_DEPTH = 32
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
