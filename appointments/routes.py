@@ -12,6 +12,7 @@ from appointments import checkin, ics, questionnaire, schedule, schemas, service
 from certificate.routes import eligibility_view
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
+from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
@@ -109,6 +110,7 @@ def list_days(query: dict[str, Any], site_id: int):
         }
     ]
 )
+@answers(404)
 def book(body: dict[str, Any]):
     """Book a slot (its kind): eligibility on that day is checked first; one active booking."""
     return services.booking_view(services.book(current_donor(), body["slot_id"]))
@@ -175,6 +177,7 @@ def booking_calendar(booking_id: int):
 @roles_required(DONOR)
 @bp.arguments(schemas.WaitlistCreateSchema)
 @bp.response(201, schemas.WaitlistEntrySchema)
+@answers(404)
 def join_waitlist(body: dict[str, Any]):
     """Wait for a place at a full site and day; a freed place is held for you for a while."""
     view = services.entry_view(
@@ -223,6 +226,7 @@ def leave_waitlist(entry_id: int):
 @bp.get("/questionnaires/current")
 @roles_required(DONOR)
 @bp.response(200, schemas.QuestionnaireFormSchema)
+@answers(409)
 def current_form():
     """The health form in force, as this donor is asked it, with the consent to sign."""
     return questionnaire.form_view(current_donor())
@@ -265,6 +269,7 @@ def _user_agent() -> str:
 @bp.get("/me/questionnaire")
 @roles_required(DONOR)
 @bp.response(200, schemas.QuestionnaireResponseSchema)
+@answers(404)
 def my_form():
     """The donor's latest signed answers and what they mean."""
     donor = current_donor()
@@ -280,6 +285,7 @@ def my_form():
 @bp.get("/me/checkin-code")
 @roles_required(DONOR)
 @bp.response(200, schemas.CheckinCodeSchema)
+@answers(409, 422)
 def checkin_code():
     """The current signed check-in code (about a minute) for the app to draw as a QR code."""
     return checkin.issue_code(current_donor()), 200, NO_STORE
@@ -296,6 +302,7 @@ def _qr_code(image_format: str) -> Response:
 @roles_required(DONOR)
 @per_donor_limit
 @bp.response(200, content_type="image/png")
+@answers(409, 422)
 def checkin_code_png():
     """The current check-in code as a PNG QR code (`Expires-At` header: fetch another before).
 
@@ -308,6 +315,7 @@ def checkin_code_png():
 @roles_required(DONOR)
 @per_donor_limit
 @bp.response(200, content_type="image/svg+xml")
+@answers(409, 422)
 def checkin_code_svg():
     """The current check-in code as an SVG QR code (limited per donor, as the PNG)."""
     return _qr_code(SVG)
@@ -329,6 +337,7 @@ def _visit_view(visit: Any) -> dict[str, Any]:
 @bp.arguments(schemas.CheckinCreateSchema)
 @bp.response(201, schemas.VisitSchema)
 @bp.alt_response(200, schema=schemas.VisitSchema, description="already checked in here today")
+@answers(404)
 def check_in(body: dict[str, Any]):
     """Open the donor's visit at a site you serve, from a scanned code or a walk-in's ID number.
 
@@ -345,6 +354,7 @@ def check_in(body: dict[str, Any]):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.StaffVisitQuerySchema, location="query")
 @bp.response(200, schemas.StaffVisitPageSchema)
+@answers(404)
 def site_visits(query: dict[str, Any]):
     """A day's visits at your sites (or one), with counts by kind and status."""
     site_ids = services.staff_site_ids(caller(), query.get("site_id"))
@@ -405,6 +415,7 @@ def face_check(body: dict[str, Any], visit_id: int):
 @allows_images
 @bp.arguments(FaceIdentifySchema)
 @bp.response(200, IdentificationSchema)
+@answers(404)
 def face_identify(body: dict[str, Any]):
     """Find a donor without an ID card among those booked at your site today (1:N).
 
@@ -419,6 +430,7 @@ def face_identify(body: dict[str, Any]):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.StaffBookingQuerySchema, location="query")
 @bp.response(200, schemas.StaffBookingPageSchema)
+@answers(404)
 def site_bookings(query: dict[str, Any]):
     """A day's bookings at your sites (or one), by time, with counts by kind and status."""
     site_ids = services.staff_site_ids(caller(), query.get("site_id"))
@@ -486,7 +498,7 @@ def set_exception(body: dict[str, Any], site_id: int):
     return exception
 
 
-@bp.delete("/admin/sites/<int:site_id>/schedule-exceptions/<string:day>")
+@bp.delete("/admin/sites/<int:site_id>/schedule-exceptions/<string(length=10):day>")
 @roles_required(ADMIN)
 @bp.response(204)
 def remove_exception(site_id: int, day: str):

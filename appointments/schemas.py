@@ -30,6 +30,7 @@ from core import clock
 from core.masking import mask_id_number, mask_name
 from core.policy import policy_for
 from core.schemas import (
+    Date,
     LocalDateTime,
     PageMetaSchema,
     PageQuerySchema,
@@ -38,7 +39,7 @@ from core.schemas import (
     page_of,
 )
 from donors.schemas import ResidentIdField
-from sites.schemas import TIME_OF_DAY, SiteSchema
+from sites.schemas import HH_MM, TIME_OF_DAY, SiteSchema
 
 ID = (1, 2**31 - 1)
 KIND = fields.String(validate=validate.Length(min=1, max=32))
@@ -69,8 +70,8 @@ def _donation_reaction() -> fields.Function:
 
 
 class ExceptionSessionSchema(StrictSchema):
-    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
-    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
+    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY), metadata=HH_MM)
+    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY), metadata=HH_MM)
     slot_minutes = bounded_int(10, 240, required=True)
     capacity = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=32)),
@@ -136,7 +137,7 @@ class ScheduleSchema(ma.Schema):
 
 
 class ExceptionWriteSchema(StrictSchema):
-    day = fields.Date(required=True)
+    day = Date(required=True)
     closed = fields.Boolean(required=True)
     sessions = fields.List(fields.Nested(ExceptionSessionSchema), validate=validate.Length(max=20))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -151,7 +152,7 @@ class ExceptionWriteSchema(StrictSchema):
 
 class ExceptionSchema(ma.Schema):
     id = fields.Integer()
-    day = fields.Date()
+    day = Date()
     closed = fields.Boolean()
     sessions = fields.List(fields.Nested(ExceptionSessionSchema))
     reason = fields.String()
@@ -162,7 +163,7 @@ ExceptionPageSchema = page_of(ExceptionSchema, "ScheduleExceptionPage")
 
 
 class ExceptionQuerySchema(PageQuerySchema):
-    from_day = fields.Date(data_key="from", metadata={"description": "today by default"})
+    from_day = Date(data_key="from", metadata={"description": "today by default"})
 
 
 # ---------------------------------------------------------------- what donors see
@@ -171,8 +172,8 @@ class ExceptionQuerySchema(PageQuerySchema):
 class DateRangeQuerySchema(PageQuerySchema):
     """`from` (today by default) to `to` (a week later by default), at most 31 days."""
 
-    from_day = fields.Date(data_key="from")
-    to_day = fields.Date(data_key="to")
+    from_day = Date(data_key="from")
+    to_day = Date(data_key="to")
 
     @ma.post_load
     def fill_range(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -192,7 +193,7 @@ class SlotQuerySchema(DateRangeQuerySchema):
 class SlotSchema(ma.Schema):
     id = fields.Integer()
     site_id = fields.Integer()
-    day = fields.Date()
+    day = Date()
     starts_at = LocalDateTime()
     ends_at = LocalDateTime()
     kind = fields.String()
@@ -214,7 +215,7 @@ class OpeningSchema(ma.Schema):
 
 
 class DaySchema(ma.Schema):
-    day = fields.Date()
+    day = Date()
     open = fields.Boolean()
     sessions = fields.List(fields.Nested(OpeningSchema))
     holiday = fields.String(allow_none=True, metadata={"description": "statutory holiday"})
@@ -277,7 +278,7 @@ class BookingSchema(ma.Schema):
     status = fields.String(metadata={"description": ", ".join(BOOKING_STATUSES)})
     kind = fields.String()
     kind_name = fields.String()
-    day = fields.Date()
+    day = Date()
     starts_at = LocalDateTime()
     ends_at = LocalDateTime()
     site = fields.Nested(BookingSiteSchema)
@@ -298,7 +299,7 @@ class BookingListQuerySchema(PageQuerySchema):
 
 class WaitlistCreateSchema(StrictSchema):
     site_id = bounded_int(*ID, required=True)
-    day = fields.Date(required=True)
+    day = Date(required=True)
     kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
 
 
@@ -312,7 +313,7 @@ class OfferSchema(ma.Schema):
 class WaitlistEntrySchema(ma.Schema):
     id = fields.Integer()
     site = fields.Nested(BookingSiteSchema)
-    day = fields.Date()
+    day = Date()
     kind = fields.String()
     kind_name = fields.String()
     status = fields.String(
@@ -358,7 +359,7 @@ class StrictBoolean(fields.Boolean):
 class AnswerSchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     answer = StrictBoolean(required=True)
-    date = fields.Date(allow_none=True, load_default=None)
+    date = Date(allow_none=True, load_default=None)
 
 
 class QuestionnaireSubmitSchema(StrictSchema):
@@ -422,7 +423,7 @@ class VisitBookingSchema(ma.Schema):
     status = fields.String()
     kind = fields.String()
     kind_name = fields.Function(_kind_name)
-    day = fields.Date()
+    day = Date()
     starts_at = LocalDateTime(attribute="slot.starts_at")
     ends_at = LocalDateTime(attribute="slot.ends_at")
 
@@ -435,7 +436,7 @@ class StaffBookingSchema(VisitBookingSchema):
 
 class StaffListQuerySchema(PageQuerySchema):
     site_id = bounded_int(*ID, strict=False, metadata={"description": "default: all my sites"})
-    day = fields.Date(metadata={"description": "today by default"})
+    day = Date(metadata={"description": "today by default"})
     kind = KIND
 
 
@@ -459,7 +460,7 @@ class CountsSchema(ma.Schema):
 class VisitSchema(ma.Schema):
     id = fields.Integer()
     site_id = fields.Integer()
-    day = fields.Date()
+    day = Date()
     status = fields.String(metadata={"description": ", ".join(VISIT_STATUSES)})
     method = fields.String(metadata={"description": "qr or id_number"})
     opened_at = LocalDateTime()
@@ -497,7 +498,7 @@ class VisitCloseSchema(StrictSchema):
 def _staff_page(item: type[ma.Schema], name: str) -> type[ma.Schema]:
     return ma.Schema.from_dict(
         {
-            "day": fields.Date(),
+            "day": Date(),
             "counts": fields.Nested(CountsSchema),
             "items": fields.List(fields.Nested(item)),
             "page": fields.Nested(PageMetaSchema),
@@ -518,7 +519,7 @@ class QuestionnaireEditionQuerySchema(PageQuerySchema):
         validate=validate.Length(min=1, max=32),
         metadata={"description": "policy region (default: the donor's, else the service's)"},
     )
-    on = fields.Date(metadata={"description": "only the edition in force on this date"})
+    on = Date(metadata={"description": "only the edition in force on this date"})
 
 
 class EditionQuestionSchema(ma.Schema):
@@ -541,8 +542,8 @@ class EditionQuestionSchema(ma.Schema):
 class QuestionnaireEditionSchema(ma.Schema):
     version = fields.String()
     region = fields.String()
-    effective_from = fields.Date()
-    effective_to = fields.Date(allow_none=True)
+    effective_from = Date()
+    effective_to = Date(allow_none=True)
     in_force = fields.Boolean(metadata={"description": "the edition donors answer today"})
     consent = fields.String()
     questions = fields.List(fields.Nested(EditionQuestionSchema))

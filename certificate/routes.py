@@ -10,6 +10,7 @@ from certificate import history, presence, schemas, services
 from certificate.eligibility import Eligibility, distinct, eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
+from core.docs import answers
 from core.errors import ApiError, message_for
 from core.extensions import db, limiter
 from core.http import Blueprint
@@ -17,6 +18,7 @@ from core.idempotency import idempotent
 from core.pagination import paginate, paginate_items
 from core.policy import policy_for
 from core.qr import PNG, SVG, per_donor_limit, qr_response
+from core.schemas import ErrorSchema
 from donors import services as donor_services
 from donors.routes import current_donor
 from sites.services import require_site
@@ -65,6 +67,7 @@ def eligibility_views(donor, on) -> list[dict[str, Any]]:
         }
     ]
 )
+@answers(404)
 def record_donation(body: dict[str, Any]):
     """Record a donation at a site the caller serves; issues the signed certificate.
 
@@ -123,6 +126,7 @@ def record_reaction(body: dict[str, Any], donation_id: int):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.StaffDonorLookupSchema)
 @bp.response(200, schemas.StaffDonorLookupResultSchema)
+@answers(404)
 def lookup_donor(body: dict[str, Any]):
     """Find a walk-in donor by ID number: masked identity and today's eligibility.
 
@@ -145,6 +149,7 @@ deferral_limit = limit_per_caller("DEFERRAL_RATE_LIMIT")
 @deferral_limit
 @bp.arguments(schemas.DeferralCreateSchema)
 @bp.response(201, schemas.DeferralSchema)
+@answers(404)
 def record_deferral(body: dict[str, Any]):
     """Defer a donor at a site the caller serves, for the policy's period or permanently.
 
@@ -209,6 +214,7 @@ def correct_donation(body: dict[str, Any], donation_id: int):
 @roles_required(DONOR)
 @bp.arguments(schemas.EligibilityQuerySchema, location="query")
 @bp.response(200, schemas.EligibilityListSchema)
+@answers(409)
 def my_eligibility(query: dict[str, Any]):
     """When each kind of donation is next allowed, and why not today."""
     donor = current_donor()
@@ -229,7 +235,7 @@ def my_certificates(query: dict[str, Any]):
     return page
 
 
-@bp.get("/me/certificates/<string:number>")
+@bp.get("/me/certificates/<string(maxlength=64):number>")
 @roles_required(DONOR)
 @bp.response(200, schemas.CertificateSchema)
 def my_certificate(number: str):
@@ -249,6 +255,7 @@ def my_card():
 @roles_required(DONOR)
 @bp.arguments(schemas.HistoryClaimSchema)
 @bp.response(200, schemas.HistoryClaimResultSchema)
+@answers(429)
 def claim_history(body: dict[str, Any]):
     """Take over donations imported from the station's records by naming one of their DINs."""
     count = history.claim_history(current_donor(), body["din"])
@@ -260,7 +267,7 @@ def _qr_target(number: str) -> str:
     return services.donor_certificate(current_donor(), number).number
 
 
-@bp.get("/certificates/<string:number>/qr.png")
+@bp.get("/certificates/<string(maxlength=64):number>/qr.png")
 @roles_required(DONOR)
 @per_donor_limit
 @bp.response(200, content_type="image/png")
@@ -270,7 +277,7 @@ def certificate_qr_png(number: str):
     return qr_response(url, PNG, box_size=8, cached=True)
 
 
-@bp.get("/certificates/<string:number>/qr.svg")
+@bp.get("/certificates/<string(maxlength=64):number>/qr.svg")
 @roles_required(DONOR)
 @per_donor_limit
 @bp.response(200, content_type="image/svg+xml")
@@ -287,11 +294,22 @@ def _verify_miss_limit() -> str:
     return current_app.config["VERIFY_MISS_RATE_LIMIT"]
 
 
-@public_bp.get("/v/<string:number>")
+@public_bp.get("/v/<string(maxlength=64):number>")
 @limiter.limit(_verify_limit)
 @limiter.limit(_verify_miss_limit, deduct_when=lambda response: response.status_code == 404)
 @public_bp.arguments(schemas.VerificationQuerySchema, location="query")
 @public_bp.response(200, schemas.VerificationSchema)
+@public_bp.alt_response(
+    200,
+    schema={"type": "string"},
+    content_type="text/html",
+    description="JSON, or a page for a phone's browser (Accept: text/html)",
+    success=True,
+)
+@public_bp.alt_response(404, schema=ErrorSchema, description="certificate_unknown")
+@public_bp.alt_response(
+    404, schema={"type": "string"}, content_type="text/html", description="certificate_unknown"
+)
 def verify(query: dict[str, Any], number: str):
     """Verify a certificate: JSON for clients, a small Chinese page for a phone's browser.
 
@@ -320,6 +338,7 @@ def verify(query: dict[str, Any], number: str):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.StaffHistoryClaimSchema)
 @bp.response(200, schemas.StaffHistoryClaimResultSchema)
+@answers(404)
 def claim_history_at_site(body: dict[str, Any]):
     """Confirm a registered donor's imported records after checking their ID card at a site.
 
@@ -339,6 +358,7 @@ def claim_history_at_site(body: dict[str, Any]):
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.DeferralReasonQuerySchema, location="query")
 @bp.response(200, schemas.DeferralReasonPageSchema)
+@answers(409)
 def deferral_reasons(query: dict[str, Any]):
     """The reason codes staff may give to `POST /staff/deferrals`, with their periods.
 

@@ -12,7 +12,7 @@ from certificate.eligibility import reaction_on_record
 from certificate.models import REACTION_SEVERITIES
 from core.masking import mask_id_number, mask_name
 from core.messages import MESSAGES
-from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from donors.schemas import ResidentIdField
 
 REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
@@ -111,7 +111,7 @@ class CertificateSchema(ma.Schema):
     kind_name = fields.String()
     volume_ml = fields.Integer(allow_none=True)
     units = fields.Integer(allow_none=True)
-    donation_date = fields.Date()
+    donation_date = Date()
     collected_at = LocalDateTime()
     site = fields.Nested(SiteRefSchema)
     din = fields.String()
@@ -143,7 +143,7 @@ class DonationSchema(ma.Schema):
     volume_ml = fields.Integer(allow_none=True, metadata=VOLUME_ML)
     units = fields.Integer(allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime()
-    donation_date = fields.Date()
+    donation_date = Date()
     din = fields.String()
     status = fields.String()
     replaces_id = fields.Integer(allow_none=True)
@@ -165,7 +165,7 @@ class StaffDonationSchema(DonationSchema):
 class ReasonSchema(ma.Schema):
     code = fields.String(metadata={"description": "stable reason code, e.g. interval"})
     message = fields.String(metadata={"description": "the reason in the caller's language"})
-    until = fields.Date(
+    until = Date(
         allow_none=True, metadata={"description": "the first day it no longer applies, if known"}
     )
 
@@ -189,20 +189,20 @@ class NotEligibleSchema(ma.Schema):
 class EligibilitySchema(ma.Schema):
     kind = fields.String()
     kind_name = fields.String()
-    on = fields.Date()
+    on = Date()
     allowed = fields.Boolean()
-    earliest_date = fields.Date(allow_none=True)
+    earliest_date = Date(allow_none=True)
     reasons = fields.List(fields.Nested(ReasonSchema))
 
 
 class EligibilityListSchema(ma.Schema):
     region = fields.String()
-    on = fields.Date()
+    on = Date()
     kinds = fields.List(fields.Nested(EligibilitySchema))
 
 
 class EligibilityQuerySchema(StrictSchema):
-    on = fields.Date(metadata={"description": "the date to ask about; today by default"})
+    on = Date(metadata={"description": "the date to ask about; today by default"})
 
 
 class KindTotalsSchema(ma.Schema):
@@ -242,7 +242,7 @@ class CardSchema(ma.Schema):
         }
     )
     by_kind = fields.Dict(keys=fields.String(), values=fields.Nested(KindTotalsSchema))
-    last_donation_date = fields.Date(allow_none=True)
+    last_donation_date = Date(allow_none=True)
     latest_certificate = fields.Nested(CertificateSchema, allow_none=True)
     next_eligible = fields.List(fields.Nested(EligibilitySchema))
     benefits = fields.Raw(
@@ -288,10 +288,10 @@ class DeferralCreateSchema(StrictSchema):
     site_id = bounded_int(1, 2**31 - 1, required=True)
     donor_id = bounded_int(1, 2**31 - 1, required=True)
     reason_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    anchor_date = fields.Date(
+    anchor_date = Date(
         metadata={"description": "the event, recovery or last-dose date the period counts from"}
     )
-    until = fields.Date(metadata={"description": "override the policy's period"})
+    until = Date(metadata={"description": "override the policy's period"})
     permanent = fields.Boolean(load_default=False)
 
 
@@ -300,8 +300,8 @@ class DeferralSchema(ma.Schema):
     donor_id = fields.Integer()
     site_id = fields.Integer()
     reason_code = fields.String()
-    starts_on = fields.Date()
-    until = fields.Date(allow_none=True)
+    starts_on = Date()
+    until = Date(allow_none=True)
     applies_to = fields.List(fields.String(), allow_none=True)
     recorded_at = LocalDateTime()
     lifted_at = LocalDateTime(allow_none=True)
@@ -376,7 +376,7 @@ class DeferralReasonQuerySchema(PageQuerySchema):
         validate=validate.Length(min=1, max=32),
         metadata={"description": "policy region (default: the service's default region)"},
     )
-    on = fields.Date(metadata={"description": "the standard in force on this date; default today"})
+    on = Date(metadata={"description": "the standard in force on this date; default today"})
 
 
 class DeferralReasonSchema(ma.Schema):
@@ -411,12 +411,12 @@ class DeferralReasonSchema(ma.Schema):
 
 class HealthStandardSchema(ma.Schema):
     id = fields.String()
-    effective_from = fields.Date()
-    effective_to = fields.Date(allow_none=True)
+    effective_from = Date()
+    effective_to = Date(allow_none=True)
     source = fields.String()
 
 
 class DeferralReasonPageSchema(page_of(DeferralReasonSchema, "DeferralReasonItems")):
     region = fields.String()
-    on = fields.Date()
+    on = Date()
     standard = fields.Nested(HealthStandardSchema)

@@ -16,13 +16,15 @@ import click
 from flask import Flask
 from flask_babel import force_locale
 from flask_smorest import Api
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from core.extensions import db
 from core.i18n import Message, _l, environment_language
 from core.i18n import prefers_english as prefers_english  # callers import it from here
 from core.messages import MESSAGES
+from core.policy import PolicyUndecided
+from core.schemas import ErrorSchema
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,11 @@ def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
 
 
 class ErrorShapingApi(Api):
-    """flask-smorest's Api with every HTTP error rendered in our shape."""
+    """flask-smorest's Api with every HTTP error rendered in our shape, and documented in it:
+    each operation lists the statuses it can answer (core.docs), with no catch-all `default`."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
@@ -171,6 +177,22 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.info("integrity conflict: %s", type(error.orig).__name__)
         return error_body("conflict", 409), 409
+
+    @app.errorhandler(PolicyUndecided)
+    def handle_policy_undecided(error: PolicyUndecided):
+        """A rule the policies leave open (or no rules at all, on a date before any standard):
+        the service cannot answer, and says which rule, as services that catch it do."""
+        db.session.rollback()
+        log.info("policy undecided: %s", error.rule)
+        return error_body("policy_undecided", 409, {"rule": error.rule}), 409
+
+    @app.errorhandler(DataError)
+    def handle_unstorable_value(error: DataError):
+        """A value the database refuses (too long, out of range): the API's bounds should have
+        refused it first, so it is logged, and the caller told as they would have been."""
+        db.session.rollback()
+        log.warning("value refused by the database: %s", type(error.orig).__name__)
+        return error_body("value_not_storable", 422, {}), 422
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(error: OperationalError):

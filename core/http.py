@@ -1,18 +1,38 @@
-"""Request guards that apply to every route: content types and the body's encoding."""
+"""Request guards that apply to every route: content types, the body's encoding and shape, and
+text no database column can hold.
+
+PostgreSQL refuses a NUL character in text and neither database stores an unpaired surrogate
+(JSON's `"\\ud800"`), so such text is refused here, where every request passes, rather than
+met as a driver error halfway through a transaction.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import flask_smorest as smorest
 from flask import Flask, Request, current_app, request
-from webargs.flaskparser import FlaskParser
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, Map
 
+from core import docs
 from core.errors import ApiError
+from core.schemas import LARGEST_ID
 
 JSON_MIMETYPES = ("application/json",)
+FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+# Nesting a client may send in a JSON body. The deepest body the API takes (a schedule's
+# sessions with their capacities) is four levels; Python's parser gives up near a thousand.
+MAX_JSON_DEPTH = 32
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_PARSED_BODY = "donor.parsed_json_body"
 
 
 def accepts(*mimetypes: str) -> Callable:
@@ -29,7 +49,96 @@ def _has_body() -> bool:
     return bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
 
 
+def unstorable(text: str) -> bool:
+    """True when `text` holds a character the databases cannot store (NUL, a lone surrogate)."""
+    return _UNSTORABLE.search(text) is not None
+
+
+def _refuse(where: str) -> ApiError:
+    return ApiError("invalid_characters", 400, errors={where: ["invalid_characters"]})
+
+
+def _pairs(where: str, items: Iterator[tuple[str, str]]) -> None:
+    for name, value in items:
+        if unstorable(name):
+            raise _refuse(where)
+        if unstorable(value):
+            raise _refuse(name)
+
+
+def load_json(data: bytes) -> Any:
+    """A request body as JSON, refused unless every string in it (keys too) can be stored and it
+    nests at most MAX_JSON_DEPTH levels.
+
+    Empty bodies raise `json.JSONDecodeError` with an empty document, as webargs expects.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError("invalid_json", 400) from None
+    if not text:
+        raise json.JSONDecodeError("empty body", "", 0)
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise ApiError("json_too_deep", 400) from None
+    except ValueError:  # malformed, or an integer longer than Python parses
+        raise ApiError("invalid_json", 400) from None
+    _check_document(document)
+    return document
+
+
+def _check_document(document: Any) -> None:
+    """Walk the document without recursion: its depth is what is being checked."""
+    pending: list[tuple[Any, int, str]] = [(document, 0, "")]
+    while pending:
+        value, depth, where = pending.pop()
+        if isinstance(value, str):
+            if unstorable(value):
+                raise _refuse(where or "body")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            raise ApiError("json_too_deep", 400)
+        if isinstance(value, list):
+            items = ((str(index), item) for index, item in enumerate(value))
+        else:
+            items = iter(value.items())
+        for key, item in items:
+            if unstorable(key):
+                raise _refuse(where or "body")
+            pending.append((item, depth + 1, f"{where}.{key}" if where else key))
+
+
+def parsed_json_body() -> Any:
+    """The request's JSON body, parsed and checked once per request (load_json)."""
+    if _PARSED_BODY not in request.environ:
+        request.environ[_PARSED_BODY] = load_json(request.get_data(cache=True))
+    return request.environ[_PARSED_BODY]
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a row id, 1 to LARGEST_ID.
+
+    A number past it names no row, so it is a 404 as such an id is, and never reaches the
+    database. It is refused here rather than left unmatched: werkzeug would then answer 405 when
+    another method's rule has the same path.
+    """
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = LARGEST_ID):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(self.max)) or not self.min <= int(value) <= self.max:
+            raise NotFound()
+        return int(value)
+
+
 def init_app(app: Flask) -> None:
+    """Before any blueprint is registered: its rules take their converters from here."""
+    app.url_map.converters["int"] = IdConverter
+
     @app.before_request
     def refuse_unexpected_content_type() -> None:
         if request.method not in ("POST", "PUT", "PATCH") or not _has_body():
@@ -41,20 +150,40 @@ def init_app(app: Flask) -> None:
             return
         raise ApiError("unsupported_media_type", 415)
 
+    @app.before_request
+    def refuse_unstorable_text() -> None:
+        """The path, the query string, the headers and form fields; JSON bodies are checked when
+        they are parsed (load_json), under the view's own body limit."""
+        if unstorable(request.path):
+            raise _refuse("path")
+        _pairs("query", request.args.items(multi=True))
+        _pairs("headers", iter(request.headers.items()))
+        if request.mimetype in FORM_MIMETYPES and _has_body():
+            _pairs("form", request.form.items(multi=True))
+
 
 class JsonParser(FlaskParser):
-    """webargs' parser, also turning over-long integers (a ValueError in `json`) into a 400."""
+    """webargs' parser reading JSON bodies through load_json: one parse, one set of refusals."""
 
     def _raw_load_json(self, req: Request) -> Any:
-        try:
-            return super()._raw_load_json(req)
-        except ValueError as error:
-            if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
-                raise
-            self._handle_invalid_json_error(json.JSONDecodeError(str(error), "", 0), req)
+        if not is_json_request(req):
+            return webargs_core.missing
+        return parsed_json_body()
 
 
 class Blueprint(smorest.Blueprint):
-    """The blueprint every package uses: flask-smorest's, with our JSON parser."""
+    """The blueprint every package uses: flask-smorest's, with our JSON parser, and each
+    operation documented with the error statuses it can answer (core.docs)."""
 
     ARGUMENTS_PARSER = JsonParser()
+
+    def register_views_in_doc(self, api, app, spec, *, name, parameters):
+        own = self._docs
+        self._docs = {
+            endpoint: docs.with_error_responses(app, f"{name}.{endpoint}", methods)
+            for endpoint, methods in own.items()
+        }
+        try:
+            super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+        finally:
+            self._docs = own

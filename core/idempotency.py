@@ -8,6 +8,7 @@ unique index and then replays; a failed request leaves no row, so the retry runs
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from functools import wraps
@@ -18,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.auth import caller
+from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db
+from core.http import parsed_json_body
 from core.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
@@ -43,6 +46,22 @@ def _replay(row: IdempotentRequest, request_hash: str) -> Response:
     return response
 
 
+def _fingerprint() -> str:
+    """What makes two requests the same: the operation, the path and the body's meaning.
+
+    A JSON body counts by its parsed value (keys sorted, no spacing), so a retry whose client
+    wrote the keys in another order or spaced them differently is the same request and replays
+    the first answer; other bodies count byte for byte.
+    """
+    body = request.get_data(cache=True)
+    if body and request.is_json:
+        value = parsed_json_body()
+        body = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(
+        b"\n".join([request.endpoint.encode(), request.path.encode(), body])
+    ).hexdigest()
+
+
 def idempotent(view: Callable | None = None, *, required: bool = True) -> Callable:
     """Run the view at most once per Idempotency-Key and caller; commit its work.
 
@@ -62,7 +81,8 @@ def idempotent(view: Callable | None = None, *, required: bool = True) -> Callab
                 raise ApiError("idempotency_key_required", 400)
             return _once(key, view, args, kwargs)
 
-        return wrapper
+        # A key missing or malformed (400), a twin still running (409), a key reused (422).
+        return answers(400, 409, 422)(wrapper)
 
     return decorator(view) if view is not None else decorator
 
@@ -70,9 +90,7 @@ def idempotent(view: Callable | None = None, *, required: bool = True) -> Callab
 def _once(key: str, view: Callable, args: tuple, kwargs: dict[str, Any]) -> Response:
     who = caller()
     principal = f"{who.principal_type}:{who.principal_id}"
-    request_hash = hashlib.sha256(
-        request.endpoint.encode() + b"\n" + request.get_data()
-    ).hexdigest()
+    request_hash = _fingerprint()
     existing = _stored(principal, key)
     if existing is not None:
         return _replay(existing, request_hash)

@@ -28,6 +28,11 @@ MESSAGES: dict[str, Message] = {
     "rate_limited": _l("Too many requests; try again later."),
     "internal_error": _l("Internal error; please try again."),
     "service_unavailable": _l("The service is unavailable."),
+    "invalid_characters": _l(
+        "The request contains a character that cannot be stored (a NUL or an unpaired surrogate)."
+    ),
+    "json_too_deep": _l("The JSON body is nested too deeply."),
+    "value_not_storable": _l("A value is too long or out of range."),
     # field details a schema raises itself (marshmallow's own are in core/i18n.py)
     "field_required": _l("This field is required."),
     "field_empty": _l("Must not be empty."),

@@ -8,6 +8,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from marshmallow import fields, validate
 
 from core import auth
+from core.docs import answers
 from core.extensions import db
 from core.http import Blueprint
 from core.schemas import StrictSchema, TokenPairSchema
@@ -45,6 +46,7 @@ def logout():
 @bp.post("/auth/device-token")
 @bp.arguments(DeviceCredentialSchema)
 @bp.response(200, TokenPairSchema)
+@answers(401)
 def device_token(body: dict[str, Any]):
     """Tokens for a gate, hospital or station system from its client id and secret."""
     tokens = auth.authenticate_device(body["client_id"], body["client_secret"])

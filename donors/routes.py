@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
+from core.docs import answers
 from core.extensions import db
 from core.http import Blueprint
 from core.schemas import TokenPairSchema
@@ -25,6 +26,7 @@ def current_donor():
 @bp.post("/auth/otp")
 @bp.arguments(schemas.OtpRequestSchema)
 @bp.response(202, schemas.OtpSentSchema)
+@answers(429)
 def send_code(body: dict[str, Any]):
     """Send a one-time code to a mobile number (the answer never says whether it is registered)."""
     result = services.request_code(body["mobile"], request.remote_addr or "")
@@ -35,6 +37,7 @@ def send_code(body: dict[str, Any]):
 @bp.post("/auth/login")
 @bp.arguments(schemas.LoginSchema)
 @bp.response(200, TokenPairSchema)
+@answers(404, 429)
 def login(body: dict[str, Any]):
     """Log a donor in with the code sent to their mobile number."""
     _, tokens = services.login_donor(body["mobile"], body["code"], request.remote_addr or "")
@@ -45,6 +48,7 @@ def login(body: dict[str, Any]):
 @bp.post("/donors")
 @bp.arguments(schemas.RegisterSchema)
 @bp.response(202, schemas.RegistrationAcceptedSchema)
+@answers(429)
 def register(body: dict[str, Any]):
     """Register a donor, proving the mobile number with a one-time code; continues by SMS.
 
@@ -90,6 +94,7 @@ def update_profile(body: dict[str, Any]):
 @roles_required(DONOR)
 @bp.arguments(schemas.MobileChangeSchema)
 @bp.response(200, schemas.DonorSchema)
+@answers(429)
 def change_mobile(body: dict[str, Any]):
     """Move the account to a new mobile number, proven by a code sent to it."""
     donor = services.change_mobile(
@@ -103,6 +108,7 @@ def change_mobile(body: dict[str, Any]):
 @roles_required(DONOR)
 @bp.arguments(schemas.ErasureSchema)
 @bp.response(204)
+@answers(429)
 def erase(body: dict[str, Any]):
     """Erase the donor's identifying data (keeps pseudonymised donation records); logs out."""
     services.erase_donor(current_donor(), body["code"], request.remote_addr or "")
@@ -194,6 +200,7 @@ def withdraw_face():
 @bp.get("/me/face/photo")
 @roles_required(DONOR)
 @bp.response(200, content_type="image/jpeg")
+@answers(404)
 def read_kept_photo():
     """The photo the donor chose to keep (JPEG), for their own eyes."""
     photo = faces.kept_photo(current_donor())

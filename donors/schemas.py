@@ -12,14 +12,19 @@ from marshmallow import fields, validate
 from core.errors import message_for
 from core.masking import mask_id_number, mask_mobile, mask_name
 from core.messages import MESSAGES
-from core.schemas import LocalDateTime, StrictSchema, bounded_int
+from core.schemas import Date, LocalDateTime, StrictSchema, bounded_int
 from donors.identity import IdentityError, ResidentId, parse_mobile, parse_resident_id
 
 CODE_PATTERN = r"^[0-9]{6}$"
+CODE = {"maxLength": 6}  # the pattern's length, for the API document
 
 
 class MobileField(fields.String):
     """Input: any common way of writing a CN mobile number. Output to services: E.164."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"maxLength": 32, **self.metadata}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         raw = super()._deserialize(value, attr, data, **kwargs)
@@ -34,10 +39,15 @@ class MobileField(fields.String):
 class ResidentIdField(fields.String):
     """Input: an 18-character Resident Identity Card number. Output to services: `ResidentId`."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"maxLength": 32, **self.metadata}
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ResidentId:
-        raw = super()._deserialize(value, attr, data, **kwargs).strip()
+        raw = super()._deserialize(value, attr, data, **kwargs)
         if len(raw) > 32:
             raise ma.ValidationError("id_number_length")
+        raw = raw.strip()
         try:
             return parse_resident_id(raw)
         except IdentityError as exc:
@@ -61,14 +71,14 @@ class OtpSentSchema(ma.Schema):
 
 class LoginSchema(StrictSchema):
     mobile = MobileField(required=True)
-    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN))
+    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN), metadata=CODE)
 
 
 class RegisterSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     id_number = ResidentIdField(required=True, metadata={"example": "360426199101010071"})
     mobile = MobileField(required=True)
-    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN))
+    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN), metadata=CODE)
     blood_group = fields.Nested(BloodGroupSchema, allow_none=True)
     city = fields.String(validate=validate.Length(min=1, max=64), allow_none=True)
 
@@ -87,7 +97,7 @@ class DonorSchema(ma.Schema):
     name = fields.String()
     id_number = fields.Method("masked_id_number")
     mobile = fields.Method("masked_mobile")
-    birth_date = fields.Date()
+    birth_date = Date()
     sex = fields.String()
     blood_group = fields.Method("blood_group_of")
     city = fields.String(allow_none=True)
@@ -139,14 +149,14 @@ class ProfileUpdateSchema(StrictSchema):
 
 class MobileChangeSchema(StrictSchema):
     mobile = MobileField(required=True)
-    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN))
+    code = fields.String(required=True, validate=validate.Regexp(CODE_PATTERN), metadata=CODE)
 
 
 class ErasureSchema(StrictSchema):
     code = fields.String(
         required=True,
         validate=validate.Regexp(CODE_PATTERN),
-        metadata={"description": "a one-time code sent to the current mobile number"},
+        metadata={**CODE, "description": "a one-time code sent to the current mobile number"},
     )
 
 
@@ -155,7 +165,11 @@ class ErasureSchema(StrictSchema):
 
 class Base64Image(fields.String):
     """Input: base64 of a JPEG or PNG (a `data:image/...;base64,` prefix is accepted).
-    Output to services: the image's bytes."""
+    Output to services: the image's bytes. Its length is bounded by the request's (413)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"format": "byte", **self.metadata}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:
         text = super()._deserialize(value, attr, data, **kwargs)

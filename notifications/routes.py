@@ -8,6 +8,7 @@ from flask import current_app, request
 from twilio.request_validator import RequestValidator
 
 from core.auth import ADMIN, DONOR, STATION_SYSTEM, caller, roles_required
+from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint, accepts
@@ -44,6 +45,7 @@ def update_my_preferences(body: dict[str, bool]):
 @bp.arguments(schemas.UnitIssueCreateSchema)
 @bp.response(201, schemas.UnitIssueSchema)
 @bp.alt_response(200, schema=schemas.UnitIssueSchema, description="already reported")
+@answers(404)
 def report_unit_issue(body: dict[str, Any]):
     """A unit (by DIN) was issued to a hospital: its donor is told where it went, once."""
     issue, new = services.report_unit_issue(caller(), body)
@@ -135,6 +137,7 @@ def _signed_url() -> str:
 @webhooks_bp.post("/webhooks/twilio/status")
 @accepts("application/x-www-form-urlencoded")
 @webhooks_bp.response(204)
+@answers(403)
 def twilio_status():
     """Twilio's delivery report for a message; refused without a valid X-Twilio-Signature."""
     token = current_app.config["TWILIO_AUTH_TOKEN"]

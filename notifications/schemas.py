@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from notifications.models import STATUSES
 from notifications.templates import TEMPLATES
 
@@ -77,6 +77,7 @@ class UnitIssueSchema(ma.Schema):
 class MessageQuerySchema(PageQuerySchema):
     status = fields.List(
         fields.String(validate=validate.OneOf(STATUSES)),
+        validate=validate.Length(max=len(STATUSES)),
         metadata={"description": "repeat to ask for several"},
     )
     template = fields.String(validate=validate.OneOf(sorted(TEMPLATES)))
@@ -130,7 +131,7 @@ class AppealCreateSchema(StrictSchema):
     rhd = fields.String(required=True, validate=validate.OneOf(["positive", "negative"]))
     city = fields.String(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.String(load_default="whole_blood", validate=validate.Length(min=1, max=32))
-    ends_on = fields.Date(required=True)
+    ends_on = Date(required=True)
     max_wave = bounded_int(1, 10_000, metadata={"description": "most donors told per wave"})
     region = fields.String(validate=validate.Length(min=1, max=32))
 
@@ -146,7 +147,7 @@ class AppealSchema(ma.Schema):
     city = fields.String()
     kind = fields.String()
     region = fields.String()
-    ends_on = fields.Date()
+    ends_on = Date()
     max_wave = fields.Integer()
     status = fields.String()
     waves = fields.Integer()

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app
 
 from core.auth import ADMIN, DONOR, GATE, caller, roles_required
+from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
@@ -48,6 +49,7 @@ def apply(body: dict[str, Any]):
 @roles_required(DONOR)
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, schemas.BenefitCodeSchema)
+@answers(409)
 def my_benefit_code(query: dict[str, Any]):
     """A fresh benefit code (about a minute) to show at a gate, turnstile or clinic desk."""
     return services.benefit_code(current_donor(), query.get("region")), 200, NO_STORE
@@ -58,6 +60,7 @@ def my_benefit_code(query: dict[str, Any]):
 @per_donor_limit
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, content_type="image/png")
+@answers(409)
 def my_benefit_code_png(query: dict[str, Any]):
     """A fresh benefit code as a QR code (PNG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
@@ -69,6 +72,7 @@ def my_benefit_code_png(query: dict[str, Any]):
 @per_donor_limit
 @bp.arguments(schemas.BenefitCodeQuerySchema, location="query")
 @bp.response(200, content_type="image/svg+xml")
+@answers(409)
 def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
     minted = services.benefit_code(current_donor(), query.get("region"))
@@ -91,6 +95,7 @@ def gate_verify(body: dict[str, Any]):
 @bp.get("/gate/offline-kit")
 @roles_required(GATE)
 @bp.response(200, schemas.OfflineKitSchema)
+@answers(409)
 def gate_offline_kit():
     """Everything a gate needs to check codes offline: the public keys, its region and letter."""
     return gates.offline_kit(gates.gate_of(caller()))
@@ -257,7 +262,7 @@ def list_devices(query: dict[str, Any], operator_id: int):
     return gates.devices_page(operator, query["page"], query["per_page"])
 
 
-@bp.post("/admin/gate-devices/<string:client_id>/rotate")
+@bp.post("/admin/gate-devices/<string(maxlength=64):client_id>/rotate")
 @roles_required(ADMIN)
 @bp.response(200, schemas.DeviceSchema)
 def rotate_device(client_id: str):
@@ -267,7 +272,7 @@ def rotate_device(client_id: str):
     return view
 
 
-@bp.post("/admin/gate-devices/<string:client_id>/revoke")
+@bp.post("/admin/gate-devices/<string(maxlength=64):client_id>/revoke")
 @roles_required(ADMIN)
 @bp.response(200, schemas.DeviceSchema)
 def revoke_device(client_id: str):

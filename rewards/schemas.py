@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from certificate.schemas import CountsField
-from core.schemas import LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
 from rewards.codes import MAX_CODE_LENGTH
 from rewards.gates import CATEGORIES
 
@@ -40,7 +40,7 @@ class AwardCreateSchema(StrictSchema):
         validate=validate.Length(min=2, max=200),
         metadata={"description": "the decision conferring it, e.g. 国卫医急发〔2025〕11号"},
     )
-    awarded_on = fields.Date(required=True)
+    awarded_on = Date(required=True)
 
 
 class AwardSchema(ma.Schema):
@@ -50,7 +50,7 @@ class AwardSchema(ma.Schema):
     region = fields.String()
     period = fields.String()
     decision = fields.String()
-    awarded_on = fields.Date()
+    awarded_on = Date()
     source = fields.String(metadata={"description": "admin or import"})
     recorded_at = LocalDateTime()
     revoked_at = LocalDateTime(allow_none=True)
@@ -105,7 +105,7 @@ class NextStepSchema(ma.Schema):
 
 
 class UncountedSchema(ma.Schema):
-    donation_date = fields.Date()
+    donation_date = Date()
     kind = fields.String()
     amount = fields.Integer()
     unit = fields.String()
@@ -207,8 +207,16 @@ class OfflineUseSchema(StrictSchema):
     used_at = LocalDateTime(required=True)
 
 
+# No upload is longer, whatever BENEFIT_OFFLINE_BATCH_MAX (the operational limit, 500) says.
+MAX_OFFLINE_USES = 10_000
+
+
 class OfflineUploadSchema(StrictSchema):
-    uses = fields.List(fields.Nested(OfflineUseSchema), required=True)
+    uses = fields.List(
+        fields.Nested(OfflineUseSchema),
+        required=True,
+        validate=validate.Length(max=MAX_OFFLINE_USES),
+    )
 
 
 class OfflineResultSchema(ma.Schema):
@@ -280,13 +288,13 @@ DevicePageSchema = page_of(DeviceSchema, "GateDevicePage")
 
 
 class GateUsageQuerySchema(PageQuerySchema):
-    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first day"})
-    to = fields.Date(required=True, metadata={"description": "last day (inclusive)"})
+    from_ = Date(required=True, data_key="from", metadata={"description": "first day"})
+    to = Date(required=True, metadata={"description": "last day (inclusive)"})
 
 
 class GateUsageCsvQuerySchema(StrictSchema):
-    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first day"})
-    to = fields.Date(required=True, metadata={"description": "last day (inclusive)"})
+    from_ = Date(required=True, data_key="from", metadata={"description": "first day"})
+    to = Date(required=True, metadata={"description": "last day (inclusive)"})
 
 
 class UsageQuerySchema(GateUsageQuerySchema):
@@ -298,7 +306,7 @@ class UsageCsvQuerySchema(GateUsageCsvQuerySchema):
 
 
 class UsageRowSchema(ma.Schema):
-    day = fields.Date()
+    day = Date()
     operator_id = fields.Integer()
     operator_name = fields.String()
     benefit_kind = fields.String()

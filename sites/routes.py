@@ -7,6 +7,7 @@ from typing import Any
 from flask import request
 
 from core.auth import ADMIN, STAFF, caller, roles_required
+from core.docs import answers
 from core.extensions import db
 from core.http import Blueprint
 from core.pagination import paginate
@@ -35,6 +36,7 @@ def read_site(site_id: int):
 @bp.post("/auth/staff-login")
 @bp.arguments(schemas.StaffLoginSchema)
 @bp.response(200, TokenPairSchema)
+@answers(401, 403, 429)
 def staff_login(body: dict[str, Any]):
     """Tokens for site staff and administrators (username and password)."""
     tokens = services.staff_login(body["username"], body["password"], request.remote_addr or "")

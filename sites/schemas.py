@@ -13,6 +13,7 @@ from sites.models import SITE_KINDS
 from sites.services import is_facility_code
 
 TIME_OF_DAY = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+HH_MM = {"maxLength": 5}  # the pattern's length, for the API document
 
 
 class OpeningHoursSchema(StrictSchema):
@@ -22,8 +23,8 @@ class OpeningHoursSchema(StrictSchema):
         validate=validate.Range(1, 7),
         metadata={"description": "ISO weekday: 1 = Monday … 7 = Sunday"},
     )
-    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
-    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY))
+    opens = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY), metadata=HH_MM)
+    closes = fields.String(required=True, validate=validate.Regexp(TIME_OF_DAY), metadata=HH_MM)
 
     @ma.validates_schema
     def opens_before_closes(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -46,7 +47,11 @@ def _site_fields(*, creating: bool) -> dict[str, fields.Field]:
     return {
         "facility_code": fields.String(
             validate=_facility_code,
-            metadata={"description": "ISBT 128 Facility Identification Number", "example": "W1234"},
+            metadata={
+                "description": "ISBT 128 Facility Identification Number",
+                "example": "W1234",
+                "maxLength": 5,
+            },
             **required,
         ),
         "name": fields.String(validate=validate.Length(min=1, max=200), **required),

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from core import auth
-from core.extensions import db
-from tests.factories import bearer, make_site, make_staff, register_donor, staff_token
+from tests.factories import bearer
 
 JUNK_BODIES = [
     b"",
@@ -30,25 +26,6 @@ JUNK_QUERIES = ["?page=abc", "?per_page=1000000000000000000000", "?on=2026-02-30
 
 def _path(rule: str) -> str:
     return re.sub(r"<(?:[a-z]+:)?[a-z_]+>", lambda m: "1" if "int" in m.group(0) else "x", rule)
-
-
-@pytest.fixture
-def tokens(client, sms) -> dict[str, str]:
-    site = make_site()
-    found = {
-        auth.DONOR: register_donor(client, sms)["tokens"]["access_token"],
-        auth.STAFF: staff_token(client, make_staff([site])),
-        auth.ADMIN: staff_token(client, make_staff(admin=True)),
-    }
-    for role in auth.DEVICE_ROLES:
-        device, secret = auth.create_device(role, f"test {role}", "urban_public_transport")
-        db.session.commit()
-        response = client.post(
-            "/api/v1/auth/device-token",
-            json={"client_id": device.client_id, "client_secret": secret},
-        )
-        found[role] = response.get_json()["access_token"]
-    return found
 
 
 def _routes(app):
