@@ -138,7 +138,7 @@ class MobileAtSiteSchema(StrictSchema):
     code = fields.String(
         required=True,
         validate=validate.Regexp(CODE_PATTERN),
-        metadata={"description": "the code sent to the new number (POST /auth/otp)"},
+        metadata={**CODE, "description": "the code sent to the new number (POST /auth/otp)"},
     )
 
 
