@@ -54,7 +54,7 @@ from donors import faces
 from donors.models import DONOR_ACTIVE, Donor
 from donors.services import find_donor_by_id_number
 from sites.models import Site
-from sites.services import require_site
+from sites.services import require_site, serves_site
 
 CHECKIN_TOKEN_TYPE = "checkin+jwt"
 CODE_ID_LENGTH = 22  # hex characters of a rotation step's jti: 88 bits
@@ -183,11 +183,11 @@ def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> tuple[V
 
 
 def staff_visit(staff: Caller, visit_id: int) -> Visit:
-    """A visit at a site the caller serves (403 otherwise), its access logged."""
+    """A visit at a site the caller serves; another site's is answered as an unknown one, so
+    ids do not tell what exists."""
     visit = db.session.get(Visit, visit_id)
-    if visit is None:
+    if visit is None or not serves_site(staff, visit.site_id):
         raise ApiError("visit_not_found", 404)
-    require_site(staff, visit.site_id)
     return visit
 
 

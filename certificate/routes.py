@@ -124,6 +124,7 @@ def record_reaction(body: dict[str, Any], donation_id: int):
 
 @bp.post("/staff/donor-lookup")
 @roles_required(STAFF, ADMIN)
+@limit_per_caller("DONOR_LOOKUP_RATE_LIMIT")
 @bp.arguments(schemas.StaffDonorLookupSchema)
 @bp.response(200, schemas.StaffDonorLookupResultSchema)
 @answers(404)

@@ -62,7 +62,7 @@ from core.signing import SignatureInvalid, keyring
 from donors.models import Donor
 from donors.services import find_donor_by_id_number
 from sites.models import Site
-from sites.services import require_site
+from sites.services import serves_site
 
 CERTIFICATE_TOKEN_TYPE = "donation-certificate+jwt"
 CLOCK_SKEW = timedelta(minutes=5)
@@ -282,13 +282,16 @@ def record_reaction(donation: Donation, reaction: Reaction, staff: Caller) -> Do
 
 
 def staff_donation(staff: Caller, donation_id: int) -> Donation:
-    """A donation of a site the caller serves; imported history has no site: admins only."""
+    """A donation of a site the caller serves (imported history has no site: admins only).
+
+    Another site's donation is answered as an unknown one, so ids do not tell what exists.
+    """
     donation = get_donation(donation_id)
-    if donation.site_id is None:
-        if staff.role != ADMIN:
-            raise ApiError("site_not_served", 403)
-    else:
-        require_site(staff, donation.site_id)
+    served = (
+        staff.role == ADMIN if donation.site_id is None else serves_site(staff, donation.site_id)
+    )
+    if not served:
+        raise ApiError("not_found", 404)
     return donation
 
 

@@ -207,6 +207,8 @@ class BaseConfig:
     # later); recording and lifting deferrals share one limit per staff member.
     DEFERRAL_AFTER_DONATION_DAYS = 30
     DEFERRAL_RATE_LIMIT = "30/hour"
+    # Look-ups by ID number at a desk, per staff member: a busy desk's day, not a list's worth.
+    DONOR_LOOKUP_RATE_LIMIT = "120/hour"
     # (end of deferrals)
 
     # QR images (core/qr.py). Per donor, the check-in, benefit and certificate QR images together:

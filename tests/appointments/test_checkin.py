@@ -266,7 +266,7 @@ def test_staff_of_another_site_see_neither_the_visit_nor_the_answers(client):
     own = client.get(f"/api/v1/staff/visits/{visit['id']}", headers=bearer(staff))
     assert own.status_code == 200 and own.get_json()["questionnaire"]["answers"]
     other = client.get(f"/api/v1/staff/visits/{visit['id']}", headers=bearer(stranger))
-    assert other.status_code == 403 and "answers" not in str(other.get_json())
+    assert other.status_code == 404 and "answers" not in str(other.get_json())
 
 
 def test_staff_access_to_a_donor_and_their_answers_is_logged(client):

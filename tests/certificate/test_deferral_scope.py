@@ -139,3 +139,35 @@ def test_recording_and_lifting_deferrals_share_one_limit_per_staff_member(app, c
     limited = defer(client, staff, site, donor.id)
     assert limited.status_code == 429 and limited.get_json()["code"] == "rate_limited"
     assert defer(client, colleague, site, donor.id).status_code == 201
+
+
+def test_look_ups_by_id_number_are_limited_per_staff_member(app, client, monkeypatch):
+    # A stolen staff token must not turn a list of ID numbers into a list of donors.
+    monkeypatch.setitem(app.config, "DONOR_LOOKUP_RATE_LIMIT", "2/hour")
+    site, staff = desk(client)
+    colleague = staff_token(client, make_staff([site]))
+    donor, _ = quick_donor()
+    look_up(client, staff, site, donor.id_number)
+    look_up(client, staff, site, donor.id_number)
+    limited = client.post(
+        "/api/v1/staff/donor-lookup",
+        json={"site_id": site.id, "id_number": donor.id_number},
+        headers=bearer(staff),
+    )
+    assert limited.status_code == 429 and limited.get_json()["code"] == "rate_limited"
+    look_up(client, colleague, site, donor.id_number)
+
+
+def test_another_sites_donation_is_answered_as_an_unknown_one(client):
+    site, staff = desk(client)
+    other_site, other_staff = desk(client)
+    donor, _ = quick_donor()
+    made = record(client, staff, site, donor.id_number)
+    assert made.status_code == 201
+    donation_id = made.get_json()["id"]
+    own = client.get(f"/api/v1/staff/donations/{donation_id}", headers=bearer(staff))
+    assert own.status_code == 200
+    other = client.get(f"/api/v1/staff/donations/{donation_id}", headers=bearer(other_staff))
+    unknown = client.get(f"/api/v1/staff/donations/{donation_id + 999}", headers=bearer(staff))
+    assert other.status_code == unknown.status_code == 404
+    assert other.get_json() == unknown.get_json()
