@@ -26,8 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.aftercommit import after_commit
 from core.extensions import db
+from core.transaction import after_commit
 from donors.models import DONOR_ACTIVE, Donor
 from notifications.conditions import Condition, require_registered
 from notifications.models import (
