@@ -34,7 +34,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     else:
         settings = load_config(config)
     app.config.update(settings)
-    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:  # per-address limits must count the client's address, not the proxy's
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
     app.json.ensure_ascii = False

@@ -215,7 +215,7 @@ def remind_eligible_again(on: date) -> int:
     """Donors who may give again and have no booking hear so once per donation; the reminder
     goes only if that still holds when it is sent (`still_eligible_again`)."""
     directory = booking_directory()
-    lookback = on - timedelta(days=int(current_app.config["NOTIFY_ELIGIBLE_LOOKBACK_DAYS"]))
+    lookback = on - timedelta(days=current_app.config["NOTIFY_ELIGIBLE_LOOKBACK_DAYS"])
     written = 0
     for region in regions():
         policy = policy_for(region)
