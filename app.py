@@ -10,8 +10,6 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# The domain packages, imported here once: importing one registers the policy sections it reads,
-# so whoever imports the app (gunicorn, flask, the tests) loads policies with every reader known.
 import appointments
 import certificate
 import donors
@@ -36,7 +34,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     else:
         settings = load_config(config)
     app.config.update(settings)
-    hops = int(app.config["TRUSTED_PROXY_HOPS"])
+    hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:  # per-address limits must count the client's address, not the proxy's
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
     app.json.ensure_ascii = False
@@ -67,7 +65,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     )
     register_error_handlers(app)
     register_blueprints(app)
-    register_workers(app)
+    register_packages(app)
     policy.init_app(app)
     register_cli(app)
     return app
@@ -88,9 +86,13 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(notifications.webhooks_bp)
 
 
-def register_workers(app: Flask) -> None:
-    """The Celery app of the production profile (no connection is made until a task is sent),
-    and appointments wired to notifications: bookings, signals, periodic jobs (wiring.py)."""
+def register_packages(app: Flask) -> None:
+    """What each package owns (its policy sections, conditions, workers), then what connects
+    them (wiring.py: every reaction to another package's events, in order). The policies are
+    loaded after this, with every package's sections known."""
+    donors.init_app(app)
+    appointments.init_app(app)
+    rewards.init_app(app)
     notifications.init_app(app)
     wiring.init_app(app)
 

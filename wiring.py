@@ -1,44 +1,106 @@
-"""Where appointments and notifications meet: the one place that imports both.
+"""Where the packages meet: every reaction of one package to another's events, and every answer
+one gives another, connected here, in one place, when the app is built (`init_app`).
 
-appointments does not import notifications, and notifications does not read appointments'
-tables; the app connects them here when it is built (`init_app`, from app.register_workers):
+Dependencies point one way (core <- donors, sites <- certificate <- appointments; rewards and
+notifications listen), so a lower package tells the others what happened through a domain event
+(certificate/events.py, donors/events.py, appointments/events.py) and never imports them. Each
+package registers what it owns in its own `init_app` (its policy sections, its conditions, its
+device maker); what crosses packages is below, in the order it runs. Every event is sent with
+the app as its sender and each has one receiver per app, which runs the reactions in the order
+listed (blinker alone would call them in no set order).
 
-- notifications asks appointments about bookings through a `BookingDirectory` backed by
-  appointments' services (eligible-again reminders skip donors with a booking; appeal waves are
-  sized to the free places near the city; the day-before reminders);
-- appointments' signals become messages in the same transaction: a booking made writes its
-  reminder at once (dated the day before), a booking cancelled or moved cancels it, a booking
-  the site cancelled and a place offered from the waiting list are told to the donor;
+A donation is recorded (`certificate.services.record_donation`; a correction voids the old
+record and records the new one in the same transaction):
+
+1. inside the transaction, certificate writes the donation, its certificate and the audit entry,
+   then sends `donation_recorded`, whose reactions run in this order:
+   a. appointments closes the visit it came from (or the donor's open visit at the site that
+      day) and fulfils the day's booking, then releases the donor's other booking and waiting
+      places the new interval rules out (their places are offered at once: `booking_cancelled`
+      and `place_offered` below); a visit closed meanwhile refuses the donation (409
+      visit_not_open) and everything rolls back;
+   b. rewards marks the donor's standing to be recomputed just before commit;
+   c. notifications writes the thank-you (or, for a correction already thanked, the notice of
+      the new number) to the outbox;
+2. just before commit, rewards recomputes the donor's standing once (`core.transaction`): the
+   benefits held are opened or withdrawn by the whole transaction, so a correction never
+   withdraws and re-grants in between;
+3. after commit, the outbox dispatches what is due (the thank-you), in the process or through
+   Celery; nothing is told of a transaction that rolled back.
+
+A donation is voided (`donation_voided`): rewards marks the standing (recomputed just before
+commit), then notifications cancels the thank-you if it has not gone.
+
+A donor is erased (`donor_erased`, inside the erasure's transaction): appointments ends an open
+visit, releases future bookings and waiting places (offered to other donors at once) and erases
+the signed health forms; then notifications cancels every unsent text to the donor (including any
+the releases just wrote).
+
+A login code is issued (`login_code_issued`): notifications writes the text, sent after commit;
+a code nobody sends is refused. The mobile changed (`mobile_changed`): the old number is told.
+Someone tried to register the donor's ID number from another number
+(`registration_for_registered_id`): the donor is told at the number on record.
+
+A booking is made, moved, or cancelled, or a place offered (appointments' events), inside the
+transaction: a booking made writes its reminder (dated the day before) and a moved one cancels
+the old reminder; a booking cancelled cancels its reminder and, if the site cancelled it, tells
+the donor; a place offered from the waiting list is told to the donor. The place is held from
+when its text may first be sent (after the quiet hours), so offers made at night do not lapse
+untold.
+
+Answers one package gives another:
+
+- certificate finds the visit staff name when recording a donation through appointments'
+  `visit_ref`, and asks whether a donor is at a site (to defer them there) through appointments'
+  `visiting` and `booked`;
+- notifications asks appointments about bookings through a `BookingDirectory` (eligible-again
+  reminders skip donors with a booking; appeal waves are sized to the free places near the city;
+  the day-before reminders), and, just before it sends a message about a booking or an offer,
+  whether it still holds (`booking_active`: still booked, for the same time; `offer_open`: the
+  place still held for this donor), so none goes out once it is untrue;
+- the donor's card (`card_requested`) shows rewards' benefits;
 - appointments' periodic work runs in notifications' scheduler, wherever that runs (`flask
   notifications worker` or `tick`, Celery beat): the sweep at every tick (about every minute),
-  the opening of slots once a day;
-- a place offered from the waiting list is held from when its text may first be sent (after the
-  quiet hours), so offers made at night do not lapse untold;
-- the messages about a booking or an offer rest on it, and appointments answers, just before
-  they are sent, whether they still hold (`booking_active`: still booked, for the same time;
-  `offer_open`: the place still held for this donor), so none goes out once it is untrue.
+  the opening of slots once a day.
+
+Wiring an app again changes nothing, and wiring one app connects nothing for another.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+from blinker import Signal
 from flask import Flask
 
-from appointments import schedule
+from appointments import checkin, erasure, schedule
 from appointments import services as appointments
 from appointments.events import booking_cancelled, booking_made, place_offered
 from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
+from certificate.events import card_requested, donation_recorded, donation_voided
+from certificate.presence import use_presence_checks
+from certificate.visits import use_visit_resolver
 from core import clock
+from donors.events import (
+    donor_erased,
+    login_code_issued,
+    mobile_changed,
+    registration_for_registered_id,
+)
+from notifications import listeners
 from notifications import services as messages
 from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
 from notifications.outbox import polite_time
 from notifications.schedules import Job, RecurringJob, add_daily_job, add_recurring_job
 from notifications.templates import template
+from rewards import services as rewards
+
+Reaction = Callable[..., Any]
 
 
 def _booking(info: appointments.BookingInfo) -> Booking:
@@ -68,7 +130,6 @@ class AppointmentsDirectory:
         return sum(place.free for place in places if kind is None or place.kind == kind)
 
 
-@booking_made.connect
 def remind_of_the_booking(
     sender: Any, booking: BookingRow, replaced: BookingRow | None = None, **extra: Any
 ) -> None:
@@ -77,14 +138,12 @@ def remind_of_the_booking(
     messages.remind_of_booking(_booking_of(booking))
 
 
-@booking_cancelled.connect
 def forget_the_booking(sender: Any, booking: BookingRow, **extra: Any) -> None:
     messages.cancel_booking_reminder(booking.id)
     if booking.cancelled_by == "site":
         messages.tell_booking_cancelled_by_site(_booking_of(booking))
 
 
-@place_offered.connect
 def tell_the_offer(sender: Any, entry: WaitlistEntry, **extra: Any) -> None:
     slot = entry.offered_slot
     messages.tell_place_offered(
@@ -151,7 +210,47 @@ def _offer_notice(moment: datetime) -> datetime:
     return polite_time(template("waitlist_offer").category, moment)
 
 
+# What each event sets off, in the order it runs (the module's docstring tells the whole story).
+REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
+    (
+        donation_recorded,
+        (checkin.fulfil_visit, rewards.restand_before_commit, listeners.thank_the_donor),
+    ),
+    (donation_voided, (rewards.restand_before_commit, listeners.unthank_the_donor)),
+    (donor_erased, (erasure.forget_donor, listeners.forget_the_donor)),
+    (login_code_issued, (listeners.deliver_the_code,)),
+    (mobile_changed, (listeners.tell_the_old_number,)),
+    (registration_for_registered_id, (listeners.tell_the_registered_holder,)),
+    (booking_made, (remind_of_the_booking,)),
+    (booking_cancelled, (forget_the_booking,)),
+    (place_offered, (tell_the_offer,)),
+)
+
+
+def _in_order(reactions: tuple[Reaction, ...]) -> Reaction:
+    if len(reactions) == 1:
+        return reactions[0]
+
+    def react(sender: Any, **event: Any) -> None:
+        for reaction in reactions:
+            reaction(sender, **event)
+
+    return react
+
+
+# One receiver per event, shared by every app: connecting it again for an app changes nothing.
+_RECEIVERS = tuple((signal, _in_order(reactions)) for signal, reactions in REACTIONS)
+
+
 def init_app(app: Flask) -> None:
+    """Connect the packages for `app`, and for this app alone: each event's receiver is
+    connected with the app as its sender, so another app built in the process (the tests build
+    several) hears nothing of it, and is disconnected when the app goes. Idempotent."""
+    for signal, receiver in _RECEIVERS:
+        signal.connect(receiver, sender=app, weak=False)
+    card_requested.connect(rewards.card_sections, sender=app, weak=False)
+    use_visit_resolver(app, checkin.visit_ref)
+    use_presence_checks(app, checkin.visiting, checkin.booked)
     use_booking_directory(app, AppointmentsDirectory())
     register_condition(app, "booking_active", booking_still_active)
     register_condition(app, "offer_open", offer_still_open)

@@ -1,11 +1,18 @@
 """Slots, bookings, waiting lists, the health form with consent, and check-in visits.
 
-Importing the package registers its policy sections (`appointments`, `questionnaire`), the visit
-resolver certificate/ uses, the listener that fulfils a visit when its donation is recorded, and
-the one that removes an erased donor's bookings, waiting places and health forms.
+`init_app` registers the policy sections appointments reads (`appointments`, `questionnaire`).
+What it answers certificate and notifications, and how it reacts to donations and erasures, is
+connected in wiring.py.
 """
 
-from appointments import checkin, erasure, rules  # noqa: F401  (registrations at import)
-from appointments.routes import bp
+from flask import Flask
 
-__all__ = ["bp"]
+from appointments import rules
+from appointments.routes import bp
+from core import policy
+
+__all__ = ["bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    policy.register_sections(app, rules.POLICY_SECTIONS)

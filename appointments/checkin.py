@@ -7,9 +7,9 @@ and an expiry about a minute ahead; no name or ID number is in it. A code opens 
 the service's clock (not the token library's), so the suite can move time past it.
 
 A donation recorded for the visit fulfils the visit and its booking in the same transaction,
-through the `donation_recorded` signal; certificate/ finds visits through the resolver registered
-here, and asks whether a donor is at a site (to defer them there) through the presence checks
-registered here (it does not import this package).
+(`fulfil_visit`, a reaction to `donation_recorded`); certificate/ finds visits through
+`visit_ref`, and asks whether a donor is at a site (to defer them there) through `visiting` and
+`booked`: it does not import this package, the app hands it these when it is built (wiring.py).
 """
 
 from __future__ import annotations
@@ -38,11 +38,9 @@ from appointments.models import (
 )
 from appointments.rules import booking_rules
 from certificate.eligibility import eligibility_for_all_kinds
-from certificate.events import donation_recorded
 from certificate.models import Donation
-from certificate.presence import register_presence_check
 from certificate.services import audit_staff_access
-from certificate.visits import VisitRef, register_visit_resolver
+from certificate.visits import VisitRef
 from core import audit, clock
 from core.auth import Caller
 from core.crypto import cipher
@@ -302,17 +300,15 @@ def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
 # ---------------------------------------------------------------- donations
 
 
-def _resolve(visit_id: int) -> VisitRef | None:
+def visit_ref(visit_id: int) -> VisitRef | None:
+    """The visit as certificate sees it when staff record a donation by naming it."""
     visit = db.session.get(Visit, visit_id)
     if visit is None:
         return None
     return VisitRef(visit.id, visit.donor_id, visit.site_id, visit.status == VISIT_OPEN, visit.day)
 
 
-register_visit_resolver(_resolve)
-
-
-def _visiting(donor_id: int, site_id: int, today: date) -> bool:
+def visiting(donor_id: int, site_id: int, today: date) -> bool:
     """A visit at the site, open or of today: the donor is, or was today, at its desk."""
     return (
         db.session.scalar(
@@ -328,7 +324,7 @@ def _visiting(donor_id: int, site_id: int, today: date) -> bool:
     )
 
 
-def _booked(donor_id: int, site_id: int, today: date) -> bool:
+def booked(donor_id: int, site_id: int, today: date) -> bool:
     """A booking at the site, for today or later, neither cancelled nor over."""
     return (
         db.session.scalar(
@@ -345,11 +341,7 @@ def _booked(donor_id: int, site_id: int, today: date) -> bool:
     )
 
 
-register_presence_check(_visiting)
-register_presence_check(_booked)
-
-
-def _fulfil(sender: Any, donation: Donation, **extra: Any) -> None:
+def fulfil_visit(sender: Any, donation: Donation, **extra: Any) -> None:
     """The donation ends the visit it came from (or the donor's open visit there) and its booking.
 
     Runs in the recording transaction: if the visit was closed meanwhile, everything rolls back.
@@ -407,6 +399,3 @@ def _fulfil(sender: Any, donation: Donation, **extra: Any) -> None:
         booking.changed_at = now
     db.session.flush()
     services.withdraw_after_donation(db.session.get(Donor, donation.donor_id))
-
-
-donation_recorded.connect(_fulfil, weak=False)

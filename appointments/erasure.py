@@ -11,11 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from appointments import checkin, questionnaire, services
-from donors.events import donor_erased
 from donors.models import Donor
 
 
-@donor_erased.connect
 def forget_donor(sender: Any, donor: Donor, **extra: Any) -> None:
     checkin.end_visits_for_erasure(donor)
     services.withdraw_for_erasure(donor)

@@ -17,8 +17,8 @@ from core.policy import (
     PolicyReader,
     PolicyUndecided,
     RegionPolicy,
+    Sections,
     policy_for,
-    register_section,
 )
 
 SEXES = ("female", "male")
@@ -169,8 +169,10 @@ def _check_questionnaires(policy: RegionPolicy, questionnaires: Questionnaires) 
                     )
 
 
-register_section("appointments", _read_booking_rules)
-register_section("questionnaire", _read_questionnaires, _check_questionnaires)
+POLICY_SECTIONS: Sections = {
+    "appointments": (_read_booking_rules, None),
+    "questionnaire": (_read_questionnaires, _check_questionnaires),
+}
 
 
 def booking_rules(region: str | None) -> BookingRules:

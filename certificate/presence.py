@@ -12,8 +12,8 @@ serves now, as the donor's own traces there show:
   site): the one way in for anyone else, and it needs the ID card's number.
 
 Visits and bookings belong to appointments/, which depends on this package and not the other
-way round: appointments registers its checks here when it is imported, as it does its visit
-resolver (certificate/visits.py).
+way round: the app gives certificate appointments' checks when it is built (wiring.py), as it
+does its visit resolver (certificate/visits.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from certificate.models import VALID, Donation
@@ -35,14 +35,15 @@ from sites.models import Site
 from sites.services import serves_site
 
 PresenceCheck = Callable[[int, int, date], bool]  # (donor id, site id, local today) -> present
-_registered: list[PresenceCheck] = []
+_CHECKS = "presence_checks"
 
 STAFF_VIEWED = "donor.viewed_by_staff"
 DESK_LOOKUP = "desk_lookup"
 
 
-def register_presence_check(check: PresenceCheck) -> None:
-    _registered.append(check)
+def use_presence_checks(app: Flask, *checks: PresenceCheck) -> None:
+    """The checks other packages answer (a visit, a booking), beside certificate's own."""
+    app.extensions[_CHECKS] = checks
 
 
 def record_desk_lookup(staff: Caller, site: Site, donor: Donor) -> None:
@@ -89,7 +90,7 @@ def _gave_here_lately(donor_id: int, site_id: int, today: date) -> bool:
 
 
 def donor_at_site(donor_id: int, site_id: int, today: date) -> bool:
-    checks = (_gave_here_lately, _looked_up_at_the_desk, *_registered)
+    checks = (_gave_here_lately, _looked_up_at_the_desk, *current_app.extensions.get(_CHECKS, ()))
     return any(check(donor_id, site_id, today) for check in checks)
 
 

@@ -1,8 +1,8 @@
 """The check-in visit a donation comes from, without certificate/ knowing how visits are kept.
 
 Staff may record a donation by naming the donor's visit instead of their ID number. Visits belong
-to appointments/, which depends on this package and not the other way round, so appointments
-registers a resolver here when it is imported; with none registered, no visit is ever found.
+to appointments/, which depends on this package and not the other way round, so the app gives
+certificate appointments' resolver when it is built (wiring.py); with none, no visit is found.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+
+from flask import Flask, current_app
 
 
 @dataclass(frozen=True)
@@ -22,13 +24,13 @@ class VisitRef:
 
 
 VisitResolver = Callable[[int], "VisitRef | None"]
-_resolver: VisitResolver | None = None
+_KEY = "visit_resolver"
 
 
-def register_visit_resolver(resolver: VisitResolver) -> None:
-    global _resolver
-    _resolver = resolver
+def use_visit_resolver(app: Flask, resolver: VisitResolver) -> None:
+    app.extensions[_KEY] = resolver
 
 
 def resolve_visit(visit_id: int) -> VisitRef | None:
-    return _resolver(visit_id) if _resolver is not None else None
+    resolver = current_app.extensions.get(_KEY)
+    return resolver(visit_id) if resolver is not None else None

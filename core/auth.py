@@ -262,17 +262,17 @@ def create_device(role: str, name: str, benefit_kind: str | None = None) -> tupl
 
 
 DeviceMaker = Callable[[str, dict[str, Any]], tuple[Device, str]]
-_DEVICE_MAKERS: dict[str, DeviceMaker] = {}
+_DEVICE_MAKERS = "device_makers"
 
 
-def register_device_maker(role: str, make: DeviceMaker) -> None:
+def register_device_maker(app: Flask, role: str, make: DeviceMaker) -> None:
     """Let the package that keeps what devices of `role` belong to make them from the shell.
 
     A gate checks codes only as a device of a gate operator, which rewards keeps and core may not
-    import: rewards registers its maker when it is imported (as it registers its policy
+    import: rewards registers its maker from its `init_app` (as it registers its policy
     sections), so `make_device` never makes a gate that refuses every code.
     """
-    _DEVICE_MAKERS[role] = make
+    app.extensions.setdefault(_DEVICE_MAKERS, {})[role] = make
 
 
 def make_device(role: str, name: str, options: dict[str, Any]) -> tuple[Device, str]:
@@ -281,7 +281,7 @@ def make_device(role: str, name: str, options: dict[str, Any]) -> tuple[Device, 
     `options` are what the maker reads (a gate's operator, benefit kind, location); one given to
     a role that has no use for it is refused rather than silently dropped.
     """
-    make = _DEVICE_MAKERS.get(role)
+    make = current_app.extensions.get(_DEVICE_MAKERS, {}).get(role)
     if make is not None:
         return make(name, options)
     unused = sorted(key for key, value in options.items() if value is not None)

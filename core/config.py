@@ -58,7 +58,6 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     DATABASE_PING_AFTER_IDLE_SECONDS = 1.0  # see core.extensions.ping_idle_connections
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
-    JSON_AS_ASCII = False
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
@@ -127,10 +126,6 @@ class BaseConfig:
 
     SMS_BACKEND = "console"
     SMS_SIGNATURE = "【无偿献血】"
-    TIMEZONE = "Asia/Shanghai"
-
-    # appointments
-    # (end of appointments)
 
     # rewards
     BENEFIT_CODE_TTL = timedelta(seconds=60)  # a code on the donor's screen lives about a minute
@@ -146,10 +141,10 @@ class BaseConfig:
     # celery: the commit rings a Celery worker (Redis broker); Celery beat runs the schedules.
     NOTIFY_DISPATCH = "inline"
     CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
-    NOTIFY_SWEEP_SECONDS = 30  # how often waiting messages are looked for
+    NOTIFY_SWEEP_SECONDS = 30.0  # how often waiting messages are looked for
     # How often Celery beat ticks the scheduler: daily jobs when due, appeal waves, and the
     # registered housekeeping (appointments' sweep passes on expired offers: every minute).
-    NOTIFY_SCHEDULE_SECONDS = 60
+    NOTIFY_SCHEDULE_SECONDS = 60.0
     NOTIFY_BATCH_SIZE = 100
     # A worker holds a message this long; it must exceed TWILIO_TIMEOUT_SECONDS by far, so a
     # message is never taken over while its first send may still be on the wire.
@@ -172,7 +167,7 @@ class BaseConfig:
     TWILIO_FROM = ""
     TWILIO_MESSAGING_SERVICE_SID = ""
     TWILIO_API_BASE = ""  # empty: Twilio itself; tests point it at a stub on loopback
-    TWILIO_TIMEOUT_SECONDS = 10
+    TWILIO_TIMEOUT_SECONDS = 10.0
     # (end of notifications)
 
     # faces
@@ -318,7 +313,7 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     for key in ENV_OVERRIDES:
         if os.environ.get(key):
-            settings[key] = os.environ[key]
+            settings[key] = typed_setting(key, os.environ[key], settings[key])
     settings.update(overrides or {})
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         settings["SQLALCHEMY_DATABASE_URI"]
@@ -328,6 +323,18 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
     else:
         refuse_shared_database(name, settings)
     return settings
+
+
+def typed_setting(key: str, text: str, default: object) -> object:
+    """An environment value as the type of the setting's default, parsed once at start-up so no
+    use site converts it; a value that is not one names the setting."""
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        return text
+    try:
+        return type(default)(text)
+    except ValueError:
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise ConfigError(f"{key} must be {kind}, got {text!r}") from None
 
 
 def normalise_database_url(url: str) -> str:

@@ -325,23 +325,25 @@ def _interval_rule(
 
 SectionReader = Callable[["PolicyReader"], Any]
 SectionCheck = Callable[["RegionPolicy", Any], None]
-_SECTION_READERS: dict[str, SectionReader] = {}
-_SECTION_CHECKS: dict[str, SectionCheck] = {}
+# The sections a package owns: its name -> how to read it, and what it checks across the file.
+Sections = dict[str, tuple[SectionReader, "SectionCheck | None"]]
+_SECTIONS = "policy_sections"
 
 
-def register_section(name: str, read: SectionReader, check: SectionCheck | None = None) -> None:
-    """Teach the loader a section a domain package owns (benefits, booking rules, greetings).
+def register_sections(app: Flask, sections: Sections) -> None:
+    """Teach this app's loader the sections a domain package owns (benefits, booking rules).
 
-    The package calls this when it is imported, before the app loads the policies; `read`
-    validates the table through a PolicyReader and returns what `RegionPolicy.section` serves.
-    `check`, if given, runs once the whole region is read, for what a section says about the
-    rest of the file (a question naming a deferral rule); it raises PolicyError.
+    The package calls this from its `init_app`, before the app loads the policies; each reader
+    validates its table through a PolicyReader and returns what `RegionPolicy.section` serves.
+    A check, if given, runs once the whole region is read, for what a section says about the
+    rest of the file (a question naming a deferral rule); it raises PolicyError. Registering a
+    name again replaces it, so building an app twice registers nothing twice.
     """
-    _SECTION_READERS[name] = read
-    if check is None:
-        _SECTION_CHECKS.pop(name, None)
-    else:
-        _SECTION_CHECKS[name] = check
+    app.extensions.setdefault(_SECTIONS, {}).update(sections)
+
+
+def sections_of(app: Flask) -> Sections:
+    return dict(app.extensions.get(_SECTIONS, {}))
 
 
 def _today() -> date:
@@ -356,7 +358,7 @@ def _today() -> date:
 class PolicyReader:
     """Typed access to a parsed TOML table that reports the full key path on every problem.
 
-    Domain packages read their own sections with it (see `register_section`).
+    Domain packages read their own sections with it (see `register_sections`).
     """
 
     def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
@@ -730,7 +732,7 @@ def _parse_file(path: Path) -> dict[str, Any]:
         raise PolicyError(path, "(file)", f"not valid TOML: {exc}") from None
 
 
-def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
+def load_region(path: Path, sections: Sections, base: dict[str, Any] | None = None) -> RegionPolicy:
     """Read and validate one region file (merged over `base`, the national file)."""
     own = _parse_file(path)
     data = _merge(base, own) if base is not None else own
@@ -749,15 +751,15 @@ def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
     awards = reader.table("awards")
     counting = tuple(_read_counting(item) for item in awards.tables("counting"))
     _check_no_overlap(awards, "counting", [(c.effective_from, c.effective_to) for c in counting])
-    sections: dict[str, Any] = {}
+    read_sections: dict[str, Any] = {}
     for name in data:
         if name in ("policy", "standard", "awards"):
             continue
-        read = _SECTION_READERS.get(name)
+        read, _ = sections.get(name, (None, None))
         if read is None:
             raise PolicyError(path, name, "is not a section any package reads (misspelt?)")
         section = PolicyReader(path, data[name], name)
-        sections[name] = read(section)
+        read_sections[name] = read(section)
         section.finish()
     policy = RegionPolicy(
         code=code,
@@ -766,27 +768,28 @@ def load_region(path: Path, base: dict[str, Any] | None = None) -> RegionPolicy:
         standards=standards,
         counting=counting,
         awards=_read_award_tiers(awards),
-        sections=sections,
+        sections=read_sections,
     )
-    for name, value in sections.items():
-        check = _SECTION_CHECKS.get(name)
+    for name, value in read_sections.items():
+        _, check = sections[name]
         if check is not None:
             check(policy, value)
     return policy
 
 
-def load_policies(directory: Path) -> dict[str, RegionPolicy]:
-    """Every region in `directory`; the national file is the base each region inherits."""
+def load_policies(directory: Path, sections: Sections) -> dict[str, RegionPolicy]:
+    """Every region in `directory`, read with the packages' `sections`; the national file is
+    the base each region inherits."""
     base_path = directory / f"{BASE_NAME}.toml"
     if not base_path.exists():
         raise PolicyError(base_path, "(file)", "the national base policy is missing")
     base = _parse_file(base_path)
-    load_region(base_path)  # a mistake in the base is reported against the base file
+    load_region(base_path, sections)  # a mistake in the base is reported against the base file
     policies = {}
     for path in sorted(directory.glob("*.toml")):
         if path.stem == BASE_NAME:
             continue
-        policies[path.stem] = load_region(path, base)
+        policies[path.stem] = load_region(path, sections, base)
     if not policies:
         raise PolicyError(directory, "(directory)", "holds no region policy")
     return policies
@@ -794,7 +797,7 @@ def load_policies(directory: Path) -> dict[str, RegionPolicy]:
 
 def init_app(app: Flask) -> None:
     directory = Path(app.config.get("POLICY_DIR") or PROJECT_ROOT / "policies")
-    policies = load_policies(directory)
+    policies = load_policies(directory, sections_of(app))
     default = app.config["DEFAULT_REGION"]
     if default not in policies:
         raise PolicyError(directory, "DEFAULT_REGION", f"no policy file for {default!r}")

@@ -29,7 +29,7 @@ from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
-from core.policy import PolicyReader, policy_for, register_section
+from core.policy import PolicyReader, Sections, policy_for
 from donors import face_engine as engine
 from donors.models import DONOR_ACTIVE, Donor, FaceConsent, FaceEnrolment
 
@@ -58,7 +58,7 @@ def _read_face_check(reader: PolicyReader) -> FaceCheckPolicy:
     )
 
 
-register_section("face_check", _read_face_check)
+POLICY_SECTIONS: Sections = {"face_check": (_read_face_check, None)}
 
 
 def face_policy(region: str | None) -> FaceCheckPolicy:

@@ -2,7 +2,8 @@
 
 from flask import Flask
 
-from notifications import listeners, rules  # noqa: F401  (event receivers, policy sections)
+from core import policy
+from notifications import rules
 from notifications.conditions import register_condition
 from notifications.routes import bp, webhooks_bp
 from notifications.schedules import still_eligible_again
@@ -13,8 +14,10 @@ __all__ = ["bp", "init_app", "webhooks_bp"]
 
 
 def init_app(app: Flask) -> None:
-    """The workers (Celery, or inline) and the conditions of notifications' own messages; those
-    that rest on bookings and offers are registered where appointments is wired in."""
+    """The policy sections notifications reads (`greetings`, `appeals`), the conditions of its
+    own messages, and the workers (Celery, or inline). Its reactions to other packages' events,
+    and the conditions that rest on bookings and offers, are connected in wiring.py."""
+    policy.register_sections(app, rules.POLICY_SECTIONS)
     register_condition(app, "donation_valid", donations_still_valid)
     register_condition(app, "eligible_again", still_eligible_again)
     init_workers(app)

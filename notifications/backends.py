@@ -161,7 +161,7 @@ class TwilioBackend:
                 "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
                 "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID"
             )
-        self.timeout = float(config["TWILIO_TIMEOUT_SECONDS"])
+        self.timeout = config["TWILIO_TIMEOUT_SECONDS"]
         _mask_library_logs()
         http = RewritingHttpClient(config["TWILIO_API_BASE"], self.timeout)
         self.client = Client(sid, token, http_client=http)

@@ -49,7 +49,7 @@ def worker(interval: float | None) -> None:
 
     A round that fails (the database locked or away for a moment) is logged and the loop goes
     on: nothing is lost, since every job and message is picked up again by the next round."""
-    pause = interval or float(current_app.config["NOTIFY_SWEEP_SECONDS"])
+    pause = interval or current_app.config["NOTIFY_SWEEP_SECONDS"]
     click.echo(f"running scheduled jobs and sending due messages every {pause:g} s; Ctrl-C stops")
     try:
         while True:

@@ -97,10 +97,6 @@ def dispatch_soon(ids: list[int]) -> None:
         deliver(session, ids=ids)
 
 
-def _setting(name: str) -> int:
-    return int(current_app.config[name])
-
-
 def _due(now: datetime):
     return or_(
         and_(OutboxMessage.status == PENDING, OutboxMessage.not_before <= now),
@@ -129,7 +125,7 @@ def claim(session: Session, ids: list[int] | None, limit: int) -> tuple[str, lis
         .values(
             status=SENDING,
             claim_token=token,
-            locked_until=now + timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS")),
+            locked_until=now + timedelta(seconds=current_app.config["NOTIFY_LEASE_SECONDS"]),
         )
         .execution_options(synchronize_session=False)
     )
@@ -144,7 +140,7 @@ def deliver(
     session: Session, *, ids: list[int] | None = None, limit: int | None = None
 ) -> DeliveryReport:
     """Claim one batch of due messages and send each."""
-    token, rows = claim(session, ids, limit or _setting("NOTIFY_BATCH_SIZE"))
+    token, rows = claim(session, ids, limit or current_app.config["NOTIFY_BATCH_SIZE"])
     return send_claimed(session, token, rows)
 
 
@@ -297,7 +293,7 @@ def _deliver_one(
     message = SmsMessage(
         to=mobile, body=body, key=row.key, status_callback=status_callback_url(backend)
     )
-    lease = timedelta(seconds=_setting("NOTIFY_LEASE_SECONDS"))
+    lease = timedelta(seconds=current_app.config["NOTIFY_LEASE_SECONDS"])
     attempts = row.attempts + 1
     if not _write(
         session,
@@ -363,8 +359,8 @@ def _sent(session: Session, row: OutboxMessage, token: str, backend: SmsBackend,
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with a little jitter, so retries of a busy minute spread out."""
-    base = _setting("NOTIFY_RETRY_BASE_SECONDS")
-    ceiling = _setting("NOTIFY_RETRY_MAX_SECONDS")
+    base = current_app.config["NOTIFY_RETRY_BASE_SECONDS"]
+    ceiling = current_app.config["NOTIFY_RETRY_MAX_SECONDS"]
     seconds = min(ceiling, base * 2 ** max(attempts - 1, 0))
     return timedelta(seconds=seconds * random.uniform(0.9, 1.1))
 
@@ -383,7 +379,7 @@ def _retry(
     if not in_flight:
         kept["in_flight_since"] = None
     next_try = now + retry_delay(row.attempts)
-    if row.attempts >= _setting("NOTIFY_MAX_ATTEMPTS"):
+    if row.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
         reason = "outcome_unknown" if in_flight else "gave_up"
         if _close(session, row, token, FAILED, status_reason=reason, error_code=code, **kept):
             report.failed += 1

@@ -26,8 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.aftercommit import after_commit
 from core.extensions import db
+from core.transaction import after_commit
 from donors.models import DONOR_ACTIVE, Donor
 from notifications.conditions import Condition, require_registered
 from notifications.models import (
@@ -190,7 +190,7 @@ def write(
     donor_ids = {draft.donor.id for draft in fresh if draft.donor is not None}
     preferences = preferences_for(session, donor_ids) if spec.category in OPT_OUTS else {}
     counts = recent_capped_counts(session, donor_ids) if spec.category in CAPPED else {}
-    cap = int(current_app.config["NOTIFY_WEEKLY_CAP"])
+    cap = current_app.config["NOTIFY_WEEKLY_CAP"]
     meant_for = max(not_before or now, now)
     start = polite_time(spec.category, meant_for)
     expiry = expires_at or default_expiry(spec.category, meant_for, start)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from core.policy import Period, PolicyReader, PolicyUndecided, RegionPolicy, register_section
+from core.policy import Period, PolicyReader, PolicyUndecided, RegionPolicy, Sections
 from notifications.templates import TEMPLATES
 
 AUDIENCES = ("donors", "volunteers")
@@ -116,5 +116,4 @@ def appeal_rules_of(policy: RegionPolicy) -> AppealRules:
         raise PolicyUndecided("appeals", f"{policy.code} sets no appeal period") from None
 
 
-register_section("greetings", read_greetings)
-register_section("appeals", read_appeals)
+POLICY_SECTIONS: Sections = {"greetings": (read_greetings, None), "appeals": (read_appeals, None)}

@@ -215,7 +215,7 @@ def remind_eligible_again(on: date) -> int:
     """Donors who may give again and have no booking hear so once per donation; the reminder
     goes only if that still holds when it is sent (`still_eligible_again`)."""
     directory = booking_directory()
-    lookback = on - timedelta(days=int(current_app.config["NOTIFY_ELIGIBLE_LOOKBACK_DAYS"]))
+    lookback = on - timedelta(days=current_app.config["NOTIFY_ELIGIBLE_LOOKBACK_DAYS"])
     written = 0
     for region in regions():
         policy = policy_for(region)
@@ -490,24 +490,25 @@ DAILY_JOBS = (
 _REGISTERED = "scheduled_jobs"
 
 
-def _registered(app: Flask) -> dict[str, list]:
-    return app.extensions.setdefault(_REGISTERED, {"daily": [], "recurring": []})
+def _registered(app: Flask) -> dict[str, dict[str, Any]]:
+    return app.extensions.setdefault(_REGISTERED, {"daily": {}, "recurring": {}})
 
 
 def add_daily_job(app: Flask, job: Job) -> None:
-    _registered(app)["daily"].append(job)
+    """Run `job` once a local day; a job registered again under its name replaces it."""
+    _registered(app)["daily"][job.name] = job
 
 
 def add_recurring_job(app: Flask, job: RecurringJob) -> None:
-    _registered(app)["recurring"].append(job)
+    _registered(app)["recurring"][job.name] = job
 
 
 def daily_jobs() -> tuple[Job, ...]:
-    return DAILY_JOBS + tuple(_registered(current_app)["daily"])
+    return DAILY_JOBS + tuple(_registered(current_app)["daily"].values())
 
 
 def recurring_jobs() -> tuple[RecurringJob, ...]:
-    return tuple(_registered(current_app)["recurring"])
+    return tuple(_registered(current_app)["recurring"].values())
 
 
 def run_daily_jobs(on: date | None = None) -> dict[str, int]:

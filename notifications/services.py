@@ -360,7 +360,7 @@ def preferences(donor: Donor) -> dict[str, Any]:
         **values,
         "transactional": True,
         "quiet_hours": {"start": quiet_start, "end": quiet_end},
-        "weekly_cap": int(current_app.config["NOTIFY_WEEKLY_CAP"]),
+        "weekly_cap": current_app.config["NOTIFY_WEEKLY_CAP"],
         "updated_at": row.updated_at if row else None,
     }
 
@@ -528,8 +528,8 @@ def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
             "unknown_donation_kind", 422, errors={"kind": ["unknown_donation_kind"]}
         ) from None
     max_wave = min(
-        body.get("max_wave") or int(current_app.config["NOTIFY_APPEAL_MAX_WAVE"]),
-        int(current_app.config["NOTIFY_APPEAL_MAX_WAVE"]),
+        body.get("max_wave") or current_app.config["NOTIFY_APPEAL_MAX_WAVE"],
+        current_app.config["NOTIFY_APPEAL_MAX_WAVE"],
     )
     appeal = StockAppeal(
         abo=body["abo"],

@@ -34,8 +34,8 @@ def check_settings(config: dict) -> None:
         raise ConfigError("SMS_BACKEND=memory keeps messages in a list: not for production")
     if config["SMS_BACKEND"] == "twilio":
         TwilioBackend(config)  # checks the TWILIO_* settings; makes no request
-    lease = int(config["NOTIFY_LEASE_SECONDS"])
-    if lease <= 2 * float(config["TWILIO_TIMEOUT_SECONDS"]):
+    lease = config["NOTIFY_LEASE_SECONDS"]
+    if lease <= 2 * config["TWILIO_TIMEOUT_SECONDS"]:
         raise ConfigError("NOTIFY_LEASE_SECONDS must exceed twice TWILIO_TIMEOUT_SECONDS")
 
 
@@ -62,11 +62,11 @@ def init_app(app: Flask) -> Celery:
         beat_schedule={
             "sweep-outbox": {
                 "task": "notifications.deliver_due",
-                "schedule": float(config["NOTIFY_SWEEP_SECONDS"]),
+                "schedule": config["NOTIFY_SWEEP_SECONDS"],
             },
             "run-schedules": {
                 "task": "notifications.tick",
-                "schedule": float(config["NOTIFY_SCHEDULE_SECONDS"]),
+                "schedule": config["NOTIFY_SCHEDULE_SECONDS"],
             },
         },
     )

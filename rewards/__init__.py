@@ -1,11 +1,19 @@
 """The three frees: awards, benefits held, benefit codes, gates online and offline, settlement.
 
-Importing the package registers its policy sections (`three_free`, `honours`), connects its
-listeners to the certificate events and to the donor's card, and registers how the shell makes a
-gate device (bound to its operator: `flask users create-device --role gate --operator ID`).
+`init_app` registers the policy sections rewards reads (`three_free`, `honours`) and how the shell
+makes a gate device (bound to its operator: `flask users create-device --role gate --operator
+ID`). Its reactions to donations and its part of the donor's card are connected in wiring.py.
 """
 
-from rewards import rules, services  # noqa: F401  (registers policy sections and listeners)
+from flask import Flask
+
+from core import auth, policy
+from rewards import gates, rules
 from rewards.routes import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    policy.register_sections(app, rules.POLICY_SECTIONS)
+    auth.register_device_maker(app, auth.GATE, gates.make_gate_device)

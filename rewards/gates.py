@@ -172,9 +172,6 @@ def make_gate_device(name: str, options: dict[str, Any]) -> tuple[Device, str]:
     return device, secret
 
 
-auth.register_device_maker(auth.GATE, make_gate_device)
-
-
 def gate_device(client_id: str) -> tuple[Device, GateDevice]:
     row = db.session.execute(
         select(Device, GateDevice)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from core.policy import PolicyReader, PolicyUndecided, RegionPolicy, register_section
+from core.policy import PolicyReader, PolicyUndecided, RegionPolicy, Sections
 
 THREE_FREE = "three_free"
 HONOURS = "honours"
@@ -190,8 +190,7 @@ def read_honours(reader: PolicyReader) -> dict[str, Honour]:
     return honours
 
 
-register_section(THREE_FREE, read_three_free)
-register_section(HONOURS, read_honours)
+POLICY_SECTIONS: Sections = {THREE_FREE: (read_three_free, None), HONOURS: (read_honours, None)}
 
 
 def three_free(policy: RegionPolicy) -> ThreeFree | None:

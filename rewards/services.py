@@ -17,11 +17,9 @@ from fractions import Fraction
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from certificate.counts import as_number, as_text, to_halves
-from certificate.events import card_requested, donation_recorded, donation_voided
 from certificate.services import CountedDonation, counted_donations
 from core import audit, clock
 from core.auth import Caller
@@ -31,6 +29,7 @@ from core.extensions import db
 from core.i18n import _l
 from core.policy import PolicyUndecided, RegionPolicy, policy_for, regions
 from core.signing import keyring
+from core.transaction import before_commit
 from donors.models import Donor
 from rewards.codes import TOKEN_TYPE
 from rewards.models import (
@@ -230,29 +229,16 @@ def _ensure_holder(donor: Donor) -> None:
         db.session.add(BenefitHolder(donor_id=donor.id, ref=holder_ref(donor.id)))
 
 
-# Donation events mark the donor; the standing is recomputed once, just before the transaction
-# commits, so a correction (void, then record anew) never withdraws and re-grants in between.
-_PENDING = "rewards_standing_pending"
-
-
-def _mark_donor(_sender: Any, donation: Any, **_: Any) -> None:
-    db.session().info.setdefault(_PENDING, set()).add(donation.donor_id)
-
-
-donation_recorded.connect(_mark_donor)
-donation_voided.connect(_mark_donor)
-
-
-@event.listens_for(Session, "before_commit")
-def _refresh_marked(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    for donor_id in sorted(pending or ()):
-        refresh_standing(session.get(Donor, donor_id))
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_marked(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def restand_before_commit(_sender: Any, donation: Any, **_: Any) -> None:
+    """A donation recorded or voided: the donor's standing is recomputed once, just before the
+    transaction commits, so a correction (void, then record anew) never withdraws and re-grants
+    in between."""
+    donor_id = donation.donor_id
+    before_commit(
+        db.session(),
+        ("rewards_standing", donor_id),
+        lambda: refresh_standing(db.session.get(Donor, donor_id)),
+    )
 
 
 # ---------------------------------------------------------------- awards
@@ -623,13 +609,10 @@ def audit_admin_view(admin: Caller, donor: Donor) -> None:
     )
 
 
-def _card_sections(_sender: Any, donor: Donor, **_: Any) -> dict[str, Any]:
+def card_sections(_sender: Any, donor: Donor, **_: Any) -> dict[str, Any]:
     from rewards.schemas import BenefitsSchema
 
     return {"benefits": BenefitsSchema().dump(benefits_view(donor))}
-
-
-card_requested.connect(_card_sections)
 
 
 # ---------------------------------------------------------------- benefit codes

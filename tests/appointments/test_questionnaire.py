@@ -16,9 +16,10 @@ from appointments.questionnaire import canonical
 from core import clock
 from core.errors import message_for
 from core.extensions import db
-from core.policy import Period, PolicyError, load_policies
+from core.policy import Period, PolicyError
 from tests.factories import bearer
 from tests.factories.appointments import quick_donor, site_with_day
+from tests.factories.policies import load_policies
 
 
 def form(client, token):

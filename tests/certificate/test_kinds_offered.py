@@ -11,7 +11,7 @@ import csv
 
 from certificate.eligibility import check_eligibility
 from core.ids import make_din
-from core.policy import PolicyError, load_policies, policy_for
+from core.policy import PolicyError, policy_for
 from tests.factories import (
     ENGLISH_COMMAND_LINE,
     bearer,
@@ -22,7 +22,7 @@ from tests.factories import (
     staff_token,
 )
 from tests.factories.appointments import in_days
-from tests.factories.policies import POLICIES, edit
+from tests.factories.policies import POLICIES, edit, load_policies
 
 
 def test_plasma_is_listed_as_not_offered_with_the_decision_as_source():

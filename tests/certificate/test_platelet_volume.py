@@ -19,7 +19,7 @@ from certificate.models import Donation
 from core import clock
 from core.extensions import db
 from core.ids import make_din
-from core.policy import PolicyError, load_policies, policy_for
+from core.policy import PolicyError, policy_for
 from tests.factories import (
     ENGLISH_COMMAND_LINE,
     at,
@@ -30,7 +30,7 @@ from tests.factories import (
     resident_id,
     staff_token,
 )
-from tests.factories.policies import POLICIES, edit
+from tests.factories.policies import POLICIES, edit, load_policies
 
 HEADER = ["id_number", "name", "din", "kind", "volume_ml", "units", "donation_date"]
 

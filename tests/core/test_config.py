@@ -233,3 +233,26 @@ def test_the_profile_comes_from_app_env(monkeypatch):
 def test_unknown_profile_is_refused():
     with pytest.raises(ConfigError, match="APP_ENV"):
         load_config("staging")
+
+
+def test_an_environment_setting_is_parsed_once_into_its_type(monkeypatch):
+    # Issue 13: no use site converts a setting; a number from the environment is one at start-up.
+    monkeypatch.setenv("NOTIFY_LEASE_SECONDS", "240")
+    monkeypatch.setenv("TWILIO_TIMEOUT_SECONDS", "7.5")
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
+    settings = load_config("testing")
+    assert settings["NOTIFY_LEASE_SECONDS"] == 240
+    assert settings["TWILIO_TIMEOUT_SECONDS"] == 7.5
+    assert settings["TRUSTED_PROXY_HOPS"] == 1
+
+
+def test_a_number_setting_that_is_not_one_stops_the_start_naming_it(monkeypatch):
+    monkeypatch.setenv("NOTIFY_BATCH_SIZE", "a hundred")
+    with pytest.raises(ConfigError, match="NOTIFY_BATCH_SIZE must be a whole number"):
+        load_config("testing")
+
+
+def test_settings_nothing_reads_are_gone():
+    # Issue 13: the clock's zone is core.clock's; Flask no longer reads JSON_AS_ASCII.
+    settings = load_config("testing")
+    assert "TIMEZONE" not in settings and "JSON_AS_ASCII" not in settings

@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from core.policy import Period, PolicyError, PolicyUndecided, load_policies
-from tests.factories.policies import POLICIES, edit
+from core.policy import Period, PolicyError, PolicyUndecided
+from tests.factories.policies import POLICIES, SECTIONS, edit, load_policies
 
 
 @pytest.fixture(scope="module")
@@ -173,18 +173,37 @@ def test_a_registered_section_is_read_and_served(policy_dir):
     def read(section):
         return {"days": section.positive("days")}
 
-    policy.register_section("test_only_section", read)
-    try:
-        with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
-            handle.write("\n[test_only_section]\ndays = 3\n")
-        loaded = load_policies(policy_dir)
-        assert loaded["zhejiang"].section("test_only_section") == {"days": 3}
-        with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
-            handle.write("extra = 1\n")
-        with pytest.raises(PolicyError, match="test_only_section.extra"):
-            load_policies(policy_dir)
-    finally:
-        policy._SECTION_READERS.pop("test_only_section")
+    sections = {**SECTIONS, "test_only_section": (read, None)}
+    with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
+        handle.write("\n[test_only_section]\ndays = 3\n")
+    loaded = policy.load_policies(policy_dir, sections)
+    assert loaded["zhejiang"].section("test_only_section") == {"days": 3}
+    with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
+        handle.write("extra = 1\n")
+    with pytest.raises(PolicyError, match="test_only_section.extra"):
+        policy.load_policies(policy_dir, sections)
+
+
+def test_a_section_is_known_only_to_the_app_whose_package_registered_it(policy_dir):
+    # Issue 13: a package registers its sections from its init_app, on the app being built.
+    from flask import Flask
+
+    from core import policy
+
+    def read(section):
+        return {"days": section.positive("days")}
+
+    with open(policy_dir / "zhejiang.toml", "a", encoding="utf-8") as handle:
+        handle.write("\n[test_only_section]\ndays = 3\n")
+    registering, other = Flask("registering"), Flask("other")
+    for app in (registering, other):
+        policy.register_sections(app, SECTIONS)
+    policy.register_sections(registering, {"test_only_section": (read, None)})
+    policy.register_sections(registering, {"test_only_section": (read, None)})
+    loaded = policy.load_policies(policy_dir, policy.sections_of(registering))
+    assert loaded["zhejiang"].section("test_only_section") == {"days": 3}
+    with pytest.raises(PolicyError, match="test_only_section: is not a section"):
+        policy.load_policies(policy_dir, policy.sections_of(other))
 
 
 def test_award_tiers_are_read_from_the_national_rules(zhejiang):

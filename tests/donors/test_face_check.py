@@ -354,7 +354,8 @@ def test_a_face_check_section_without_its_consent_version_is_refused(tmp_path):
     import shutil
 
     from core.config import PROJECT_ROOT
-    from core.policy import PolicyError, load_policies
+    from core.policy import PolicyError
+    from tests.factories.policies import load_policies
 
     for path in (PROJECT_ROOT / "policies").glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)

@@ -5,9 +5,26 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from appointments import rules as appointment_rules
+from core import policy
 from core.config import PROJECT_ROOT
+from donors import faces
+from notifications import rules as notification_rules
+from rewards import rules as reward_rules
 
 POLICIES = PROJECT_ROOT / "policies"
+# Every package's sections, as the app registers them (app.register_packages).
+SECTIONS: policy.Sections = {
+    **faces.POLICY_SECTIONS,
+    **appointment_rules.POLICY_SECTIONS,
+    **reward_rules.POLICY_SECTIONS,
+    **notification_rules.POLICY_SECTIONS,
+}
+
+
+def load_policies(directory: Path = POLICIES) -> dict[str, policy.RegionPolicy]:
+    """The region files of `directory`, read as the app reads them."""
+    return policy.load_policies(directory, SECTIONS)
 
 
 def copy_policies(directory: Path) -> Path:

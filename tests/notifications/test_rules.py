@@ -6,9 +6,8 @@ from datetime import date
 
 import pytest
 
-import notifications  # noqa: F401  (registers the sections it reads)
-from core.policy import Period, PolicyError, load_policies
-from tests.factories.policies import POLICIES, edit
+from core.policy import Period, PolicyError
+from tests.factories.policies import POLICIES, edit, load_policies
 
 
 def test_the_policy_days_come_from_policy_md_section_5():

@@ -6,10 +6,9 @@ from datetime import date
 
 import pytest
 
-import rewards  # noqa: F401  (registers the sections)
-from core.policy import PolicyError, PolicyUndecided, load_policies
+from core.policy import PolicyError, PolicyUndecided
 from rewards.rules import award_names, three_free
-from tests.factories.policies import POLICIES, edit
+from tests.factories.policies import POLICIES, edit, load_policies
 
 
 @pytest.fixture(scope="module")
