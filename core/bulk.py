@@ -23,9 +23,10 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if connection.dialect.name != "postgresql":
         connection.execute(table.insert(), list(rows))
         return
+    dialect = connection.dialect
     names = list(rows[0])
     columns = [table.c[name] for name in names]
-    processors = [column.type._cached_bind_processor(connection.dialect) for column in columns]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
     quoted = ", ".join(f'"{name}"' for name in names)
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
