@@ -36,9 +36,10 @@ def create_app(config: str | dict | None = None) -> Flask:
     app.config.update(settings)
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:  # per-address limits must count the client's address, not the proxy's
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
+    # Flask types app.json as the JSONProvider interface; it is the DefaultJSONProvider here.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     i18n.init_app(app)
 

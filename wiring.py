@@ -145,7 +145,9 @@ def forget_the_booking(sender: Any, booking: BookingRow, **extra: Any) -> None:
 
 
 def tell_the_offer(sender: Any, entry: WaitlistEntry, **extra: Any) -> None:
-    slot = entry.offered_slot
+    slot, expires_at = entry.offered_slot, entry.offer_expires_at
+    if slot is None or expires_at is None:
+        raise ValueError(f"waiting-list entry {entry.id} was offered no place")
     messages.tell_place_offered(
         PlaceOffer(
             entry_id=entry.id,
@@ -153,7 +155,7 @@ def tell_the_offer(sender: Any, entry: WaitlistEntry, **extra: Any) -> None:
             donor_id=entry.donor_id,
             starts_at=clock.as_utc(slot.starts_at),
             site_name=entry.site.name,
-            expires_at=clock.as_utc(entry.offer_expires_at),
+            expires_at=clock.as_utc(expires_at),
         )
     )
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from appointments import questionnaire, services
@@ -111,6 +111,7 @@ def check_in(
     A donor already checked in there today gets the same visit back (`False`: not new).
     """
     site = require_site(staff, site_id)
+    donor: Donor | None
     if code is not None:
         donor, jti, expires_at = _read_code(code)
         used = db.session.get(CheckinCodeUse, jti)
@@ -361,25 +362,28 @@ def fulfil_visit(sender: Any, donation: Donation, **extra: Any) -> None:
         )
     booking = None
     if visit_id is not None:
-        closed = db.session.execute(
-            update(Visit)
-            .where(
-                Visit.id == visit_id,
-                Visit.status == VISIT_OPEN,
-                Visit.donor_id == donation.donor_id,
-            )
-            .values(
-                status=VISIT_DONATED,
-                donation_id=donation.id,
-                closed_at=now,
-                closed_by=donation.staff_id,
-                outcome="donated",
-            )
-            .execution_options(synchronize_session=False)
+        closed = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(Visit)
+                .where(
+                    Visit.id == visit_id,
+                    Visit.status == VISIT_OPEN,
+                    Visit.donor_id == donation.donor_id,
+                )
+                .values(
+                    status=VISIT_DONATED,
+                    donation_id=donation.id,
+                    closed_at=now,
+                    closed_by=donation.staff_id,
+                    outcome="donated",
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if not closed:
             raise ApiError("visit_not_open", 409, errors={"visit_id": ["visit_not_open"]})
-        visit = db.session.get(Visit, visit_id, populate_existing=True)
+        visit = db.session.get_one(Visit, visit_id, populate_existing=True)
         if visit.questionnaire_response_id is None:
             response = questionnaire.valid_response(visit.donor, now)
             visit.questionnaire_response_id = response.id if response else None
@@ -398,4 +402,4 @@ def fulfil_visit(sender: Any, donation: Donation, **extra: Any) -> None:
         booking.donation_id = donation.id
         booking.changed_at = now
     db.session.flush()
-    services.withdraw_after_donation(db.session.get(Donor, donation.donor_id))
+    services.withdraw_after_donation(db.session.get_one(Donor, donation.donor_id))

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
-from core.extensions import db
+from core.extensions import Model
 from core.types import EncryptedText, UTCDateTime
 from donors.models import Donor
 from sites.models import Site
@@ -68,7 +68,7 @@ _ACTIVE_WAITLIST_SQL = text("status IN ('waiting', 'offered')")
 _OPEN_VISIT_SQL = text("status = 'open'")
 
 
-class SiteSchedule(db.Model):
+class SiteSchedule(Model):
     """A site's booking rules for days the national calendar makes special."""
 
     __tablename__ = "site_schedules"
@@ -82,7 +82,7 @@ class SiteSchedule(db.Model):
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
-class OpeningSession(db.Model):
+class OpeningSession(Model):
     """One weekly opening (a morning, an afternoon), cut into slots with places per kind."""
 
     __tablename__ = "opening_sessions"
@@ -96,7 +96,7 @@ class OpeningSession(db.Model):
     capacity: Mapped[dict[str, int]] = mapped_column(JSON)  # kind -> places per slot
 
 
-class ScheduleException(db.Model):
+class ScheduleException(Model):
     """One dated change: the site is closed that day, or opens with other sessions."""
 
     __tablename__ = "schedule_exceptions"
@@ -113,7 +113,7 @@ class ScheduleException(db.Model):
     __table_args__ = (UniqueConstraint("site_id", "day", name="uq_schedule_exceptions_site_day"),)
 
 
-class Slot(db.Model):
+class Slot(Model):
     """Places for one kind of donation at one site from `starts_at` to `ends_at`."""
 
     __tablename__ = "slots"
@@ -143,7 +143,7 @@ class Slot(db.Model):
         return max(self.capacity - self.booked - self.held, 0) if self.status == SLOT_OPEN else 0
 
 
-class Booking(db.Model):
+class Booking(Model):
     __tablename__ = "bookings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -180,7 +180,7 @@ class Booking(db.Model):
     )
 
 
-class WaitlistEntry(db.Model):
+class WaitlistEntry(Model):
     """A donor waiting for a place of one kind at one site on one day, first come first served."""
 
     __tablename__ = "waitlist_entries"
@@ -216,7 +216,7 @@ class WaitlistEntry(db.Model):
     )
 
 
-class QuestionnaireResponse(db.Model):
+class QuestionnaireResponse(Model):
     """A donor's signed health form: never changed once written (also refused by the database).
 
     `answers` is encrypted JSON holding the answers, their evaluation and a random nonce;
@@ -244,7 +244,7 @@ def _refuse_changes(mapper: Any, connection: Any, target: QuestionnaireResponse)
     raise ValueError("a signed questionnaire response cannot be changed")
 
 
-class CheckinCodeUse(db.Model):
+class CheckinCodeUse(Model):
     """The id of every check-in code that opened a visit: a code works once."""
 
     __tablename__ = "checkin_code_uses"
@@ -256,7 +256,7 @@ class CheckinCodeUse(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class Visit(db.Model):
+class Visit(Model):
     """A donor at a site today, from check-in to the donation (or to leaving without one)."""
 
     __tablename__ = "visits"

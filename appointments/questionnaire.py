@@ -18,10 +18,10 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from appointments.models import ACTIVE_BOOKING, Booking, QuestionnaireResponse, Visit
 from appointments.rules import QuestionnaireEdition, booking_rules, questionnaires
@@ -180,7 +180,7 @@ def _check_answers(
             problems[code] = ["answer_date_required"]
         elif answer["answer"] and day is not None and prompt is None:
             problems[code] = ["answer_date_not_needed"]
-        elif day is not None:
+        elif day is not None and prompt is not None:
             latest = today + (PERIOD_END_AHEAD if prompt.future_allowed else timedelta(0))
             if day > latest:
                 problems[code] = ["answer_date_in_future"]
@@ -300,8 +300,11 @@ def erase_answers(donor: Donor) -> int:
         .where(Visit.donor_id == donor.id, Visit.questionnaire_response_id.is_not(None))
         .values(questionnaire_response_id=None)
     )
-    deleted = db.session.execute(
-        delete(QuestionnaireResponse).where(QuestionnaireResponse.donor_id == donor.id)
+    deleted = cast(
+        CursorResult[Any],
+        db.session.execute(
+            delete(QuestionnaireResponse).where(QuestionnaireResponse.donor_id == donor.id)
+        ),
     ).rowcount
     if deleted:
         audit.record(

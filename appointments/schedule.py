@@ -132,7 +132,7 @@ def plan_day(
     exception: ScheduleException | None,
 ) -> DayPlan:
     calendar = national_calendar(day)
-    common = {
+    common: dict[str, Any] = {
         "day": day,
         "holiday": calendar.holiday,
         "adjusted_workday": calendar.adjusted_workday,
@@ -564,9 +564,10 @@ def search_sites(
         # Each site's own booking close applies; the query above only dropped started slots.
         closes = booking_rules(site.region).booking_closes
         if clock.as_utc(first_free) <= clock.now() + closes:
-            places, first_free = _bookable_places(site, slot_kind, first, last, closes)
-            if not places:
+            places, bookable_from = _bookable_places(site, slot_kind, first, last, closes)
+            if not places or bookable_from is None:
                 continue
+            first_free = bookable_from
         item = found.setdefault(
             site_id, {"site": site, "free_by_kind": {}, "next_free_at": None, "distance_km": None}
         )

@@ -18,13 +18,13 @@ They return plain frozen dataclasses (`BookingInfo`, `FreePlaces`, ...), never r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import CursorResult, Select, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -69,18 +69,21 @@ _OFFER_ROUNDS = 100  # bounds one pass of offering freed places; the next change
 
 
 def _app() -> Any:
-    return current_app._get_current_object()
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- places on a slot
 
 
 def _change_places(slot_id: int, condition: Any, **values: Any) -> bool:
-    result = db.session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, condition)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id, condition)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
     )
     return result.rowcount == 1
 
@@ -196,11 +199,14 @@ def _lapse_past_bookings(condition: Any, today: date) -> int:
     """A booking whose day is over stops being active: not seen is a no-show."""
     lapsed = 0
     for status, outcome in ((BOOKED, NO_SHOW), (CHECKED_IN, NOT_DONATED)):
-        lapsed += db.session.execute(
-            update(Booking)
-            .where(condition, Booking.status == status, Booking.day < today)
-            .values(status=outcome, changed_at=clock.now())
-            .execution_options(synchronize_session=False)
+        lapsed += cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(Booking)
+                .where(condition, Booking.status == status, Booking.day < today)
+                .values(status=outcome, changed_at=clock.now())
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
     return lapsed
 
@@ -451,7 +457,7 @@ def position_in_line(entry: WaitlistEntry) -> int | None:
     """1 for the first donor in line; None once the entry is no longer waiting."""
     if entry.status not in ACTIVE_WAITLIST:
         return None
-    ahead = db.session.scalar(
+    ahead = db.session.execute(
         select(func.count())
         .select_from(WaitlistEntry)
         .where(
@@ -462,7 +468,7 @@ def position_in_line(entry: WaitlistEntry) -> int | None:
             (WaitlistEntry.created_at < entry.created_at)
             | ((WaitlistEntry.created_at == entry.created_at) & (WaitlistEntry.id < entry.id)),
         )
-    )
+    ).scalar_one()
     return ahead + 1
 
 
@@ -483,7 +489,7 @@ def offer_free_places(site_id: int, day: date, kind: str) -> int:
     freed at night is held into the morning, so the line is not used up by offers no one heard
     of; a place that starts too soon after that moment is left for anyone to book.
     """
-    site = db.session.get(Site, site_id)
+    site = db.session.get_one(Site, site_id)
     rules = rules_for_site(site)
     now = clock.now()
     told = _first_notice(now)
@@ -502,7 +508,7 @@ def offer_free_places(site_id: int, day: date, kind: str) -> int:
             .order_by(Slot.starts_at)
             .limit(1)
         ).first() or (None, None)
-        if slot_id is None:
+        if slot_id is None or starts_at is None:
             break
         entry_id = db.session.scalar(
             select(WaitlistEntry.id)
@@ -520,18 +526,24 @@ def offer_free_places(site_id: int, day: date, kind: str) -> int:
         if not hold_place(slot_id):
             continue  # taken meanwhile: look again
         expires = min(told + rules.offer_hold, clock.as_utc(starts_at) - rules.booking_closes)
-        claimed = db.session.execute(
-            update(WaitlistEntry)
-            .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WAITING)
-            .values(
-                status=OFFERED, offered_slot_id=slot_id, offered_at=now, offer_expires_at=expires
-            )
-            .execution_options(synchronize_session=False)
+        claimed = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(WaitlistEntry)
+                .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WAITING)
+                .values(
+                    status=OFFERED,
+                    offered_slot_id=slot_id,
+                    offered_at=now,
+                    offer_expires_at=expires,
+                )
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if not claimed:
             release_hold(slot_id)
             continue
-        entry = db.session.get(WaitlistEntry, entry_id, populate_existing=True)
+        entry = db.session.get_one(WaitlistEntry, entry_id, populate_existing=True)
         audit.record("waitlist.offered", actor=SYSTEM, target=("waitlist", entry.id))
         place_offered.send(_app(), entry=entry)
         offers += 1
@@ -546,13 +558,14 @@ def own_entry(donor: Donor, entry_id: int) -> WaitlistEntry:
 
 
 def offer_is_live(entry: WaitlistEntry) -> bool:
-    return entry.status == OFFERED and clock.as_utc(entry.offer_expires_at) > clock.now()
+    expires = entry.offer_expires_at
+    return entry.status == OFFERED and expires is not None and clock.as_utc(expires) > clock.now()
 
 
 def accept_offer(donor: Donor, entry_id: int) -> Booking:
     """Take the place held for the donor; an existing booking moves to it (within its cut-off)."""
     entry = own_entry(donor, entry_id)
-    if entry.status != OFFERED:
+    if entry.status != OFFERED or entry.offered_slot_id is None:
         raise ApiError("offer_not_open", 409)
     if not offer_is_live(entry):
         raise ApiError("offer_expired", 409)
@@ -624,16 +637,20 @@ def expire_offers() -> int:
         .limit(1000)
     ).all()
     for entry_id in due:
-        claimed = db.session.execute(
-            update(WaitlistEntry)
-            .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == OFFERED)
-            .values(status=EXPIRED, closed_at=now)
-            .execution_options(synchronize_session=False)
+        claimed = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(WaitlistEntry)
+                .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == OFFERED)
+                .values(status=EXPIRED, closed_at=now)
+                .execution_options(synchronize_session=False)
+            ),
         ).rowcount
         if not claimed:
             continue
-        entry = db.session.get(WaitlistEntry, entry_id, populate_existing=True)
-        release_hold(entry.offered_slot_id)
+        entry = db.session.get_one(WaitlistEntry, entry_id, populate_existing=True)
+        if entry.offered_slot_id is not None:
+            release_hold(entry.offered_slot_id)
         audit.record("waitlist.offer_expired", actor=SYSTEM, target=("waitlist", entry.id))
         offer_expired.send(_app(), entry=entry)
         offer_free_places(entry.site_id, entry.day, entry.kind)
@@ -655,20 +672,31 @@ def sweep() -> SweepReport:
     now, today = clock.now(), clock.local_today()
     expired = expire_offers()
     lapsed = _lapse_past_bookings(Booking.id.isnot(None), today)
-    entries = db.session.execute(
-        update(WaitlistEntry)
-        .where(WaitlistEntry.status.in_(ACTIVE_WAITLIST), WaitlistEntry.day < today)
-        .values(status=LAPSED, closed_at=now)
-        .execution_options(synchronize_session=False)
+    entries = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.status.in_(ACTIVE_WAITLIST), WaitlistEntry.day < today)
+            .values(status=LAPSED, closed_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
-    visits = db.session.execute(
-        update(Visit)
-        .where(Visit.status == VISIT_OPEN, Visit.day < today)
-        .values(status=VISIT_CLOSED, closed_at=now, outcome="lapsed")
-        .execution_options(synchronize_session=False)
+    visits = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Visit)
+            .where(Visit.status == VISIT_OPEN, Visit.day < today)
+            .values(status=VISIT_CLOSED, closed_at=now, outcome="lapsed")
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
-    pruned = db.session.execute(
-        CheckinCodeUse.__table__.delete().where(CheckinCodeUse.expires_at < now - timedelta(days=1))
+    pruned = cast(
+        CursorResult[Any],
+        db.session.execute(
+            CheckinCodeUse.__table__.delete().where(
+                CheckinCodeUse.expires_at < now - timedelta(days=1)
+            )
+        ),
     ).rowcount
     return SweepReport(expired, lapsed, entries, visits, pruned)
 
@@ -700,7 +728,7 @@ def site_bookings_query(
     return query.order_by(Slot.starts_at, Booking.id)
 
 
-def _counts(rows: list[tuple[str, str, int]]) -> dict[str, Any]:
+def _counts(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
     by_kind: dict[str, int] = {}
     by_status: dict[str, int] = {}
     table: dict[str, dict[str, int]] = {}
@@ -954,8 +982,8 @@ def entry_view(entry: WaitlistEntry) -> dict[str, Any]:
     if status == OFFERED and not offer_is_live(entry):
         status = EXPIRED
     offer = None
-    if status == OFFERED:
-        slot = entry.offered_slot
+    slot = entry.offered_slot if status == OFFERED else None
+    if slot is not None:
         offer = {
             "slot_id": slot.id,
             "starts_at": slot.starts_at,

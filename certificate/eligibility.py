@@ -144,12 +144,8 @@ def check_eligibility(
             reasons.append(Reason("deferred", deferral.until))
 
     allowed = not reasons
-    earliest: date | None = on
-    for reason in reasons:
-        if reason.until is None:
-            earliest = None
-            break
-        earliest = max(earliest, reason.until)
+    ends = [reason.until for reason in reasons if reason.until is not None]
+    earliest = max([on, *ends]) if len(ends) == len(reasons) else None
     if earliest is not None and not allowed and earliest <= on:
         earliest = None
     return Eligibility(kind, on, allowed, earliest, tuple(reasons))

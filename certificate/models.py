@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.counts import from_halves
 from core import clock
-from core.extensions import db
+from core.extensions import Model
 from core.types import EncryptedText, UTCDateTime
 from donors.models import Donor
 from sites.models import Site
@@ -28,7 +28,7 @@ REACTION_NONE = "none"
 REACTION_SEVERITIES = (REACTION_NONE, "mild", "moderate", "severe")
 
 
-class Donation(db.Model):
+class Donation(Model):
     """A collection, as a raw fact. Never edited: a correction voids it and records another."""
 
     __tablename__ = "donations"
@@ -95,7 +95,7 @@ class Donation(db.Model):
     )
 
 
-class DonationReaction(db.Model):
+class DonationReaction(Model):
     """A reaction staff recorded on a donation, at collection or afterwards.
 
     Entries are never edited: a later one on the same donation becomes its reaction, and the
@@ -116,7 +116,7 @@ class DonationReaction(db.Model):
         return bool(self.note)
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     __tablename__ = "certificates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,7 +130,7 @@ class Certificate(db.Model):
     donation: Mapped[Donation] = relationship(back_populates="certificate")
 
 
-class DonorTotals(db.Model):
+class DonorTotals(Model):
     """A donor's running totals, recomputed from valid donations in the recording transaction."""
 
     __tablename__ = "donor_totals"
@@ -148,7 +148,7 @@ class DonorTotals(db.Model):
         return from_halves(self.award_half_counts or 0)
 
 
-class DinSequence(db.Model):
+class DinSequence(Model):
     """The last sequence number used for DINs this service generated, per facility and year."""
 
     __tablename__ = "din_sequences"

@@ -416,7 +416,8 @@ class HealthStandardSchema(ma.Schema):
     source = fields.String()
 
 
-class DeferralReasonPageSchema(page_of(DeferralReasonSchema, "DeferralReasonItems")):
+# page_of makes the base class when the module loads, which a type checker cannot follow.
+class DeferralReasonPageSchema(page_of(DeferralReasonSchema, "DeferralReasonItems")):  # type: ignore[misc]
     region = fields.String()
     on = Date()
     standard = fields.Nested(HealthStandardSchema)

@@ -8,13 +8,14 @@ totals, and sends `donation_recorded`, all in the caller's transaction.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -151,11 +152,11 @@ def next_din(site: Site, year: int) -> Din:
         .values(facility_code=site.facility_code, year=year, last=0)
         .on_conflict_do_nothing()
     )
-    counter = db.session.scalar(
+    counter = db.session.execute(
         select(DinSequence)
         .where(DinSequence.facility_code == site.facility_code, DinSequence.year == year)
         .with_for_update()
-    )
+    ).scalar_one()
     counter.last += 1
     db.session.flush()
     return make_din(site.facility_code, year, counter.last)
@@ -190,7 +191,8 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
     policy = policy_for(request.site.region)
     day = check_collection_day(request.collected_at, request.visit_id)
     check_amount(policy, request.kind, request.volume_ml, request.units, day)
-    donor = db.session.scalar(select(Donor).where(Donor.id == request.donor.id).with_for_update())
+    locked = select(Donor).where(Donor.id == request.donor.id).with_for_update()
+    donor = db.session.execute(locked).scalar_one()
     eligibility = check_eligibility(donor, request.kind, day, policy, volume_ml=request.volume_ml)
     if not eligibility.allowed and not request.override_reason:
         raise not_eligible(eligibility.reasons)
@@ -247,7 +249,7 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
         record_reaction(donation, request.reaction, staff)
     issue_certificate(donation, donor)
     refresh_totals(donor)
-    donation_recorded.send(current_app._get_current_object(), donation=donation)
+    donation_recorded.send(current_app._get_current_object(), donation=donation)  # type: ignore[attr-defined]
     return donation, eligibility
 
 
@@ -323,7 +325,7 @@ def donation_donor(
         raise ApiError("visit_other_site", 409, errors={"visit_id": ["visit_other_site"]})
     if not visit.open:
         raise ApiError("visit_not_open", 409, errors={"visit_id": ["visit_not_open"]})
-    return db.session.get(Donor, visit.donor_id), visit.id
+    return db.session.get_one(Donor, visit.donor_id), visit.id
 
 
 def certificate_claims(donation: Donation, donor: Donor, number: str) -> dict[str, Any]:
@@ -460,7 +462,7 @@ def void_donation(donation: Donation, reason: str, admin: Caller) -> Donation:
         target=("donation", donation.id),
         details={"reason": reason},
     )
-    donation_voided.send(current_app._get_current_object(), donation=donation)
+    donation_voided.send(current_app._get_current_object(), donation=donation)  # type: ignore[attr-defined]
     return donation
 
 
@@ -471,7 +473,7 @@ def get_donation(donation_id: int) -> Donation:
     return donation
 
 
-def visible_to_donor(donor: Donor):
+def visible_to_donor(donor: Donor) -> ColumnElement[bool]:
     """Imported history stays hidden until the donor proves a donation number from it."""
     condition = Donation.donor_id == donor.id
     if donor.history_claimed_at is None:
@@ -479,7 +481,7 @@ def visible_to_donor(donor: Donor):
     return condition
 
 
-def donor_certificates_query(donor: Donor):
+def donor_certificates_query(donor: Donor) -> Select[Certificate]:
     return (
         select(Certificate)
         .join(Donation, Certificate.donation_id == Donation.id)
@@ -586,8 +588,8 @@ def verify_certificate(number: str, key: str | None = None) -> dict[str, Any] | 
     Everything shown comes from the signed claims, as issued. A sequential number (guessable)
     without its key shows the status alone, as the number of a certificate that exists.
     """
-    number = normalise_certificate_number(number)
-    certificate = find_certificate(number) if number else None
+    normalised = normalise_certificate_number(number)
+    certificate = find_certificate(normalised) if normalised else None
     if certificate is None:
         return None
     try:
@@ -714,11 +716,13 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
     if original.certificate is not None:
         issue_certificate(corrected, donor)
     refresh_totals(donor)
-    donation_recorded.send(current_app._get_current_object(), donation=corrected)
+    donation_recorded.send(current_app._get_current_object(), donation=corrected)  # type: ignore[attr-defined]
     return corrected
 
 
-def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
+def card_view(
+    donor: Donor, eligibility_views: Callable[[Donor, date], list[dict[str, Any]]]
+) -> dict[str, Any]:
     totals = totals_for(donor)
     latest = latest_certificate(donor)
     card = {
@@ -732,6 +736,6 @@ def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
         "next_eligible": eligibility_views(donor, clock.local_today()),
         "history_to_confirm": history.history_to_confirm(donor),
     }
-    for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):
+    for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):  # type: ignore[attr-defined]
         card.update(sections or {})
     return card

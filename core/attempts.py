@@ -15,21 +15,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, String, delete, select, update
+from sqlalchemy import CursorResult, Integer, String, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
-from core.extensions import db
+from core.extensions import Model, db
 from core.types import UTCDateTime
 
 # Backoff doubles per failure; past this many doublings the wait is the budget's longest anyway.
 _MAX_DOUBLINGS = 32
 
 
-class AttemptCounter(db.Model):
+class AttemptCounter(Model):
     """The failures a key has made that are not yet forgotten, and when the last one was."""
 
     __tablename__ = "attempt_counters"
@@ -167,4 +167,4 @@ def forget(scope: str, key: str) -> bool:
     result = db.session.execute(
         delete(table).where(table.c.scope == scope, table.c.key == key, table.c.failures > 0)
     )
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, current_app, g, request
+from flask.typing import ResponseReturnValue
 from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
@@ -143,7 +144,7 @@ def roles_required(*roles: str, view_checks_session: bool = False) -> Callable:
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             g.session_check_deferred = view_checks_session
             claims = _verified_access_claims()
             if claims.get("role") not in roles:
@@ -312,7 +313,8 @@ def init_app(app: Flask) -> None:
         """Expiry by the service's clock too, so the suite can move time past a token's life."""
         if payload["exp"] <= clock.now().timestamp():
             expired = ExpiredSignatureError("token expired")
-            expired.jwt_header, expired.jwt_data = jwt_header, payload
+            # flask-jwt-extended's expired-token handler reads the token's parts off the error.
+            expired.jwt_header, expired.jwt_data = jwt_header, payload  # type: ignore[attr-defined]
             raise expired
         return True
 
@@ -321,31 +323,31 @@ def init_app(app: Flask) -> None:
         return _session_revoked(payload)
 
     @jwt.unauthorized_loader
-    def missing_token(reason: str):
+    def missing_token(reason: str) -> ResponseReturnValue:
         return error_body("unauthorized", 401), 401, {"WWW-Authenticate": "Bearer"}
 
     @jwt.invalid_token_loader
-    def invalid_token(reason: str):
+    def invalid_token(reason: str) -> ResponseReturnValue:
         return error_body("token_invalid", 401), 401, {"WWW-Authenticate": "Bearer"}
 
     @jwt.expired_token_loader
-    def expired_token(jwt_header: dict, payload: dict):
+    def expired_token(jwt_header: dict, payload: dict) -> ResponseReturnValue:
         return error_body("token_expired", 401), 401, {"WWW-Authenticate": "Bearer"}
 
     @jwt.revoked_token_loader
-    def revoked_token(jwt_header: dict, payload: dict):
+    def revoked_token(jwt_header: dict, payload: dict) -> ResponseReturnValue:
         return error_body("token_revoked", 401), 401
 
     @jwt.needs_fresh_token_loader
-    def stale_token(jwt_header: dict, payload: dict):
+    def stale_token(jwt_header: dict, payload: dict) -> ResponseReturnValue:
         return error_body("unauthorized", 401), 401
 
     @jwt.token_verification_failed_loader
-    def failed_claims(jwt_header: dict, payload: dict):
+    def failed_claims(jwt_header: dict, payload: dict) -> ResponseReturnValue:
         return error_body("token_invalid", 401), 401
 
     @jwt.user_lookup_error_loader
-    def lookup_failed(jwt_header: dict, payload: dict):
+    def lookup_failed(jwt_header: dict, payload: dict) -> ResponseReturnValue:
         return error_body("token_invalid", 401), 401
 
 

@@ -8,11 +8,14 @@ what makes a million-row station export load in minutes. Values pass through eac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table
 
 from core.extensions import db
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -23,11 +26,13 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if connection.dialect.name != "postgresql":
         connection.execute(table.insert(), list(rows))
         return
+    dialect = connection.dialect
     names = list(rows[0])
     columns = [table.c[name] for name in names]
-    processors = [column.type._cached_bind_processor(connection.dialect) for column in columns]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
     quoted = ", ".join(f'"{name}"' for name in names)
-    cursor = connection.connection.driver_connection.cursor()
+    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+    cursor = driver.cursor()
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(

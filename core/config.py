@@ -471,7 +471,9 @@ def _sms_problems(settings: dict) -> list[str]:
 
 def _public_https(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme == "https" and bool(parts.hostname) and not _is_loopback(parts.hostname)
+    if parts.scheme != "https" or not parts.hostname:
+        return False
+    return not _is_loopback(parts.hostname)
 
 
 def refuse_development_secrets(settings: dict) -> None:

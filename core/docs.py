@@ -45,8 +45,9 @@ def answers(*statuses: int) -> Callable:
         HTTPStatus(status)  # an unknown status fails at import, not in the document
 
     def decorator(view: Callable) -> Callable:
-        view._apidoc = deepcopy(getattr(view, "_apidoc", {}))
-        view._apidoc.setdefault("answers", []).extend(statuses)
+        apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        apidoc.setdefault("answers", []).extend(statuses)
+        view._apidoc = apidoc  # type: ignore[attr-defined]  # flask-smorest's place for a view's doc
         return view
 
     return decorator

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -150,7 +151,7 @@ class ErrorShapingApi(Api):
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
 
-    def handle_http_exception(self, error: HTTPException):
+    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         status = error.code or 500
         code = STATUS_CODES.get(status, "bad_request")
         data = getattr(error, "data", None) or {}
@@ -161,25 +162,26 @@ class ErrorShapingApi(Api):
         if status == 422 and errors is None:
             errors = {}
         headers = data.get("headers") or {}
-        if status == 405 and getattr(error, "valid_methods", None):
-            headers = {**headers, "Allow": ", ".join(error.valid_methods)}
+        allowed = getattr(error, "valid_methods", None)
+        if status == 405 and allowed:
+            headers = {**headers, "Allow": ", ".join(allowed)}
         return error_body(code, status, errors), status, headers
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
-    def handle_api_error(error: ApiError):
+    def handle_api_error(error: ApiError) -> ResponseReturnValue:
         db.session.rollback()
         return error_body(error.code, error.status, error.errors), error.status, error.headers
 
     @app.errorhandler(IntegrityError)
-    def handle_integrity_error(error: IntegrityError):
+    def handle_integrity_error(error: IntegrityError) -> ResponseReturnValue:
         db.session.rollback()
         log.info("integrity conflict: %s", type(error.orig).__name__)
         return error_body("conflict", 409), 409
 
     @app.errorhandler(PolicyUndecided)
-    def handle_policy_undecided(error: PolicyUndecided):
+    def handle_policy_undecided(error: PolicyUndecided) -> ResponseReturnValue:
         """A rule the policies leave open (or no rules at all, on a date before any standard):
         the service cannot answer, and says which rule, as services that catch it do."""
         db.session.rollback()
@@ -187,7 +189,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_body("policy_undecided", 409, {"rule": error.rule}), 409
 
     @app.errorhandler(DataError)
-    def handle_unstorable_value(error: DataError):
+    def handle_unstorable_value(error: DataError) -> ResponseReturnValue:
         """A value the database refuses (too long, out of range): the API's bounds should have
         refused it first, so it is logged, and the caller told as they would have been."""
         db.session.rollback()
@@ -195,13 +197,13 @@ def register_error_handlers(app: Flask) -> None:
         return error_body("value_not_storable", 422, {}), 422
 
     @app.errorhandler(OperationalError)
-    def handle_database_unavailable(error: OperationalError):
+    def handle_database_unavailable(error: OperationalError) -> ResponseReturnValue:
         db.session.rollback()
         log.error("database error: %s", type(error.orig).__name__)
         return error_body("service_unavailable", 503), 503
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
+    def handle_unexpected(error: Exception) -> ResponseReturnValue:
         db.session.rollback()
         # The type and traceback only: exception messages may carry values from the request.
         frames = "".join(traceback.format_tb(error.__traceback__))

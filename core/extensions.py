@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, MetaData, event
+from sqlalchemy import Engine, MetaData, Table, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -28,6 +28,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base of every model. A type checker cannot follow `db.Model`, a class Flask-SQLAlchemy makes
+# at run time from Base and its mixins (table names, binds, `query`): it is named for it here.
+if TYPE_CHECKING:
+
+    class Model(Base):
+        __abstract__ = True
+        __table__: ClassVar[Table]
+
+else:
+    Model = db.Model
 migrate = Migrate()
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import flask_smorest as smorest
@@ -39,7 +39,7 @@ def accepts(*mimetypes: str) -> Callable:
     """Let a view take bodies other than JSON (a form post from Twilio, a photo upload)."""
 
     def decorator(view: Callable) -> Callable:
-        view._accepted_mimetypes = mimetypes
+        view._accepted_mimetypes = mimetypes  # type: ignore[attr-defined]  # read when the body is parsed
         return view
 
     return decorator
@@ -58,7 +58,7 @@ def _refuse(where: str) -> ApiError:
     return ApiError("invalid_characters", 400, errors={where: ["invalid_characters"]})
 
 
-def _pairs(where: str, items: Iterator[tuple[str, str]]) -> None:
+def _pairs(where: str, items: Iterable[tuple[str, str]]) -> None:
     for name, value in items:
         if unstorable(name):
             raise _refuse(where)
@@ -101,6 +101,7 @@ def _check_document(document: Any) -> None:
             continue
         if depth >= MAX_JSON_DEPTH:
             raise ApiError("json_too_deep", 400)
+        items: Iterator[tuple[str, Any]]
         if isinstance(value, list):
             items = ((str(index), item) for index, item in enumerate(value))
         else:
@@ -128,9 +129,10 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = LARGEST_ID):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max)
+        self.smallest, self.largest = min, max
 
     def to_python(self, value: str) -> int:
-        if len(value) > len(str(self.max)) or not self.min <= int(value) <= self.max:
+        if len(value) > len(str(self.largest)) or not self.smallest <= int(value) <= self.largest:
             raise NotFound()
         return int(value)
 
@@ -176,8 +178,11 @@ class Blueprint(smorest.Blueprint):
     operation documented with the error statuses it can answer (core.docs)."""
 
     ARGUMENTS_PARSER = JsonParser()
+    _docs: dict[str, Any]
 
-    def register_views_in_doc(self, api, app, spec, *, name, parameters):
+    def register_views_in_doc(
+        self, api: Any, app: Flask, spec: Any, *, name: str, parameters: Any
+    ) -> None:
         own = self._docs
         self._docs = {
             endpoint: docs.with_error_responses(app, f"{name}.{endpoint}", methods)

@@ -260,7 +260,7 @@ def install_marshmallow_messages() -> None:
         }
     ma.Schema.error_messages = {**ma.Schema.error_messages, **SCHEMA_MESSAGES}
     for validator_class, message in VALIDATOR_MESSAGES.items():
-        validator_class.default_message = message
+        validator_class.default_message = message  # type: ignore[attr-defined]  # each subclass has one
     validate.Range.message_gte, validate.Range.message_gt = "gte", "gt"
     validate.Range.message_lte, validate.Range.message_lt = "lte", "lt"
     range_message = RangeMessage(OUT_OF_RANGE.msgid)

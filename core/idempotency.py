@@ -58,7 +58,7 @@ def _fingerprint() -> str:
         value = parsed_json_body()
         body = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     return hashlib.sha256(
-        b"\n".join([request.endpoint.encode(), request.path.encode(), body])
+        b"\n".join([(request.endpoint or "").encode(), request.path.encode(), body])
     ).hexdigest()
 
 
@@ -71,13 +71,13 @@ def idempotent(view: Callable | None = None, *, required: bool = True) -> Callab
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             key = request.headers.get(HEADER)
             if key is None and not required:
                 response = view(*args, **kwargs)
                 db.session.commit()
                 return response
-            if not _KEY.match(key or ""):
+            if key is None or not _KEY.match(key):
                 raise ApiError("idempotency_key_required", 400)
             return _once(key, view, args, kwargs)
 

@@ -112,7 +112,7 @@ def certificate_number(year: int) -> str:
 def is_sequential_certificate_number(text: str) -> bool:
     """A number of the first, guessable form (year, sequence, MOD 37-2 check)."""
     match = _SEQUENTIAL.fullmatch(text)
-    return bool(match) and check_character("".join(match.groups()[:3])) == match.group(4)
+    return match is not None and check_character("".join(match.groups()[:3])) == match.group(4)
 
 
 def is_certificate_number(text: str) -> bool:

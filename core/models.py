@@ -10,11 +10,11 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
-from core.extensions import db
+from core.extensions import Model
 from core.types import UTCDateTime
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """One login: its tokens carry the session id, so logout or a stolen refresh ends them all."""
 
     __tablename__ = "auth_sessions"
@@ -33,7 +33,7 @@ class AuthSession(db.Model):
     __table_args__ = (Index("ix_auth_sessions_principal", "principal_type", "principal_id"),)
 
 
-class Device(db.Model):
+class Device(Model):
     """A machine principal: a gate, a hospital system or the station's inventory system."""
 
     __tablename__ = "devices"
@@ -50,7 +50,7 @@ class Device(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who did what to which record, and why. Never holds personal data, only references."""
 
     __tablename__ = "audit_log"
@@ -69,7 +69,7 @@ class AuditEntry(db.Model):
     __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id", "at"),)
 
 
-class IdempotentRequest(db.Model):
+class IdempotentRequest(Model):
     """The first answer to a request carrying an Idempotency-Key, replayed to its retries."""
 
     __tablename__ = "idempotent_requests"

@@ -11,7 +11,8 @@ from core.extensions import db
 
 
 def paginate(query: Select, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    total = db.session.execute(counted).scalar_one()
     items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
     return {"items": items, "page": _meta(page, per_page, total)}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask import Flask, current_app
 
@@ -396,24 +396,40 @@ class PolicyReader:
             raise self.fail(name, f"must be {names}, got {type(value).__name__}")
         return value
 
+    @overload
+    def text(self, name: str, *, required: Literal[True] = ...) -> str: ...
+    @overload
+    def text(self, name: str, *, required: bool) -> str | None: ...
     def text(self, name: str, *, required: bool = True) -> str | None:
         value = self.get(name, str, required=required)
         if value is not None and not value.strip():
             raise self.fail(name, "must not be empty")
         return value
 
+    @overload
+    def positive(self, name: str, *, required: Literal[True] = ...) -> int: ...
+    @overload
+    def positive(self, name: str, *, required: bool) -> int | None: ...
     def positive(self, name: str, *, required: bool = True) -> int | None:
         value = self.get(name, int, required=required)
         if value is not None and value <= 0:
             raise self.fail(name, f"must be positive, got {value}")
         return value
 
+    @overload
+    def day(self, name: str, *, required: Literal[True] = ...) -> date: ...
+    @overload
+    def day(self, name: str, *, required: bool) -> date | None: ...
     def day(self, name: str, *, required: bool = True) -> date | None:
         value = self.get(name, date, required=required)
         if value is not None and not isinstance(value, date):
             raise self.fail(name, "must be a date such as 2012-07-01")
         return value
 
+    @overload
+    def period(self, name: str, *, required: Literal[True] = ...) -> Period: ...
+    @overload
+    def period(self, name: str, *, required: bool) -> Period | None: ...
     def period(self, name: str, *, required: bool = True) -> Period | None:
         value = self.text(name, required=required)
         if value is None:
@@ -706,7 +722,7 @@ def _read_award_tiers(awards: PolicyReader) -> AwardRules:
 
 def _check_no_overlap(
     reader: PolicyReader, name: str, spans: list[tuple[date | None, date | None]]
-):
+) -> None:
     ordered = sorted(spans, key=lambda span: span[0] or date.min)
     for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
         if end is None or start is None or start <= end:

@@ -58,7 +58,7 @@ class LocalDateTime(fields.DateTime):
 
     default_error_messages = {"range": OUT_OF_DATE_RANGE}
 
-    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any):
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
         return clock.to_local(value).isoformat()

@@ -24,7 +24,7 @@ _BEFORE = "before_commit"
 _AFTER = "after_commit"
 
 
-def before_commit(session: Session, key: Hashable, action: Callable[[], None]) -> None:
+def before_commit(session: Session, key: Hashable, action: Callable[[], object]) -> None:
     """Run `action` inside the transaction, just before `session` commits; a step queued again
     under the same key runs once. A step that raises rolls the transaction back."""
     _listen(session)

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
-from core.extensions import db
+from core.extensions import Model
 from core.types import EncryptedText, UTCDateTime
 
 DONOR_ACTIVE = "active"
@@ -16,7 +16,7 @@ DONOR_PENDING = "pending"  # known from a station's records, not yet registered 
 DONOR_ERASED = "erased"
 
 
-class Donor(db.Model):
+class Donor(Model):
     __tablename__ = "donors"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,7 +45,7 @@ class Donor(db.Model):
         return self.name[0] if self.name else None
 
 
-class OneTimeCode(db.Model):
+class OneTimeCode(Model):
     """A login code: only its keyed hash is stored, with the attempts made against it."""
 
     __tablename__ = "one_time_codes"
@@ -66,7 +66,7 @@ class OneTimeCode(db.Model):
     )
 
 
-class Deferral(db.Model):
+class Deferral(Model):
     """A staff decision that a donor may not give (some kinds) until a date, or ever.
 
     Only the reason code is kept, never a diagnosis; the donor sees a neutral message.
@@ -87,7 +87,7 @@ class Deferral(db.Model):
     lifted_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
-class FaceConsent(db.Model):
+class FaceConsent(Model):
     """A donor's separate consent to face checks (PIPL Art. 29): which text, when, from where.
 
     Kept after withdrawal or erasure as the proof that processing had a basis; erasure clears
@@ -107,7 +107,7 @@ class FaceConsent(db.Model):
     withdrawal_reason: Mapped[str | None] = mapped_column(String(32))
 
 
-class FaceEnrolment(db.Model):
+class FaceEnrolment(Model):
     """The one face a donor enrolled: its encoding only, unless the donor chose to keep the photo.
 
     Both are encrypted; erasing the enrolment deletes the row.

@@ -43,7 +43,8 @@ class ResidentIdField(fields.String):
         super().__init__(**kwargs)
         self.metadata = {"maxLength": 32, **self.metadata}
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ResidentId:
+    # A string in the API document; the parsed value in Python.
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> ResidentId:  # type: ignore[override]
         raw = super()._deserialize(value, attr, data, **kwargs)
         if len(raw) > 32:
             raise ma.ValidationError("id_number_length")
@@ -171,7 +172,8 @@ class Base64Image(fields.String):
         super().__init__(**kwargs)
         self.metadata = {"format": "byte", **self.metadata}
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:
+    # A base64 string in the API document; the decoded bytes in Python.
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:  # type: ignore[override]
         text = super()._deserialize(value, attr, data, **kwargs)
         if text.startswith("data:"):
             header, _, text = text.partition(",")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from core import attempts, audit, clock
 from core.auth import DONOR, address_key, issue_tokens, revoke_all_sessions
@@ -86,11 +86,11 @@ def request_code(e164: str, client_ip: str) -> dict[str, int]:
     hour_ago = now - timedelta(hours=1)
     sent_from_ip = _count_codes(OneTimeCode.ip_hash == ip_key, since=hour_ago)
     if sent_from_ip >= config["OTP_MAX_PER_IP_PER_HOUR"]:
-        oldest = db.session.scalar(
+        oldest = db.session.execute(
             select(func.min(OneTimeCode.created_at)).where(
                 OneTimeCode.ip_hash == ip_key, OneTimeCode.created_at >= hour_ago
             )
-        )
+        ).scalar_one()
         wait = clock.as_utc(oldest) + timedelta(hours=1) - now
         raise ApiError("otp_ip_limit", 429, headers=_retry_after(wait.total_seconds()))
 
@@ -134,7 +134,7 @@ def issue_code(e164: str, ip_key: str) -> None:
     db.session.add(row)
     db.session.flush()
     delivered_by = login_code_issued.send(
-        current_app._get_current_object(),
+        current_app._get_current_object(),  # type: ignore[attr-defined]
         code_id=row.id,
         mobile=e164,
         code=code,
@@ -151,11 +151,11 @@ def _local_midnight(moment: datetime) -> datetime:
 
 
 def _count_codes(condition: Any, since: datetime) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(OneTimeCode)
         .where(condition, OneTimeCode.created_at >= since)
-    )
+    ).scalar_one()
 
 
 OTP_GUESS_ADDRESS = "otp_guess_address"
@@ -225,10 +225,13 @@ def check_code(e164: str, code: str, client_ip: str, *, spend: bool = True) -> N
         raise ApiError("otp_invalid", 400)
     attempt.give_back()
     if spend:
-        spent = db.session.execute(
-            update(codes)
-            .where(codes.c.id == live, codes.c.consumed_at.is_(None))
-            .values(consumed_at=now)
+        spent = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(codes)
+                .where(codes.c.id == live, codes.c.consumed_at.is_(None))
+                .values(consumed_at=now)
+            ),
         ).rowcount
     db.session.commit()
     if spend and not spent:  # a parallel request with the same code spent it first
@@ -300,7 +303,9 @@ def _tell_registered_holder(donor: Donor, e164: str) -> None:
     )
     db.session.flush()
     registration_for_registered_id.send(
-        current_app._get_current_object(), donor=donor, other_mobile=e164
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        donor=donor,
+        other_mobile=e164,
     )
 
 
@@ -388,7 +393,7 @@ def _move_to(
     )
     if old and old != new_e164:
         db.session.flush()
-        mobile_changed.send(current_app._get_current_object(), audit_id=entry.id, old_mobile=old)
+        mobile_changed.send(current_app._get_current_object(), audit_id=entry.id, old_mobile=old)  # type: ignore[attr-defined]
     return donor
 
 
@@ -412,7 +417,7 @@ def erase_donor(donor: Donor, code: str, client_ip: str) -> None:
     donor.erased_at = clock.now()
     erase_face(donor, actor=("donor", donor.id), reason="donor_erased")
     revoke_all_sessions("donor", donor.id, "erased")
-    donor_erased.send(current_app._get_current_object(), donor=donor)
+    donor_erased.send(current_app._get_current_object(), donor=donor)  # type: ignore[attr-defined]
     audit.record("donor.erased", actor=("donor", donor.id), target=("donor", donor.id))
 
 

@@ -30,9 +30,10 @@ import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -176,15 +177,18 @@ def deliver_due(max_batches: int = 50) -> DeliveryReport:
 
 def _write(session: Session, row: OutboxMessage, token: str, **values) -> bool:
     """Change a claimed row, only while this claim still holds it; commits."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == row.id,
-            OutboxMessage.claim_token == token,
-            OutboxMessage.status == SENDING,
-        )
-        .values(updated_at=clock.now(), **values)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row.id,
+                OutboxMessage.claim_token == token,
+                OutboxMessage.status == SENDING,
+            )
+            .values(updated_at=clock.now(), **values)
+            .execution_options(synchronize_session=False)
+        ),
     )
     session.commit()
     return result.rowcount == 1
@@ -375,7 +379,9 @@ def _retry(
     in_flight: bool,
 ) -> None:
     now = clock.now()
-    kept = {"in_flight_since": row.in_flight_since or now} if in_flight else {}
+    kept: dict[str, datetime | None] = (
+        {"in_flight_since": row.in_flight_since or now} if in_flight else {}
+    )
     if not in_flight:
         kept["in_flight_since"] = None
     next_try = now + retry_delay(row.attempts)

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
-from core.extensions import db
+from core.extensions import Model
 from core.types import EncryptedText, UTCDateTime
 from donors.models import Donor
 
@@ -31,7 +31,7 @@ STATUSES = (PENDING, SENDING, SENT, DELIVERED, UNDELIVERED, FAILED, EXPIRED, SKI
 NOT_DELIVERED = (FAILED, UNDELIVERED, EXPIRED)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """One SMS, written in the transaction of its cause and sent once.
 
     The row names the donor, not the number: the number is decrypted only when the message is
@@ -81,7 +81,7 @@ class OutboxMessage(db.Model):
     )
 
 
-class NotificationPreference(db.Model):
+class NotificationPreference(Model):
     """What a donor opted out of; no row means the defaults (everything on)."""
 
     __tablename__ = "notification_preferences"
@@ -97,7 +97,7 @@ OPEN = "open"
 CLOSED = "closed"
 
 
-class StockAppeal(db.Model):
+class StockAppeal(Model):
     """An administrator's call: blood group X is low in city Y, until a date."""
 
     __tablename__ = "stock_appeals"
@@ -122,7 +122,7 @@ class StockAppeal(db.Model):
     __table_args__ = (Index("ix_stock_appeals_status_next", "status", "next_wave_at"),)
 
 
-class UnitIssue(db.Model):
+class UnitIssue(Model):
     """The station's inventory system reported a unit (by DIN) issued to a hospital."""
 
     __tablename__ = "unit_issues"
@@ -140,7 +140,7 @@ class UnitIssue(db.Model):
     __table_args__ = (UniqueConstraint("din", "issue_ref", name="uq_unit_issues_din_issue"),)
 
 
-class ScheduleRun(db.Model):
+class ScheduleRun(Model):
     """A daily job that finished for a day, so the scheduler's frequent ticks do it once."""
 
     __tablename__ = "notification_schedule_runs"

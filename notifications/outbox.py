@@ -18,10 +18,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -151,7 +151,7 @@ def recent_capped_counts(session: Session, donor_ids: Iterable[int]) -> dict[int
         )
         .group_by(OutboxMessage.donor_id)
     )
-    return dict(rows.all())
+    return {donor_id: count for donor_id, count in rows if donor_id is not None}
 
 
 def opted_out(preference: NotificationPreference | None, category: str) -> bool:
@@ -261,9 +261,11 @@ def kept_context(context: dict[str, Any]) -> str:
     return json.dumps(context, default=_json_value, ensure_ascii=False, sort_keys=True)
 
 
-def render_for_sending(row: OutboxMessage, on: date) -> str | None:
+def render_for_sending(row: OutboxMessage, on: date) -> str:
     """The row's text as it reads when sent on `on`: rendered again if its template is dated."""
     if row.context is None:
+        if row.body is None:  # erased: the erasure cancels such rows before any worker sees them
+            raise ValueError(f"outbox message {row.id} has no text to send")
         return row.body
     return render(row.template, json.loads(row.context), on=on)
 
@@ -275,15 +277,18 @@ def cancel_unsent(where: ColumnElement[bool], reason: str, session: Session | No
     sends nothing; a row already handed over (`in_flight_since`) is left to go, or to the
     dispatcher's condition, which is asked once the provider has been asked about it."""
     session = session or db.session()
-    return session.execute(
-        update(OutboxMessage)
-        .where(
-            where,
-            OutboxMessage.status.in_((PENDING, SENDING)),
-            OutboxMessage.in_flight_since.is_(None),
-        )
-        .values(status=CANCELLED, status_reason=reason, claim_token=None, locked_until=None)
-        .execution_options(synchronize_session=False)
+    return cast(
+        CursorResult[Any],
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                where,
+                OutboxMessage.status.in_((PENDING, SENDING)),
+                OutboxMessage.in_flight_since.is_(None),
+            )
+            .values(status=CANCELLED, status_reason=reason, claim_token=None, locked_until=None)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
 
 

@@ -9,13 +9,13 @@ the hour they should go (09:00 for greetings); the dispatcher sends them then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import or_, select
+from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from certificate.eligibility import check_eligibility, past_donations
@@ -60,7 +60,7 @@ def _reachable_donors(region: str):
     )
 
 
-def _chunks(query) -> Iterator[list]:
+def _chunks(query: Select[Any]) -> Iterator[Sequence[Row[Any]]]:
     """Rows of `query` (ordered by donor id) a thousand at a time, by key, not by offset."""
     last = 0
     while True:
@@ -191,7 +191,7 @@ def _eligible_attempts(drafts: list[Draft], on: date) -> list[Draft]:
         return drafts
     rows = db.session.execute(
         select(OutboxMessage.key, OutboxMessage.status).where(
-            OutboxMessage.donor_id.in_({draft.donor.id for draft in drafts}),
+            OutboxMessage.donor_id.in_({draft.donor.id for draft in drafts if draft.donor}),
             OutboxMessage.template == "eligible_again",
         )
     ).all()

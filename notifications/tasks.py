@@ -13,6 +13,8 @@ on the app (appointments' sweep and slot opening, see wiring.py): the app has on
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery, Task, shared_task
 from flask import Flask
 
@@ -39,7 +41,7 @@ def check_settings(config: dict) -> None:
         raise ConfigError("NOTIFY_LEASE_SECONDS must exceed twice TWILIO_TIMEOUT_SECONDS")
 
 
-def init_app(app: Flask) -> Celery:
+def init_app(app: Flask) -> Celery[Any]:
     check_settings(app.config)
 
     class FlaskTask(Task):

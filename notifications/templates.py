@@ -72,6 +72,8 @@ def _day(context: Any, value: date | datetime | str, dated: bool = False) -> str
 def _moment(context: Any, value: datetime | str) -> str:
     """A local time: "10:30" on the day it is sent, "6月15日08:30" on another."""
     moment = _local(value)
+    if not isinstance(moment, datetime):
+        raise TypeError(f"a time is needed here, not the day {value!r}")
     if moment.date() == context[_SEND_DAY]:
         return f"{moment:%H:%M}"
     return f"{month_day(moment.date())}{moment:%H:%M}"

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
+    ColumnElement,
     Insert,
     Select,
     and_,
@@ -193,9 +194,9 @@ def operator_devices_query(operator: GateOperator) -> Select:
 
 
 def devices_page(operator: GateOperator, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.scalar(
+    total = db.session.execute(
         select(func.count()).select_from(GateDevice).where(GateDevice.operator_id == operator.id)
-    )
+    ).scalar_one()
     rows = db.session.execute(
         operator_devices_query(operator).limit(per_page).offset((page - 1) * per_page)
     ).all()
@@ -329,6 +330,7 @@ def _admits(code: BenefitCode, gate: Gate, on: date) -> str | None:
 def _holder_at(ref: str, region: str, moment: datetime | None) -> tuple[int, str | None] | None:
     """(donor id, name) if the pseudonym's donor held the region's benefits at `moment`
     (None: now, i.e. an open holding)."""
+    standing: ColumnElement[bool]
     if moment is None:
         standing = BenefitHolding.withdrawn_at.is_(None)
     else:
@@ -503,6 +505,7 @@ def _offline_outcome(item: dict[str, Any], gate: Gate, now: datetime) -> dict[st
         return {"outcome": REJECTED, "reason": rejected.reason}
     result: dict[str, Any] = {"jti": code.jti}
     issued = code.exp - config["BENEFIT_CODE_TTL"].total_seconds()
+    reason: str | None
     if used_at > now + skew:
         reason = USED_IN_FUTURE
     elif used_at.timestamp() < issued - skew.total_seconds():
@@ -514,7 +517,7 @@ def _offline_outcome(item: dict[str, Any], gate: Gate, now: datetime) -> dict[st
     holder = None if reason else _holder_at(code.ref, gate.region, used_at)
     if reason is None and holder is None:
         reason = NOT_HELD
-    if reason:
+    if reason or holder is None:
         return {**result, "outcome": REJECTED, "reason": reason}
     recorded = _insert_use(
         {
@@ -532,9 +535,9 @@ def _offline_outcome(item: dict[str, Any], gate: Gate, now: datetime) -> dict[st
     )
     if recorded:
         return {**result, "outcome": RECORDED, "reason": ALLOWED}
-    first = db.session.scalar(
+    first = db.session.execute(
         select(BenefitUse).where(BenefitUse.ref == code.ref, BenefitUse.jti == code.jti)
-    )
+    ).scalar_one()
     if first.device_id == gate.device_id and first.mode == OFFLINE:
         return {**result, "outcome": DUPLICATE, "reason": DUPLICATE}
     return {**result, "outcome": REJECTED, "reason": REPLAYED}
@@ -596,7 +599,9 @@ def _row_view(row: Any) -> dict[str, Any]:
 
 
 def usage_page(query: Select, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = db.session.execute(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     return {
         "items": [_row_view(row) for row in rows],

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from certificate.counts import from_halves
 from core import clock
-from core.extensions import db
+from core.extensions import Model
 from core.types import UTCDateTime
 
 ADMIN_SOURCE = "admin"
@@ -23,7 +23,7 @@ ONLINE = "online"
 OFFLINE = "offline"
 
 
-class AwardGrant(db.Model):
+class AwardGrant(Model):
     """An award conferred on a donor by a decision (the national awards come every two years).
 
     Recorded by an administrator or imported from a station's list; a mistaken record is revoked
@@ -52,7 +52,7 @@ class AwardGrant(db.Model):
     )
 
 
-class BenefitApplication(db.Model):
+class BenefitApplication(Model):
     """A donor's application on the counted-donations route, with what the records showed."""
 
     __tablename__ = "benefit_applications"
@@ -71,7 +71,7 @@ class BenefitApplication(db.Model):
         return from_halves(self.counted_half_counts)
 
 
-class BenefitHolder(db.Model):
+class BenefitHolder(Model):
     """The pseudonym a donor's benefit codes carry: a keyed hash, not reversible without the key."""
 
     __tablename__ = "benefit_holders"
@@ -80,7 +80,7 @@ class BenefitHolder(db.Model):
     ref: Mapped[str] = mapped_column(String(24), unique=True)
 
 
-class BenefitHolding(db.Model):
+class BenefitHolding(Model):
     """One unbroken period in which a donor holds a region's benefits by one route.
 
     The row opens when the route's condition is met and closes (withdrawn_at) the moment it no
@@ -102,7 +102,7 @@ class BenefitHolding(db.Model):
     __table_args__ = (Index("ix_benefit_holdings_donor_region", "donor_id", "region"),)
 
 
-class GateOperator(db.Model):
+class GateOperator(Model):
     """A transit company, a park or a clinic that admits holders and is reimbursed for it."""
 
     __tablename__ = "gate_operators"
@@ -118,7 +118,7 @@ class GateOperator(db.Model):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class GateDevice(db.Model):
+class GateDevice(Model):
     """Binds a gate's device credential (core.models.Device) to the operator it serves."""
 
     __tablename__ = "gate_devices"
@@ -128,7 +128,7 @@ class GateDevice(db.Model):
     location: Mapped[str | None] = mapped_column(String(200))
 
 
-class BenefitUse(db.Model):
+class BenefitUse(Model):
     """A holder admitted at a gate: the evidence operators are reimbursed on.
 
     A code is used once: (ref, jti) is unique, so a replayed code finds its use already here.

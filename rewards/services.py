@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from certificate.counts import as_number, as_text, to_halves
 from certificate.services import CountedDonation, counted_donations
@@ -237,7 +237,7 @@ def restand_before_commit(_sender: Any, donation: Any, **_: Any) -> None:
     before_commit(
         db.session(),
         ("rewards_standing", donor_id),
-        lambda: refresh_standing(db.session.get(Donor, donor_id)),
+        lambda: refresh_standing(db.session.get_one(Donor, donor_id)),
     )
 
 
@@ -329,11 +329,11 @@ def revoke_award(grant: AwardGrant, reason: str, admin: Caller) -> AwardGrant:
         details={"reason": reason},
     )
     db.session.flush()
-    refresh_standing(db.session.get(Donor, grant.donor_id))
+    refresh_standing(db.session.get_one(Donor, grant.donor_id))
     return grant
 
 
-def donor_awards_query(donor: Donor):
+def donor_awards_query(donor: Donor) -> Select[AwardGrant]:
     return (
         select(AwardGrant)
         .where(AwardGrant.donor_id == donor.id)
@@ -578,8 +578,8 @@ def _count_route_view(
     }
     if route.min_counts is None:
         return view
-    remaining = max(route.min_counts - counted, 0)
-    steps = next_steps(policy, remaining, today) if remaining else []
+    remaining = route.min_counts - counted if counted <= route.min_counts else 0
+    steps = next_steps(policy, Fraction(remaining), today) if remaining else []
     view.update(
         remaining=remaining,
         can_apply=route.on_application and not met and remaining == 0,
@@ -626,7 +626,7 @@ def benefit_code(donor: Donor, region: str | None = None) -> dict[str, Any]:
     if region is None or region not in held_regions:
         raise ApiError("no_benefit_held", 409)
     _, edition = _section_in_force(region)
-    holder = db.session.get(BenefitHolder, donor.id)
+    holder = db.session.get_one(BenefitHolder, donor.id)
     ttl = current_app.config["BENEFIT_CODE_TTL"]
     token_codes = "".join(benefit.token_code for benefit in edition.benefits)
     code, expires = mint_code(holder.ref, region, token_codes, ttl)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Mapping
 
 import click
 from flask import current_app
@@ -182,7 +183,7 @@ def list_users() -> None:
         click.echo(f"{device.role:8} {device.client_id:20} {state:9} {device.name}")
 
 
-def _refused(error: ApiError, options: dict[str, object]) -> CommandError:
+def _refused(error: ApiError, options: Mapping[str, object]) -> CommandError:
     """The refusal as a sentence, naming the options (and values) it is about."""
     named = []
     for key in error.errors or {}:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, String, Table, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
-from core.extensions import db
+from core.extensions import Model, db
 from core.types import UTCDateTime
 
 SITE_KINDS = ("donation_house", "blood_bus_stop", "fixed_point", "blood_station")
@@ -22,7 +22,7 @@ staff_sites = Table(
 )
 
 
-class Site(db.Model):
+class Site(Model):
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +42,7 @@ class Site(db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=clock.now)
 
 
-class StaffUser(db.Model):
+class StaffUser(Model):
     """A person who logs in with a password: site staff, or a station administrator."""
 
     __tablename__ = "staff_users"

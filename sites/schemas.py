@@ -39,7 +39,7 @@ def _facility_code(value: str) -> None:
 
 def _site_fields(*, creating: bool) -> dict[str, fields.Field]:
     """Create requires the essentials and fills defaults; update takes any subset, no defaults."""
-    required = {"required": True} if creating else {}
+    required: dict[str, Any] = {"required": True} if creating else {}
 
     def default(value: Any) -> dict[str, Any]:
         return {"load_default": value} if creating else {}
