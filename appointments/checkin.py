@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from appointments import questionnaire, services
+from appointments import bookings, questionnaire, staff_views
 from appointments.models import (
     ACTIVE_BOOKING,
     BOOKED,
@@ -250,7 +250,7 @@ def identify_at_site(staff: Caller, site_id: int, frames: Sequence[bytes]) -> fa
     staff to confirm by name and birth year, or none.
     """
     site = require_site(staff, site_id)
-    booked = services.booked_donor_ids(site.id, clock.local_today())
+    booked = staff_views.booked_donor_ids(site.id, clock.local_today())
     candidates = faces.identification_candidates(booked, region=site.region, city=site.city)
     return faces.identify_face(candidates, frames, actor=staff, site_id=site.id)
 
@@ -406,7 +406,7 @@ def _fulfil(sender: Any, donation: Donation, **extra: Any) -> None:
         booking.donation_id = donation.id
         booking.changed_at = now
     db.session.flush()
-    services.withdraw_after_donation(db.session.get(Donor, donation.donor_id))
+    bookings.withdraw_after_donation(db.session.get(Donor, donation.donor_id))
 
 
 donation_recorded.connect(_fulfil, weak=False)

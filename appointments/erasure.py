@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appointments import checkin, questionnaire, services
+from appointments import bookings, checkin, questionnaire
 from donors.events import donor_erased
 from donors.models import Donor
 
@@ -18,5 +18,5 @@ from donors.models import Donor
 @donor_erased.connect
 def forget_donor(sender: Any, donor: Donor, **extra: Any) -> None:
     checkin.end_visits_for_erasure(donor)
-    services.withdraw_for_erasure(donor)
+    bookings.withdraw_for_erasure(donor)
     questionnaire.erase_answers(donor)

@@ -8,7 +8,17 @@ from typing import Any
 
 from flask import Response, request
 
-from appointments import checkin, ics, questionnaire, schedule, schemas, services
+from appointments import (
+    bookings,
+    checkin,
+    ics,
+    questionnaire,
+    schedule,
+    schemas,
+    staff_views,
+    views,
+    waitlist,
+)
 from certificate.routes import eligibility_view
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
@@ -113,7 +123,7 @@ def list_days(query: dict[str, Any], site_id: int):
 @answers(404)
 def book(body: dict[str, Any]):
     """Book a slot (its kind): eligibility on that day is checked first; one active booking."""
-    return services.booking_view(services.book(current_donor(), body["slot_id"]))
+    return views.booking_view(bookings.book(current_donor(), body["slot_id"]))
 
 
 @bp.get("/me/appointments")
@@ -122,9 +132,9 @@ def book(body: dict[str, Any]):
 @bp.response(200, schemas.BookingPageSchema)
 def my_bookings(query: dict[str, Any]):
     """The donor's bookings, newest first."""
-    select = services.donor_bookings_query(current_donor(), query.get("status"))
+    select = bookings.donor_bookings_query(current_donor(), query.get("status"))
     page = paginate(select, query["page"], query["per_page"])
-    page["items"] = [services.booking_view(booking) for booking in page["items"]]
+    page["items"] = [views.booking_view(booking) for booking in page["items"]]
     return page
 
 
@@ -133,7 +143,7 @@ def my_bookings(query: dict[str, Any]):
 @bp.response(200, schemas.BookingSchema)
 def my_booking(booking_id: int):
     """One of the donor's bookings."""
-    return services.booking_view(services.own_booking(current_donor(), booking_id))
+    return views.booking_view(bookings.own_booking(current_donor(), booking_id))
 
 
 @bp.delete("/me/appointments/<int:booking_id>")
@@ -141,7 +151,7 @@ def my_booking(booking_id: int):
 @bp.response(200, schemas.BookingSchema)
 def cancel(booking_id: int):
     """Cancel until the cut-off; the place is offered to the day's waiting list."""
-    view = services.booking_view(services.cancel(current_donor(), booking_id))
+    view = views.booking_view(bookings.cancel(current_donor(), booking_id))
     db.session.commit()
     return view
 
@@ -152,7 +162,7 @@ def cancel(booking_id: int):
 @bp.response(201, schemas.BookingSchema)
 def reschedule(body: dict[str, Any], booking_id: int):
     """Move a booking to another slot until the cut-off; answers the new booking."""
-    view = services.booking_view(services.reschedule(current_donor(), booking_id, body["slot_id"]))
+    view = views.booking_view(bookings.reschedule(current_donor(), booking_id, body["slot_id"]))
     db.session.commit()
     return view
 
@@ -162,7 +172,7 @@ def reschedule(body: dict[str, Any], booking_id: int):
 @bp.response(200, content_type="text/calendar")
 def booking_calendar(booking_id: int):
     """The booking as an iCalendar file, with the site's address."""
-    booking = services.own_booking(current_donor(), booking_id)
+    booking = bookings.own_booking(current_donor(), booking_id)
     return Response(
         ics.booking_calendar(booking),
         mimetype="text/calendar",
@@ -180,8 +190,8 @@ def booking_calendar(booking_id: int):
 @answers(404)
 def join_waitlist(body: dict[str, Any]):
     """Wait for a place at a full site and day; a freed place is held for you for a while."""
-    view = services.entry_view(
-        services.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
+    view = views.entry_view(
+        waitlist.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
     )
     db.session.commit()
     return view
@@ -194,9 +204,9 @@ def join_waitlist(body: dict[str, Any]):
 def my_waitlist(query: dict[str, Any]):
     """The donor's waiting-list entries, with their place in line and any offer."""
     page = paginate(
-        services.donor_waitlist_query(current_donor()), query["page"], query["per_page"]
+        waitlist.donor_waitlist_query(current_donor()), query["page"], query["per_page"]
     )
-    page["items"] = [services.entry_view(entry) for entry in page["items"]]
+    page["items"] = [views.entry_view(entry) for entry in page["items"]]
     return page
 
 
@@ -205,7 +215,7 @@ def my_waitlist(query: dict[str, Any]):
 @bp.response(201, schemas.BookingSchema)
 def accept_offer(entry_id: int):
     """Take the place held for you; an existing booking moves to it."""
-    view = services.booking_view(services.accept_offer(current_donor(), entry_id))
+    view = views.booking_view(bookings.accept_offer(current_donor(), entry_id))
     db.session.commit()
     return view
 
@@ -215,7 +225,7 @@ def accept_offer(entry_id: int):
 @bp.response(200, schemas.WaitlistEntrySchema)
 def leave_waitlist(entry_id: int):
     """Leave the list (declining any place held, which passes on at once)."""
-    view = services.entry_view(services.leave_waitlist(current_donor(), entry_id))
+    view = views.entry_view(waitlist.leave_waitlist(current_donor(), entry_id))
     db.session.commit()
     return view
 
@@ -357,14 +367,14 @@ def check_in(body: dict[str, Any]):
 @answers(404)
 def site_visits(query: dict[str, Any]):
     """A day's visits at your sites (or one), with counts by kind and status."""
-    site_ids = services.staff_site_ids(caller(), query.get("site_id"))
+    site_ids = staff_views.staff_site_ids(caller(), query.get("site_id"))
     day = query.get("day") or clock.local_today()
     page = paginate(
-        services.site_visits_query(site_ids, day, query.get("status")),
+        staff_views.site_visits_query(site_ids, day, query.get("status")),
         query["page"],
         query["per_page"],
     )
-    return {**page, "day": day, "counts": services.visit_counts(site_ids, day)}
+    return {**page, "day": day, "counts": staff_views.visit_counts(site_ids, day)}
 
 
 @bp.get("/staff/visits/<int:visit_id>")
@@ -433,14 +443,14 @@ def face_identify(body: dict[str, Any]):
 @answers(404)
 def site_bookings(query: dict[str, Any]):
     """A day's bookings at your sites (or one), by time, with counts by kind and status."""
-    site_ids = services.staff_site_ids(caller(), query.get("site_id"))
+    site_ids = staff_views.staff_site_ids(caller(), query.get("site_id"))
     day = query.get("day") or clock.local_today()
     page = paginate(
-        services.site_bookings_query(site_ids, day, query.get("status"), query.get("kind")),
+        staff_views.site_bookings_query(site_ids, day, query.get("status"), query.get("kind")),
         query["page"],
         query["per_page"],
     )
-    return {**page, "day": day, "counts": services.booking_counts(site_ids, day)}
+    return {**page, "day": day, "counts": staff_views.booking_counts(site_ids, day)}
 
 
 @bp.post("/staff/appointments/<int:booking_id>/no-show")
@@ -448,7 +458,7 @@ def site_bookings(query: dict[str, Any]):
 @bp.response(200, schemas.StaffBookingSchema)
 def mark_no_show(booking_id: int):
     """Mark a booked donor who did not come (once the slot has started)."""
-    booking = services.mark_no_show(caller(), booking_id)
+    booking = bookings.mark_no_show(caller(), booking_id)
     db.session.commit()
     return booking
 
