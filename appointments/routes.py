@@ -27,7 +27,7 @@ from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
 from core.idempotency import idempotent
-from core.pagination import paginate, paginate_items
+from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from donors.routes import allows_images, current_donor
 from donors.schemas import (
@@ -41,20 +41,6 @@ from sites.services import get_site
 bp = Blueprint(
     "appointments", __name__, description="Slots, bookings, waiting lists, health form, check-in"
 )
-
-
-def _page(items: list[Any], query: dict[str, Any]) -> dict[str, Any]:
-    page, per_page = query["page"], query["per_page"]
-    total = len(items)
-    return {
-        "items": items[(page - 1) * per_page : page * per_page],
-        "page": {
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": (total + per_page - 1) // per_page,
-        },
-    }
 
 
 # ---------------------------------------------------------------- public
@@ -74,7 +60,7 @@ def search_sites(query: dict[str, Any]):
         last=query["to_day"],
         kind=query.get("kind"),
     )
-    return _page(found, query)
+    return paginate(found, query["page"], query["per_page"])
 
 
 @bp.get("/sites/<int:site_id>/slots")
@@ -98,7 +84,7 @@ def list_slots(query: dict[str, Any], site_id: int):
 def list_days(query: dict[str, Any], site_id: int):
     """A site's days: open or closed (holiday, exception), hours and free places per kind."""
     days = schedule.days_of(get_site(site_id), query["from_day"], query["to_day"])
-    return _page(days, query)
+    return paginate(days, query["page"], query["per_page"])
 
 
 # ---------------------------------------------------------------- bookings (donor)
@@ -251,7 +237,7 @@ def questionnaire_editions(query: dict[str, Any]):
     deferral a yes leads to, who is asked and whether a date goes with the yes."""
     region = query.get("region") or (current_donor().region if caller().role == DONOR else None)
     editions = questionnaire.editions_view(region, query.get("on"))
-    return paginate_items(editions, query["page"], query["per_page"])
+    return paginate(editions, query["page"], query["per_page"])
 
 
 @bp.post("/me/questionnaire")

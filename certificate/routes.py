@@ -15,7 +15,7 @@ from core.errors import ApiError, message_for
 from core.extensions import db, limiter
 from core.http import Blueprint
 from core.idempotency import idempotent
-from core.pagination import paginate, paginate_items
+from core.pagination import paginate
 from core.policy import policy_for
 from core.qr import PNG, SVG, per_donor_limit, qr_response
 from core.schemas import ErrorSchema
@@ -368,5 +368,5 @@ def deferral_reasons(query: dict[str, Any]):
     region = query.get("region") or current_app.config["DEFAULT_REGION"]
     on = query.get("on") or clock.local_today()
     standard, reasons = donor_services.deferral_reasons(region, on)
-    page = paginate_items(reasons, query["page"], query["per_page"])
+    page = paginate(reasons, query["page"], query["per_page"])
     return {"region": region, "on": on, "standard": standard, **page}
