@@ -49,6 +49,7 @@ from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from donors.models import Donor
 from sites.services import require_site
 
@@ -93,10 +94,12 @@ def book(donor: Donor, slot_id: int) -> Booking:
 
 
 def own_booking(donor: Donor, booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.donor_id != donor.id:
-        raise ApiError("booking_not_found", 404)
-    return booking
+    return get_or_404(
+        Booking,
+        booking_id,
+        "booking_not_found",
+        visible=lambda row: row.donor_id == donor.id,
+    )
 
 
 def _check_changeable(booking: Booking) -> None:
@@ -157,9 +160,7 @@ def reschedule(donor: Donor, booking_id: int, slot_id: int) -> Booking:
 
 def mark_no_show(staff: Caller, booking_id: int) -> Booking:
     """Staff of the booking's site mark a donor who did not come, once the slot has started."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None:
-        raise ApiError("booking_not_found", 404)
+    booking = get_or_404(Booking, booking_id, "booking_not_found")
     require_site(staff, booking.site_id)
     if booking.status != BOOKED:
         raise ApiError("booking_not_active", 409)

@@ -48,6 +48,7 @@ from core.auth import Caller
 from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from core.policy import policy_for
 from core.signing import SignatureInvalid, keyring
 from donors import faces
@@ -185,10 +186,9 @@ def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> tuple[V
 def staff_visit(staff: Caller, visit_id: int) -> Visit:
     """A visit at a site the caller serves; another site's is answered as an unknown one, so
     ids do not tell what exists."""
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or not serves_site(staff, visit.site_id):
-        raise ApiError("visit_not_found", 404)
-    return visit
+    return get_or_404(
+        Visit, visit_id, "visit_not_found", visible=lambda visit: serves_site(staff, visit.site_id)
+    )
 
 
 def close_visit(visit: Visit, outcome: str, staff_id: int | None) -> Visit:

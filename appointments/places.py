@@ -29,6 +29,7 @@ from certificate.eligibility import check_eligibility, reason_details
 from core import clock
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from core.policy import PolicyUndecided, policy_for
 from donors.models import Donor
 from sites.models import Site
@@ -87,10 +88,14 @@ def convert_hold(slot_id: int) -> bool:
 
 
 def get_slot(slot_id: int) -> Slot:
-    slot = db.session.get(Slot, slot_id, populate_existing=True, options=[joinedload(Slot.site)])
-    if slot is None:
-        raise ApiError("slot_not_found", 404, errors={"slot_id": ["slot_not_found"]})
-    return slot
+    return get_or_404(
+        Slot,
+        slot_id,
+        "slot_not_found",
+        errors={"slot_id": ["slot_not_found"]},
+        populate_existing=True,
+        options=[joinedload(Slot.site)],
+    )
 
 
 def rules_for_site(site: Site) -> BookingRules:

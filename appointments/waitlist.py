@@ -37,6 +37,7 @@ from appointments.rules import BookingRules
 from core import audit, clock
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from donors.models import Donor
 from sites.models import Site
 from sites.services import get_site
@@ -194,10 +195,13 @@ def offer_free_places(site_id: int, day: date, kind: str) -> int:
 
 
 def own_entry(donor: Donor, entry_id: int) -> WaitlistEntry:
-    entry = db.session.get(WaitlistEntry, entry_id, populate_existing=True)
-    if entry is None or entry.donor_id != donor.id:
-        raise ApiError("waitlist_entry_not_found", 404)
-    return entry
+    return get_or_404(
+        WaitlistEntry,
+        entry_id,
+        "waitlist_entry_not_found",
+        visible=lambda entry: entry.donor_id == donor.id,
+        populate_existing=True,
+    )
 
 
 def offer_is_live(entry: WaitlistEntry) -> bool:

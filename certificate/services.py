@@ -56,6 +56,7 @@ from core.ids import (
     normalise_certificate_number,
     parse_din,
 )
+from core.lookups import get_or_404
 from core.masking import mask_name
 from core.policy import PolicyUndecided, RegionPolicy, policy_for
 from core.signing import SignatureInvalid, keyring
@@ -465,10 +466,7 @@ def void_donation(donation: Donation, reason: str, admin: Caller) -> Donation:
 
 
 def get_donation(donation_id: int) -> Donation:
-    donation = db.session.get(Donation, donation_id)
-    if donation is None:
-        raise ApiError("not_found", 404)
-    return donation
+    return get_or_404(Donation, donation_id)
 
 
 def visible_to_donor(donor: Donor):
