@@ -54,6 +54,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     crypto.init_app(app)
     signing.init_app(app)
     auth.init_app(app)
+    donors.init_app(app)
     http.init_app(app)
     api.init_app(
         app,

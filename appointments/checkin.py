@@ -290,10 +290,7 @@ def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
         "face_verified_at": visit.face_verified_at,
         "donation_id": visit.donation_id,
         "donor": donor,
-        "eligibility": [
-            {"result": result, "kind_name": policy.kind_name(result.kind)}
-            for result in eligibility_for_all_kinds(donor, today, policy)
-        ],
+        "eligibility": eligibility_for_all_kinds(donor, today, policy),
         "questionnaire": questionnaire.staff_summary(response),
         "booking": booking,
     }

@@ -19,7 +19,6 @@ from appointments import (
     views,
     waitlist,
 )
-from certificate.routes import eligibility_view
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.docs import answers
@@ -29,7 +28,7 @@ from core.http import Blueprint
 from core.idempotency import idempotent
 from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
-from donors.routes import allows_images, current_donor
+from core.requests import allows_images, current_donor
 from donors.schemas import (
     FaceBurstSchema,
     FaceCheckSchema,
@@ -320,14 +319,6 @@ def checkin_code_svg():
 # ---------------------------------------------------------------- staff
 
 
-def _visit_view(visit: Any) -> dict[str, Any]:
-    view = checkin.visit_view(visit, caller())
-    view["eligibility"] = [
-        eligibility_view(e["result"], e["kind_name"]) for e in view["eligibility"]
-    ]
-    return view
-
-
 @bp.post("/staff/checkins")
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.CheckinCreateSchema)
@@ -341,7 +332,7 @@ def check_in(body: dict[str, Any]):
     """
     id_number = body["id_number"].number if "id_number" in body else None
     visit, new = checkin.check_in(caller(), body["site_id"], body.get("code"), id_number)
-    view = _visit_view(visit)
+    view = checkin.visit_view(visit, caller())
     db.session.commit()
     return view, 201 if new else 200
 
@@ -368,7 +359,7 @@ def site_visits(query: dict[str, Any]):
 @bp.response(200, schemas.VisitSchema)
 def site_visit(visit_id: int):
     """One visit at a site you serve, with the donor's answers (the access is logged)."""
-    view = _visit_view(checkin.staff_visit(caller(), visit_id))
+    view = checkin.visit_view(checkin.staff_visit(caller(), visit_id), caller())
     db.session.commit()
     return view
 
@@ -381,7 +372,7 @@ def close_visit(body: dict[str, Any], visit_id: int):
     """End a visit without a donation (deferred at screening, left)."""
     visit = checkin.staff_visit(caller(), visit_id)
     checkin.close_visit(visit, body["outcome"], caller().principal_id)
-    view = _visit_view(visit)
+    view = checkin.visit_view(visit, caller())
     db.session.commit()
     return view
 

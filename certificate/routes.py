@@ -7,48 +7,26 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 
 from certificate import history, presence, schemas, services
-from certificate.eligibility import Eligibility, distinct, eligibility_for_all_kinds
+from certificate.eligibility import eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.docs import answers
-from core.errors import ApiError, message_for
+from core.errors import ApiError
 from core.extensions import db, limiter
 from core.http import Blueprint
 from core.idempotency import idempotent
 from core.pagination import paginate
 from core.policy import policy_for
 from core.qr import PNG, SVG, per_donor_limit, qr_response
+from core.requests import current_donor
 from core.schemas import ErrorSchema
 from donors import services as donor_services
-from donors.routes import current_donor
 from sites.services import require_site
 
 bp = Blueprint("certificate", __name__, description="Donations, eligibility and certificates")
 public_bp = Blueprint(
     "verification", __name__, description="Public verification", template_folder="templates"
 )
-
-
-def eligibility_view(result: Eligibility, kind_name: str) -> dict[str, Any]:
-    return {
-        "kind": result.kind,
-        "kind_name": kind_name,
-        "on": result.on,
-        "allowed": result.allowed,
-        "earliest_date": result.earliest_date,
-        "reasons": [
-            {"code": r.code, "message": message_for(r.code), "until": r.until}
-            for r in distinct(result.reasons)
-        ],
-    }
-
-
-def eligibility_views(donor, on) -> list[dict[str, Any]]:
-    policy = policy_for(donor.region)
-    return [
-        eligibility_view(result, policy.kind_name(result.kind))
-        for result in eligibility_for_all_kinds(donor, on, policy)
-    ]
 
 
 @bp.post("/staff/donations")
@@ -139,7 +117,12 @@ def lookup_donor(body: dict[str, Any]):
         raise ApiError("donor_not_found", 404)
     presence.record_desk_lookup(caller(), site, donor)
     db.session.commit()
-    return {"donor": donor, "eligibility": eligibility_views(donor, clock.local_today())}
+    return {
+        "donor": donor,
+        "eligibility": eligibility_for_all_kinds(
+            donor, clock.local_today(), policy_for(donor.region)
+        ),
+    }
 
 
 deferral_limit = limit_per_caller("DEFERRAL_RATE_LIMIT")
@@ -220,7 +203,11 @@ def my_eligibility(query: dict[str, Any]):
     """When each kind of donation is next allowed, and why not today."""
     donor = current_donor()
     on = query.get("on") or clock.local_today()
-    return {"region": donor.region, "on": on, "kinds": eligibility_views(donor, on)}
+    return {
+        "region": donor.region,
+        "on": on,
+        "kinds": eligibility_for_all_kinds(donor, on, policy_for(donor.region)),
+    }
 
 
 @bp.get("/me/certificates")
@@ -249,7 +236,7 @@ def my_certificate(number: str):
 @bp.response(200, schemas.CardSchema)
 def my_card():
     """The home screen in one call: totals, latest certificate, next eligible dates."""
-    return services.card_view(current_donor(), eligibility_views)
+    return services.card_view(current_donor())
 
 
 @bp.post("/me/history-claims")

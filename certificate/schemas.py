@@ -8,11 +8,21 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from certificate.counts import as_number
-from certificate.eligibility import reaction_on_record
+from certificate.eligibility import distinct, reaction_on_record
 from certificate.models import REACTION_SEVERITIES
+from core.errors import message_for
 from core.masking import mask_id_number, mask_name
 from core.messages import MESSAGES
-from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.policy import policy_for
+from core.schemas import (
+    Date,
+    LocalDateTime,
+    PageQuerySchema,
+    StrictSchema,
+    bounded_int,
+    computed,
+    page_of,
+)
 from donors.schemas import ResidentIdField
 
 REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
@@ -164,7 +174,10 @@ class StaffDonationSchema(DonationSchema):
 
 class ReasonSchema(ma.Schema):
     code = fields.String(metadata={"description": "stable reason code, e.g. interval"})
-    message = fields.String(metadata={"description": "the reason in the caller's language"})
+    message = computed(
+        fields.String(metadata={"description": "the reason in the caller's language"}),
+        lambda reason: message_for(reason.code),
+    )
     until = Date(
         allow_none=True, metadata={"description": "the first day it no longer applies, if known"}
     )
@@ -187,12 +200,20 @@ class NotEligibleSchema(ma.Schema):
 
 
 class EligibilitySchema(ma.Schema):
+    """An `Eligibility`; two rules giving the same answer say it once."""
+
     kind = fields.String()
-    kind_name = fields.String()
+    kind_name = computed(fields.String(), lambda result: _kind_name(result.region, result.kind))
     on = Date()
     allowed = fields.Boolean()
     earliest_date = Date(allow_none=True)
-    reasons = fields.List(fields.Nested(ReasonSchema))
+    reasons = computed(
+        fields.List(fields.Nested(ReasonSchema)), lambda result: distinct(result.reasons)
+    )
+
+
+def _kind_name(region: str, kind: str) -> str:
+    return policy_for(region).kind_name(kind)
 
 
 class EligibilityListSchema(ma.Schema):

@@ -27,6 +27,7 @@ from certificate.eligibility import (
     Eligibility,
     Reason,
     check_eligibility,
+    eligibility_for_all_kinds,
     reason_details,
 )
 from certificate.events import card_requested, donation_recorded, donation_voided
@@ -716,7 +717,7 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
     return corrected
 
 
-def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
+def card_view(donor: Donor) -> dict[str, Any]:
     totals = totals_for(donor)
     latest = latest_certificate(donor)
     card = {
@@ -727,7 +728,9 @@ def card_view(donor: Donor, eligibility_views) -> dict[str, Any]:
         "by_kind": totals.by_kind,
         "last_donation_date": totals.last_donation_date,
         "latest_certificate": certificate_view(latest) if latest else None,
-        "next_eligible": eligibility_views(donor, clock.local_today()),
+        "next_eligible": eligibility_for_all_kinds(
+            donor, clock.local_today(), policy_for(donor.region)
+        ),
         "history_to_confirm": history.history_to_confirm(donor),
     }
     for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):

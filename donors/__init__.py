@@ -1,5 +1,14 @@
 """Donor accounts: registration, one-time-code login, profile, face enrolment and matching."""
 
-from donors.routes import bp
+from flask import Flask
 
-__all__ = ["bp"]
+from core.requests import use_donor_lookup
+from donors.routes import bp
+from donors.services import get_donor
+
+__all__ = ["bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    """Every package's donor views find the calling donor here (core.requests.current_donor)."""
+    use_donor_lookup(app, get_donor)
