@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from appointments.events import booking_cancelled, booking_made
 from appointments.models import (
     ACCEPTED,
+    ACTIVE_BOOKING,
     BOOKED,
     CANCELLED,
     NO_SHOW,
+    NOT_DONATED,
     OFFERED,
     RESCHEDULED,
     WAITING,
@@ -269,3 +271,10 @@ def accept_offer(donor: Donor, entry_id: int) -> Booking:
     if current is not None:
         offer_free_places(current.site_id, current.day, current.kind)
     return booking
+
+
+def shown_status(booking: Booking) -> str:
+    """A booking whose day is over reads as the nightly sweep will record it."""
+    if booking.status in ACTIVE_BOOKING and booking.day < clock.local_today():
+        return NO_SHOW if booking.status == BOOKED else NOT_DONATED
+    return booking.status

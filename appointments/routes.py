@@ -16,7 +16,6 @@ from appointments import (
     schedule,
     schemas,
     staff_views,
-    views,
     waitlist,
 )
 from core import clock
@@ -108,7 +107,7 @@ def list_days(query: dict[str, Any], site_id: int):
 @answers(404)
 def book(body: dict[str, Any]):
     """Book a slot (its kind): eligibility on that day is checked first; one active booking."""
-    return views.booking_view(bookings.book(current_donor(), body["slot_id"]))
+    return bookings.book(current_donor(), body["slot_id"])
 
 
 @bp.get("/me/appointments")
@@ -118,9 +117,7 @@ def book(body: dict[str, Any]):
 def my_bookings(query: dict[str, Any]):
     """The donor's bookings, newest first."""
     select = bookings.donor_bookings_query(current_donor(), query.get("status"))
-    page = paginate(select, query["page"], query["per_page"])
-    page["items"] = [views.booking_view(booking) for booking in page["items"]]
-    return page
+    return paginate(select, query["page"], query["per_page"])
 
 
 @bp.get("/me/appointments/<int:booking_id>")
@@ -128,7 +125,7 @@ def my_bookings(query: dict[str, Any]):
 @bp.response(200, schemas.BookingSchema)
 def my_booking(booking_id: int):
     """One of the donor's bookings."""
-    return views.booking_view(bookings.own_booking(current_donor(), booking_id))
+    return bookings.own_booking(current_donor(), booking_id)
 
 
 @bp.delete("/me/appointments/<int:booking_id>")
@@ -136,9 +133,9 @@ def my_booking(booking_id: int):
 @bp.response(200, schemas.BookingSchema)
 def cancel(booking_id: int):
     """Cancel until the cut-off; the place is offered to the day's waiting list."""
-    view = views.booking_view(bookings.cancel(current_donor(), booking_id))
+    booking = bookings.cancel(current_donor(), booking_id)
     db.session.commit()
-    return view
+    return booking
 
 
 @bp.post("/me/appointments/<int:booking_id>/reschedule")
@@ -147,9 +144,9 @@ def cancel(booking_id: int):
 @bp.response(201, schemas.BookingSchema)
 def reschedule(body: dict[str, Any], booking_id: int):
     """Move a booking to another slot until the cut-off; answers the new booking."""
-    view = views.booking_view(bookings.reschedule(current_donor(), booking_id, body["slot_id"]))
+    booking = bookings.reschedule(current_donor(), booking_id, body["slot_id"])
     db.session.commit()
-    return view
+    return booking
 
 
 @bp.get("/me/appointments/<int:booking_id>/calendar.ics")
@@ -175,11 +172,9 @@ def booking_calendar(booking_id: int):
 @answers(404)
 def join_waitlist(body: dict[str, Any]):
     """Wait for a place at a full site and day; a freed place is held for you for a while."""
-    view = views.entry_view(
-        waitlist.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
-    )
+    entry = waitlist.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
     db.session.commit()
-    return view
+    return entry
 
 
 @bp.get("/me/waitlist")
@@ -188,11 +183,9 @@ def join_waitlist(body: dict[str, Any]):
 @bp.response(200, schemas.WaitlistPageSchema)
 def my_waitlist(query: dict[str, Any]):
     """The donor's waiting-list entries, with their place in line and any offer."""
-    page = paginate(
+    return paginate(
         waitlist.donor_waitlist_query(current_donor()), query["page"], query["per_page"]
     )
-    page["items"] = [views.entry_view(entry) for entry in page["items"]]
-    return page
 
 
 @bp.post("/me/waitlist/<int:entry_id>/accept")
@@ -200,9 +193,9 @@ def my_waitlist(query: dict[str, Any]):
 @bp.response(201, schemas.BookingSchema)
 def accept_offer(entry_id: int):
     """Take the place held for you; an existing booking moves to it."""
-    view = views.booking_view(bookings.accept_offer(current_donor(), entry_id))
+    booking = bookings.accept_offer(current_donor(), entry_id)
     db.session.commit()
-    return view
+    return booking
 
 
 @bp.delete("/me/waitlist/<int:entry_id>")
@@ -210,9 +203,9 @@ def accept_offer(entry_id: int):
 @bp.response(200, schemas.WaitlistEntrySchema)
 def leave_waitlist(entry_id: int):
     """Leave the list (declining any place held, which passes on at once)."""
-    view = views.entry_view(waitlist.leave_waitlist(current_donor(), entry_id))
+    entry = waitlist.leave_waitlist(current_donor(), entry_id)
     db.session.commit()
-    return view
+    return entry
 
 
 # ---------------------------------------------------------------- health form (donor)

@@ -270,3 +270,11 @@ def expire_offers() -> int:
         offer_free_places(entry.site_id, entry.day, entry.kind)
         expired += 1
     return expired
+
+
+def shown_entry_status(entry: WaitlistEntry) -> str:
+    """An offer whose hold ran out reads as expired at once, before the sweep records it."""
+    status = entry.status
+    if status == OFFERED and not offer_is_live(entry):
+        status = EXPIRED
+    return status
