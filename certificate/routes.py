@@ -70,7 +70,7 @@ def record_donation(body: dict[str, Any]):
         ),
         caller(),
     )
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.get("/staff/donations/<int:donation_id>")
@@ -81,7 +81,7 @@ def staff_donation(donation_id: int):
     donation = services.staff_donation(caller(), donation_id)
     services.audit_staff_access(caller(), donation.donor)
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.post("/staff/donations/<int:donation_id>/reaction")
@@ -97,7 +97,7 @@ def record_reaction(body: dict[str, Any], donation_id: int):
     donation = services.staff_donation(caller(), donation_id)
     services.record_reaction(donation, services.Reaction(**body), caller())
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.post("/staff/donor-lookup")
@@ -179,7 +179,7 @@ def void_donation(body: dict[str, Any], donation_id: int):
     """Void a donation with a reason; its certificate shows voided and totals follow."""
     donation = services.void_donation(services.get_donation(donation_id), body["reason"], caller())
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.post("/admin/donations/<int:donation_id>/correction")
@@ -191,7 +191,7 @@ def correct_donation(body: dict[str, Any], donation_id: int):
     """Void a donation and record its corrected version as a new record."""
     donation = services.correct_donation(services.get_donation(donation_id), body, caller())
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.get("/me/eligibility")
@@ -216,11 +216,9 @@ def my_eligibility(query: dict[str, Any]):
 @bp.response(200, schemas.CertificatePageSchema)
 def my_certificates(query: dict[str, Any]):
     """The donor's certificates, newest first."""
-    page = paginate(
+    return paginate(
         services.donor_certificates_query(current_donor()), query["page"], query["per_page"]
     )
-    page["items"] = [services.certificate_view(item) for item in page["items"]]
-    return page
 
 
 @bp.get("/me/certificates/<string(maxlength=64):number>")
@@ -228,7 +226,7 @@ def my_certificates(query: dict[str, Any]):
 @bp.response(200, schemas.CertificateSchema)
 def my_certificate(number: str):
     """One of the donor's certificates."""
-    return services.certificate_view(services.donor_certificate(current_donor(), number))
+    return services.donor_certificate(current_donor(), number)
 
 
 @bp.get("/me/card")

@@ -536,49 +536,6 @@ def sequential_number_key(number: str) -> str:
     return cipher().lookup_hash("certificate-link", number)[:SEQUENTIAL_KEY_LENGTH]
 
 
-def certificate_view(certificate: Certificate) -> dict[str, Any]:
-    donation = certificate.donation
-    policy = policy_for(donation.region)
-    return {
-        "number": certificate.number,
-        "issued_at": certificate.issued_at,
-        "status": donation.status,
-        "kind": donation.kind,
-        "kind_name": policy.kind_name(donation.kind),
-        "volume_ml": donation.volume_ml,
-        "units": donation.units,
-        "donation_date": donation.donation_date,
-        "collected_at": donation.collected_at,
-        "site": {
-            "facility_code": donation.facility_code,
-            "name": donation.site.name if donation.site else None,
-        },
-        "din": printed_din(donation),
-        "verify_url": verification_url(certificate.number),
-        "kid": certificate.kid,
-        "signed_token": certificate.signed_token,
-    }
-
-
-def donation_view(donation: Donation) -> dict[str, Any]:
-    return {
-        "id": donation.id,
-        "donor_id": donation.donor_id,
-        "site_id": donation.site_id,
-        "kind": donation.kind,
-        "volume_ml": donation.volume_ml,
-        "units": donation.units,
-        "collected_at": donation.collected_at,
-        "donation_date": donation.donation_date,
-        "din": printed_din(donation),
-        "status": donation.status,
-        "replaces_id": donation.replaces_id,
-        "override_reason": donation.override_reason,
-        "reaction": donation.reaction,
-        "certificate": certificate_view(donation.certificate) if donation.certificate else None,
-    }
-
-
 def verify_certificate(number: str, key: str | None = None) -> dict[str, Any] | None:
     """Anyone's check of a certificate: signature, status, and only the masked signed facts.
 
@@ -727,7 +684,7 @@ def card_view(donor: Donor) -> dict[str, Any]:
         "award_counts": totals.award_counts,
         "by_kind": totals.by_kind,
         "last_donation_date": totals.last_donation_date,
-        "latest_certificate": certificate_view(latest) if latest else None,
+        "latest_certificate": latest,
         "next_eligible": eligibility_for_all_kinds(
             donor, clock.local_today(), policy_for(donor.region)
         ),
