@@ -76,8 +76,7 @@ from typing import Any
 from blinker import Signal
 from flask import Flask
 
-from appointments import checkin, erasure, schedule
-from appointments import services as appointments
+from appointments import checkin, directory, erasure, housekeeping, schedule, waitlist
 from appointments.events import booking_cancelled, booking_made, place_offered
 from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
@@ -103,7 +102,7 @@ from rewards import services as rewards
 Reaction = Callable[..., Any]
 
 
-def _booking(info: appointments.BookingInfo) -> Booking:
+def _booking(info: directory.BookingInfo) -> Booking:
     return Booking(info.booking_id, info.donor_id, info.starts_at, info.site_name)
 
 
@@ -112,21 +111,21 @@ def _booking_of(row: BookingRow) -> Booking:
 
 
 class AppointmentsDirectory:
-    """The BookingDirectory notifications uses, answered by appointments' services."""
+    """The BookingDirectory notifications uses, answered by appointments' directory."""
 
     def active_booking(self, donor_id: int) -> Booking | None:
-        info = appointments.active_booking(donor_id)
+        info = directory.active_booking(donor_id)
         return _booking(info) if info else None
 
     def bookings_on(self, day: date) -> list[Booking]:
-        return [_booking(info) for info in appointments.bookings_on(day)]
+        return [_booking(info) for info in directory.bookings_on(day)]
 
     def free_places_near(
         self, city: str, from_day: date, to_day: date, kind: str | None = None
     ) -> int | None:
-        if not appointments.city_takes_bookings(city, from_day, to_day):
+        if not directory.city_takes_bookings(city, from_day, to_day):
             return None
-        places = appointments.free_places_near(city, from_day, to_day)
+        places = directory.free_places_near(city, from_day, to_day)
         return sum(place.free for place in places if kind is None or place.kind == kind)
 
 
@@ -162,7 +161,7 @@ def tell_the_offer(sender: Any, entry: WaitlistEntry, **extra: Any) -> None:
 
 def booking_still_active(args: list[dict[str, Any]]) -> list[str | None]:
     """A booking's reminder goes only while the booking is booked, for the time it names."""
-    states = appointments.booking_states({item["booking"] for item in args})
+    states = directory.booking_states({item["booking"] for item in args})
     answers: list[str | None] = []
     for item in args:
         state = states.get(item["booking"])
@@ -180,7 +179,7 @@ def booking_still_active(args: list[dict[str, Any]]) -> list[str | None]:
 def offer_still_open(args: list[dict[str, Any]]) -> list[str | None]:
     """An offer's text goes only while the place is still held for the donor: not accepted,
     declined, passed on or withdrawn by the site meanwhile."""
-    states = appointments.offer_states({item["entry"] for item in args})
+    states = directory.offer_states({item["entry"] for item in args})
     now = clock.now()
     answers: list[str | None] = []
     for item in args:
@@ -201,7 +200,7 @@ def offer_still_open(args: list[dict[str, Any]]) -> list[str | None]:
 
 
 def _sweep() -> dict[str, int]:
-    return asdict(appointments.sweep())
+    return asdict(housekeeping.sweep())
 
 
 def _open_slots(on: date) -> int:
@@ -256,6 +255,6 @@ def init_app(app: Flask) -> None:
     use_booking_directory(app, AppointmentsDirectory())
     register_condition(app, "booking_active", booking_still_active)
     register_condition(app, "offer_open", offer_still_open)
-    appointments.use_offer_notice(app, _offer_notice)
+    waitlist.use_offer_notice(app, _offer_notice)
     add_recurring_job(app, RecurringJob("appointments_sweep", _sweep))
     add_daily_job(app, Job("appointments_open_slots", _open_slots))

@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from appointments import questionnaire, services
+from appointments import bookings, questionnaire, staff_views
 from appointments.models import (
     ACTIVE_BOOKING,
     BOOKED,
@@ -46,6 +46,7 @@ from core.auth import Caller
 from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from core.policy import policy_for
 from core.signing import SignatureInvalid, keyring
 from donors import faces
@@ -184,10 +185,9 @@ def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> tuple[V
 def staff_visit(staff: Caller, visit_id: int) -> Visit:
     """A visit at a site the caller serves; another site's is answered as an unknown one, so
     ids do not tell what exists."""
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or not serves_site(staff, visit.site_id):
-        raise ApiError("visit_not_found", 404)
-    return visit
+    return get_or_404(
+        Visit, visit_id, "visit_not_found", visible=lambda visit: serves_site(staff, visit.site_id)
+    )
 
 
 def close_visit(visit: Visit, outcome: str, staff_id: int | None) -> Visit:
@@ -249,7 +249,7 @@ def identify_at_site(staff: Caller, site_id: int, frames: Sequence[bytes]) -> fa
     staff to confirm by name and birth year, or none.
     """
     site = require_site(staff, site_id)
-    booked = services.booked_donor_ids(site.id, clock.local_today())
+    booked = staff_views.booked_donor_ids(site.id, clock.local_today())
     candidates = faces.identification_candidates(booked, region=site.region, city=site.city)
     return faces.identify_face(candidates, frames, actor=staff, site_id=site.id)
 
@@ -289,10 +289,7 @@ def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
         "face_verified_at": visit.face_verified_at,
         "donation_id": visit.donation_id,
         "donor": donor,
-        "eligibility": [
-            {"result": result, "kind_name": policy.kind_name(result.kind)}
-            for result in eligibility_for_all_kinds(donor, today, policy)
-        ],
+        "eligibility": eligibility_for_all_kinds(donor, today, policy),
         "questionnaire": questionnaire.staff_summary(response),
         "booking": booking,
     }
@@ -402,4 +399,4 @@ def fulfil_visit(sender: Any, donation: Donation, **extra: Any) -> None:
         booking.donation_id = donation.id
         booking.changed_at = now
     db.session.flush()
-    services.withdraw_after_donation(db.session.get_one(Donor, donation.donor_id))
+    bookings.withdraw_after_donation(db.session.get_one(Donor, donation.donor_id))

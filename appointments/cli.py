@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from appointments import schedule, services
+from appointments import housekeeping, schedule
 from core.errors import CommandError
 from core.extensions import db
 from core.i18n import _l
@@ -37,7 +37,7 @@ def open_slots(facility_code: str | None) -> None:
 @appointments_cli.command("sweep")
 def sweep() -> None:
     """Pass on expired waiting-list offers and close past days' bookings, lists and visits."""
-    report = services.sweep()
+    report = housekeeping.sweep()
     db.session.commit()
     click.echo(
         f"offers expired {report.offers_expired}, bookings lapsed {report.bookings_lapsed}, "

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from appointments import checkin, questionnaire, services
+from appointments import bookings, checkin, questionnaire
 from donors.models import Donor
 
 
 def forget_donor(sender: Any, donor: Donor, **extra: Any) -> None:
     checkin.end_visits_for_erasure(donor)
-    services.withdraw_for_erasure(donor)
+    bookings.withdraw_for_erasure(donor)
     questionnaire.erase_answers(donor)

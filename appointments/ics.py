@@ -13,7 +13,7 @@ from flask import current_app
 from icalendar import Calendar, Event
 
 from appointments.models import CANCELLED, RESCHEDULED, Booking
-from appointments.services import change_until
+from appointments.places import change_until
 from core import clock
 from core.policy import policy_for
 

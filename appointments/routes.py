@@ -8,8 +8,16 @@ from typing import Any
 
 from flask import Response, request
 
-from appointments import checkin, ics, questionnaire, schedule, schemas, services
-from certificate.routes import eligibility_view
+from appointments import (
+    bookings,
+    checkin,
+    ics,
+    questionnaire,
+    schedule,
+    schemas,
+    staff_views,
+    waitlist,
+)
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.docs import answers
@@ -17,9 +25,9 @@ from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
 from core.idempotency import idempotent
-from core.pagination import paginate, paginate_items
+from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
-from donors.routes import allows_images, current_donor
+from core.requests import allows_images, current_donor
 from donors.schemas import (
     FaceBurstSchema,
     FaceCheckSchema,
@@ -31,20 +39,6 @@ from sites.services import get_site
 bp = Blueprint(
     "appointments", __name__, description="Slots, bookings, waiting lists, health form, check-in"
 )
-
-
-def _page(items: list[Any], query: dict[str, Any]) -> dict[str, Any]:
-    page, per_page = query["page"], query["per_page"]
-    total = len(items)
-    return {
-        "items": items[(page - 1) * per_page : page * per_page],
-        "page": {
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": (total + per_page - 1) // per_page,
-        },
-    }
 
 
 # ---------------------------------------------------------------- public
@@ -64,7 +58,7 @@ def search_sites(query: dict[str, Any]):
         last=query["to_day"],
         kind=query.get("kind"),
     )
-    return _page(found, query)
+    return paginate(found, query["page"], query["per_page"])
 
 
 @bp.get("/sites/<int:site_id>/slots")
@@ -88,7 +82,7 @@ def list_slots(query: dict[str, Any], site_id: int):
 def list_days(query: dict[str, Any], site_id: int):
     """A site's days: open or closed (holiday, exception), hours and free places per kind."""
     days = schedule.days_of(get_site(site_id), query["from_day"], query["to_day"])
-    return _page(days, query)
+    return paginate(days, query["page"], query["per_page"])
 
 
 # ---------------------------------------------------------------- bookings (donor)
@@ -113,7 +107,7 @@ def list_days(query: dict[str, Any], site_id: int):
 @answers(404)
 def book(body: dict[str, Any]):
     """Book a slot (its kind): eligibility on that day is checked first; one active booking."""
-    return services.booking_view(services.book(current_donor(), body["slot_id"]))
+    return bookings.book(current_donor(), body["slot_id"])
 
 
 @bp.get("/me/appointments")
@@ -122,10 +116,8 @@ def book(body: dict[str, Any]):
 @bp.response(200, schemas.BookingPageSchema)
 def my_bookings(query: dict[str, Any]):
     """The donor's bookings, newest first."""
-    select = services.donor_bookings_query(current_donor(), query.get("status"))
-    page = paginate(select, query["page"], query["per_page"])
-    page["items"] = [services.booking_view(booking) for booking in page["items"]]
-    return page
+    select = bookings.donor_bookings_query(current_donor(), query.get("status"))
+    return paginate(select, query["page"], query["per_page"])
 
 
 @bp.get("/me/appointments/<int:booking_id>")
@@ -133,7 +125,7 @@ def my_bookings(query: dict[str, Any]):
 @bp.response(200, schemas.BookingSchema)
 def my_booking(booking_id: int):
     """One of the donor's bookings."""
-    return services.booking_view(services.own_booking(current_donor(), booking_id))
+    return bookings.own_booking(current_donor(), booking_id)
 
 
 @bp.delete("/me/appointments/<int:booking_id>")
@@ -141,9 +133,9 @@ def my_booking(booking_id: int):
 @bp.response(200, schemas.BookingSchema)
 def cancel(booking_id: int):
     """Cancel until the cut-off; the place is offered to the day's waiting list."""
-    view = services.booking_view(services.cancel(current_donor(), booking_id))
+    booking = bookings.cancel(current_donor(), booking_id)
     db.session.commit()
-    return view
+    return booking
 
 
 @bp.post("/me/appointments/<int:booking_id>/reschedule")
@@ -152,9 +144,9 @@ def cancel(booking_id: int):
 @bp.response(201, schemas.BookingSchema)
 def reschedule(body: dict[str, Any], booking_id: int):
     """Move a booking to another slot until the cut-off; answers the new booking."""
-    view = services.booking_view(services.reschedule(current_donor(), booking_id, body["slot_id"]))
+    booking = bookings.reschedule(current_donor(), booking_id, body["slot_id"])
     db.session.commit()
-    return view
+    return booking
 
 
 @bp.get("/me/appointments/<int:booking_id>/calendar.ics")
@@ -162,7 +154,7 @@ def reschedule(body: dict[str, Any], booking_id: int):
 @bp.response(200, content_type="text/calendar")
 def booking_calendar(booking_id: int):
     """The booking as an iCalendar file, with the site's address."""
-    booking = services.own_booking(current_donor(), booking_id)
+    booking = bookings.own_booking(current_donor(), booking_id)
     return Response(
         ics.booking_calendar(booking),
         mimetype="text/calendar",
@@ -180,11 +172,9 @@ def booking_calendar(booking_id: int):
 @answers(404)
 def join_waitlist(body: dict[str, Any]):
     """Wait for a place at a full site and day; a freed place is held for you for a while."""
-    view = services.entry_view(
-        services.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
-    )
+    entry = waitlist.join_waitlist(current_donor(), body["site_id"], body["day"], body["kind"])
     db.session.commit()
-    return view
+    return entry
 
 
 @bp.get("/me/waitlist")
@@ -193,11 +183,9 @@ def join_waitlist(body: dict[str, Any]):
 @bp.response(200, schemas.WaitlistPageSchema)
 def my_waitlist(query: dict[str, Any]):
     """The donor's waiting-list entries, with their place in line and any offer."""
-    page = paginate(
-        services.donor_waitlist_query(current_donor()), query["page"], query["per_page"]
+    return paginate(
+        waitlist.donor_waitlist_query(current_donor()), query["page"], query["per_page"]
     )
-    page["items"] = [services.entry_view(entry) for entry in page["items"]]
-    return page
 
 
 @bp.post("/me/waitlist/<int:entry_id>/accept")
@@ -205,9 +193,9 @@ def my_waitlist(query: dict[str, Any]):
 @bp.response(201, schemas.BookingSchema)
 def accept_offer(entry_id: int):
     """Take the place held for you; an existing booking moves to it."""
-    view = services.booking_view(services.accept_offer(current_donor(), entry_id))
+    booking = bookings.accept_offer(current_donor(), entry_id)
     db.session.commit()
-    return view
+    return booking
 
 
 @bp.delete("/me/waitlist/<int:entry_id>")
@@ -215,9 +203,9 @@ def accept_offer(entry_id: int):
 @bp.response(200, schemas.WaitlistEntrySchema)
 def leave_waitlist(entry_id: int):
     """Leave the list (declining any place held, which passes on at once)."""
-    view = services.entry_view(services.leave_waitlist(current_donor(), entry_id))
+    entry = waitlist.leave_waitlist(current_donor(), entry_id)
     db.session.commit()
-    return view
+    return entry
 
 
 # ---------------------------------------------------------------- health form (donor)
@@ -241,7 +229,7 @@ def questionnaire_editions(query: dict[str, Any]):
     deferral a yes leads to, who is asked and whether a date goes with the yes."""
     region = query.get("region") or (current_donor().region if caller().role == DONOR else None)
     editions = questionnaire.editions_view(region, query.get("on"))
-    return paginate_items(editions, query["page"], query["per_page"])
+    return paginate(editions, query["page"], query["per_page"])
 
 
 @bp.post("/me/questionnaire")
@@ -324,14 +312,6 @@ def checkin_code_svg():
 # ---------------------------------------------------------------- staff
 
 
-def _visit_view(visit: Any) -> dict[str, Any]:
-    view = checkin.visit_view(visit, caller())
-    view["eligibility"] = [
-        eligibility_view(e["result"], e["kind_name"]) for e in view["eligibility"]
-    ]
-    return view
-
-
 @bp.post("/staff/checkins")
 @roles_required(STAFF, ADMIN)
 @bp.arguments(schemas.CheckinCreateSchema)
@@ -345,7 +325,7 @@ def check_in(body: dict[str, Any]):
     """
     id_number = body["id_number"].number if "id_number" in body else None
     visit, new = checkin.check_in(caller(), body["site_id"], body.get("code"), id_number)
-    view = _visit_view(visit)
+    view = checkin.visit_view(visit, caller())
     db.session.commit()
     return view, 201 if new else 200
 
@@ -357,14 +337,14 @@ def check_in(body: dict[str, Any]):
 @answers(404)
 def site_visits(query: dict[str, Any]):
     """A day's visits at your sites (or one), with counts by kind and status."""
-    site_ids = services.staff_site_ids(caller(), query.get("site_id"))
+    site_ids = staff_views.staff_site_ids(caller(), query.get("site_id"))
     day = query.get("day") or clock.local_today()
     page = paginate(
-        services.site_visits_query(site_ids, day, query.get("status")),
+        staff_views.site_visits_query(site_ids, day, query.get("status")),
         query["page"],
         query["per_page"],
     )
-    return {**page, "day": day, "counts": services.visit_counts(site_ids, day)}
+    return {**page, "day": day, "counts": staff_views.visit_counts(site_ids, day)}
 
 
 @bp.get("/staff/visits/<int:visit_id>")
@@ -372,7 +352,7 @@ def site_visits(query: dict[str, Any]):
 @bp.response(200, schemas.VisitSchema)
 def site_visit(visit_id: int):
     """One visit at a site you serve, with the donor's answers (the access is logged)."""
-    view = _visit_view(checkin.staff_visit(caller(), visit_id))
+    view = checkin.visit_view(checkin.staff_visit(caller(), visit_id), caller())
     db.session.commit()
     return view
 
@@ -385,7 +365,7 @@ def close_visit(body: dict[str, Any], visit_id: int):
     """End a visit without a donation (deferred at screening, left)."""
     visit = checkin.staff_visit(caller(), visit_id)
     checkin.close_visit(visit, body["outcome"], caller().principal_id)
-    view = _visit_view(visit)
+    view = checkin.visit_view(visit, caller())
     db.session.commit()
     return view
 
@@ -433,14 +413,14 @@ def face_identify(body: dict[str, Any]):
 @answers(404)
 def site_bookings(query: dict[str, Any]):
     """A day's bookings at your sites (or one), by time, with counts by kind and status."""
-    site_ids = services.staff_site_ids(caller(), query.get("site_id"))
+    site_ids = staff_views.staff_site_ids(caller(), query.get("site_id"))
     day = query.get("day") or clock.local_today()
     page = paginate(
-        services.site_bookings_query(site_ids, day, query.get("status"), query.get("kind")),
+        staff_views.site_bookings_query(site_ids, day, query.get("status"), query.get("kind")),
         query["page"],
         query["per_page"],
     )
-    return {**page, "day": day, "counts": services.booking_counts(site_ids, day)}
+    return {**page, "day": day, "counts": staff_views.booking_counts(site_ids, day)}
 
 
 @bp.post("/staff/appointments/<int:booking_id>/no-show")
@@ -448,7 +428,7 @@ def site_bookings(query: dict[str, Any]):
 @bp.response(200, schemas.StaffBookingSchema)
 def mark_no_show(booking_id: int):
     """Mark a booked donor who did not come (once the slot has started)."""
-    booking = services.mark_no_show(caller(), booking_id)
+    booking = bookings.mark_no_show(caller(), booking_id)
     db.session.commit()
     return booking
 

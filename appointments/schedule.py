@@ -29,7 +29,7 @@ import chinese_calendar
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from appointments import services
+from appointments import bookings, waitlist
 from appointments.models import (
     ACTIVE_BOOKING,
     HOLIDAYS_OPEN,
@@ -366,7 +366,7 @@ def _insert_slots(rows: list[dict[str, Any]]) -> None:
 
 
 def _close_slot(slot: Slot, reason: str) -> int:
-    cancelled = services.cancel_for_closed_slot(slot, reason)
+    cancelled = bookings.cancel_for_closed_slot(slot, reason)
     still_here = db.session.scalar(
         select(func.count())
         .select_from(Booking)
@@ -453,7 +453,7 @@ def open_slots(site: Site, first: date | None = None, last: date | None = None) 
         )
         .distinct()
     ).all():
-        offers += services.offer_free_places(site.id, day, kind)
+        offers += waitlist.offer_free_places(site.id, day, kind)
     return SlotReport(len(new_rows), updated, closed, cancelled, offers)
 
 

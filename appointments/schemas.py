@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from appointments.bookings import shown_status
 from appointments.models import (
     ACTIVE_WAITLIST,
     BOOKED,
@@ -18,11 +19,14 @@ from appointments.models import (
     HOLIDAYS_OPEN,
     NO_SHOW,
     NOT_DONATED,
+    OFFERED,
     RESCHEDULED,
     VISIT_CLOSED,
     VISIT_DONATED,
     VISIT_OPEN,
 )
+from appointments.places import change_until
+from appointments.waitlist import position_in_line, shown_entry_status
 from certificate.models import REACTION_SEVERITIES
 from certificate.schemas import EligibilitySchema, StaffDonorViewSchema
 from certificate.services import reaction_severity
@@ -36,6 +40,7 @@ from core.schemas import (
     PageQuerySchema,
     StrictSchema,
     bounded_int,
+    computed,
     page_of,
 )
 from donors.schemas import ResidentIdField
@@ -274,20 +279,29 @@ class BookingSiteSchema(ma.Schema):
 
 
 class BookingSchema(ma.Schema):
+    """A `Booking` as its donor sees it."""
+
     id = fields.Integer()
-    status = fields.String(metadata={"description": ", ".join(BOOKING_STATUSES)})
+    status = computed(
+        fields.String(metadata={"description": ", ".join(BOOKING_STATUSES)}), shown_status
+    )
     kind = fields.String()
-    kind_name = fields.String()
+    kind_name = computed(fields.String(), _kind_name)
     day = Date()
-    starts_at = LocalDateTime()
-    ends_at = LocalDateTime()
+    starts_at = LocalDateTime(attribute="slot.starts_at")
+    ends_at = LocalDateTime(attribute="slot.ends_at")
     site = fields.Nested(BookingSiteSchema)
-    change_until = LocalDateTime(metadata={"description": "cancel or reschedule online until"})
+    change_until = computed(
+        LocalDateTime(metadata={"description": "cancel or reschedule online until"}), change_until
+    )
     created_at = LocalDateTime()
     changed_at = LocalDateTime(allow_none=True)
     cancelled_by = fields.String(allow_none=True, metadata={"description": "donor, site, system"})
     rescheduled_to_id = fields.Integer(allow_none=True)
-    calendar_url = fields.String(metadata={"description": "the booking as an .ics file"})
+    calendar_url = computed(
+        fields.String(metadata={"description": "the booking as an .ics file"}),
+        lambda booking: f"/api/v1/me/appointments/{booking.id}/calendar.ics",
+    )
 
 
 BookingPageSchema = page_of(BookingSchema, "BookingPage")
@@ -304,23 +318,43 @@ class WaitlistCreateSchema(StrictSchema):
 
 
 class OfferSchema(ma.Schema):
-    slot_id = fields.Integer()
-    starts_at = LocalDateTime()
-    ends_at = LocalDateTime()
-    expires_at = LocalDateTime(metadata={"description": "accept before this, or it passes on"})
+    """The place a `WaitlistEntry` holds for its donor."""
+
+    slot_id = fields.Integer(attribute="offered_slot_id")
+    starts_at = LocalDateTime(attribute="offered_slot.starts_at")
+    ends_at = LocalDateTime(attribute="offered_slot.ends_at")
+    expires_at = LocalDateTime(
+        attribute="offer_expires_at",
+        metadata={"description": "accept before this, or it passes on"},
+    )
 
 
 class WaitlistEntrySchema(ma.Schema):
+    """A `WaitlistEntry` as its donor sees it: an offer whose hold ran out shows expired at once."""
+
     id = fields.Integer()
     site = fields.Nested(BookingSiteSchema)
     day = Date()
     kind = fields.String()
-    kind_name = fields.String()
-    status = fields.String(
-        metadata={"description": f"{', '.join(ACTIVE_WAITLIST)}, accepted, expired, left, lapsed"}
+    kind_name = computed(fields.String(), _kind_name)
+    status = computed(
+        fields.String(
+            metadata={
+                "description": f"{', '.join(ACTIVE_WAITLIST)}, accepted, expired, left, lapsed"
+            }
+        ),
+        shown_entry_status,
     )
-    position = fields.Integer(allow_none=True, metadata={"description": "1: first in line"})
-    offer = fields.Nested(OfferSchema, allow_none=True)
+    position = computed(
+        fields.Integer(allow_none=True, metadata={"description": "1: first in line"}),
+        lambda entry: (
+            position_in_line(entry) if shown_entry_status(entry) in ACTIVE_WAITLIST else None
+        ),
+    )
+    offer = computed(
+        fields.Nested(OfferSchema, allow_none=True),
+        lambda entry: entry if shown_entry_status(entry) == OFFERED else None,
+    )
     booking_id = fields.Integer(allow_none=True)
     created_at = LocalDateTime()
 

@@ -50,6 +50,7 @@ class Eligibility:
     allowed: bool
     earliest_date: date | None
     reasons: tuple[Reason, ...]
+    region: str  # whose rules answered (they name the kind)
 
 
 def age_on(birth: date, on: date) -> int:
@@ -127,7 +128,7 @@ def check_eligibility(
     """
     rule = policy.kind(kind, on)  # unknown kinds fail here, before any rule is applied
     if not rule.offered:
-        return Eligibility(kind, on, False, None, (Reason("kind_not_offered"),))
+        return Eligibility(kind, on, False, None, (Reason("kind_not_offered"),), policy.code)
     history = past_donations(donor.id) if history is None else history
     deferrals = active_deferrals(donor.id, on) if deferrals is None else deferrals
     before = [donation for donation in history if donation.donation_date <= on]
@@ -148,7 +149,7 @@ def check_eligibility(
     earliest = max([on, *ends]) if len(ends) == len(reasons) else None
     if earliest is not None and not allowed and earliest <= on:
         earliest = None
-    return Eligibility(kind, on, allowed, earliest, tuple(reasons))
+    return Eligibility(kind, on, allowed, earliest, tuple(reasons), policy.code)
 
 
 def _age_reasons(donor: Donor, on: date, policy: RegionPolicy, *, has_history: bool):

@@ -27,8 +27,8 @@ from sqlalchemy import select
 from certificate.models import VALID, Donation
 from core import audit, clock
 from core.auth import Caller
-from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from core.models import AuditEntry
 from donors.models import Deferral, Donor
 from sites.models import Site
@@ -97,16 +97,12 @@ def donor_at_site(donor_id: int, site_id: int, today: date) -> bool:
 def served_donor(site: Site, donor_id: int) -> Donor:
     """The donor, if at `site` now; otherwise the very answer an id nobody has gets (404
     donor_not_found), so refusals do not tell which ids exist."""
-    donor = db.session.get(Donor, donor_id)
     present = donor_at_site(donor_id, site.id, clock.local_today())
-    if donor is None or not present:
-        raise ApiError("donor_not_found", 404)
-    return donor
+    return get_or_404(Donor, donor_id, "donor_not_found", visible=lambda _: present)
 
 
 def served_deferral(staff: Caller, deferral_id: int) -> Deferral:
     """A deferral recorded at a site the caller serves; another site's is answered as unknown."""
-    deferral = db.session.get(Deferral, deferral_id)
-    if deferral is None or not serves_site(staff, deferral.site_id):
-        raise ApiError("not_found", 404)
-    return deferral
+    return get_or_404(
+        Deferral, deferral_id, visible=lambda deferral: serves_site(staff, deferral.site_id)
+    )

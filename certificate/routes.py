@@ -7,48 +7,26 @@ from typing import Any
 from flask import Response, current_app, render_template, request
 
 from certificate import history, presence, schemas, services
-from certificate.eligibility import Eligibility, distinct, eligibility_for_all_kinds
+from certificate.eligibility import eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.docs import answers
-from core.errors import ApiError, message_for
+from core.errors import ApiError
 from core.extensions import db, limiter
 from core.http import Blueprint
 from core.idempotency import idempotent
-from core.pagination import paginate, paginate_items
+from core.pagination import paginate
 from core.policy import policy_for
 from core.qr import PNG, SVG, per_donor_limit, qr_response
+from core.requests import current_donor
 from core.schemas import ErrorSchema
 from donors import services as donor_services
-from donors.routes import current_donor
 from sites.services import require_site
 
 bp = Blueprint("certificate", __name__, description="Donations, eligibility and certificates")
 public_bp = Blueprint(
     "verification", __name__, description="Public verification", template_folder="templates"
 )
-
-
-def eligibility_view(result: Eligibility, kind_name: str) -> dict[str, Any]:
-    return {
-        "kind": result.kind,
-        "kind_name": kind_name,
-        "on": result.on,
-        "allowed": result.allowed,
-        "earliest_date": result.earliest_date,
-        "reasons": [
-            {"code": r.code, "message": message_for(r.code), "until": r.until}
-            for r in distinct(result.reasons)
-        ],
-    }
-
-
-def eligibility_views(donor, on) -> list[dict[str, Any]]:
-    policy = policy_for(donor.region)
-    return [
-        eligibility_view(result, policy.kind_name(result.kind))
-        for result in eligibility_for_all_kinds(donor, on, policy)
-    ]
 
 
 @bp.post("/staff/donations")
@@ -92,7 +70,7 @@ def record_donation(body: dict[str, Any]):
         ),
         caller(),
     )
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.get("/staff/donations/<int:donation_id>")
@@ -103,7 +81,7 @@ def staff_donation(donation_id: int):
     donation = services.staff_donation(caller(), donation_id)
     services.audit_staff_access(caller(), donation.donor)
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.post("/staff/donations/<int:donation_id>/reaction")
@@ -119,7 +97,7 @@ def record_reaction(body: dict[str, Any], donation_id: int):
     donation = services.staff_donation(caller(), donation_id)
     services.record_reaction(donation, services.Reaction(**body), caller())
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.post("/staff/donor-lookup")
@@ -139,7 +117,12 @@ def lookup_donor(body: dict[str, Any]):
         raise ApiError("donor_not_found", 404)
     presence.record_desk_lookup(caller(), site, donor)
     db.session.commit()
-    return {"donor": donor, "eligibility": eligibility_views(donor, clock.local_today())}
+    return {
+        "donor": donor,
+        "eligibility": eligibility_for_all_kinds(
+            donor, clock.local_today(), policy_for(donor.region)
+        ),
+    }
 
 
 deferral_limit = limit_per_caller("DEFERRAL_RATE_LIMIT")
@@ -196,7 +179,7 @@ def void_donation(body: dict[str, Any], donation_id: int):
     """Void a donation with a reason; its certificate shows voided and totals follow."""
     donation = services.void_donation(services.get_donation(donation_id), body["reason"], caller())
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.post("/admin/donations/<int:donation_id>/correction")
@@ -208,7 +191,7 @@ def correct_donation(body: dict[str, Any], donation_id: int):
     """Void a donation and record its corrected version as a new record."""
     donation = services.correct_donation(services.get_donation(donation_id), body, caller())
     db.session.commit()
-    return services.donation_view(donation)
+    return donation
 
 
 @bp.get("/me/eligibility")
@@ -220,7 +203,11 @@ def my_eligibility(query: dict[str, Any]):
     """When each kind of donation is next allowed, and why not today."""
     donor = current_donor()
     on = query.get("on") or clock.local_today()
-    return {"region": donor.region, "on": on, "kinds": eligibility_views(donor, on)}
+    return {
+        "region": donor.region,
+        "on": on,
+        "kinds": eligibility_for_all_kinds(donor, on, policy_for(donor.region)),
+    }
 
 
 @bp.get("/me/certificates")
@@ -229,11 +216,9 @@ def my_eligibility(query: dict[str, Any]):
 @bp.response(200, schemas.CertificatePageSchema)
 def my_certificates(query: dict[str, Any]):
     """The donor's certificates, newest first."""
-    page = paginate(
+    return paginate(
         services.donor_certificates_query(current_donor()), query["page"], query["per_page"]
     )
-    page["items"] = [services.certificate_view(item) for item in page["items"]]
-    return page
 
 
 @bp.get("/me/certificates/<string(maxlength=64):number>")
@@ -241,7 +226,7 @@ def my_certificates(query: dict[str, Any]):
 @bp.response(200, schemas.CertificateSchema)
 def my_certificate(number: str):
     """One of the donor's certificates."""
-    return services.certificate_view(services.donor_certificate(current_donor(), number))
+    return services.donor_certificate(current_donor(), number)
 
 
 @bp.get("/me/card")
@@ -249,7 +234,7 @@ def my_certificate(number: str):
 @bp.response(200, schemas.CardSchema)
 def my_card():
     """The home screen in one call: totals, latest certificate, next eligible dates."""
-    return services.card_view(current_donor(), eligibility_views)
+    return services.card_view(current_donor())
 
 
 @bp.post("/me/history-claims")
@@ -368,5 +353,5 @@ def deferral_reasons(query: dict[str, Any]):
     region = query.get("region") or current_app.config["DEFAULT_REGION"]
     on = query.get("on") or clock.local_today()
     standard, reasons = donor_services.deferral_reasons(region, on)
-    page = paginate_items(reasons, query["page"], query["per_page"])
+    page = paginate(reasons, query["page"], query["per_page"])
     return {"region": region, "on": on, "standard": standard, **page}

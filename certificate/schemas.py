@@ -8,11 +8,22 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from certificate.counts import as_number
-from certificate.eligibility import reaction_on_record
+from certificate.eligibility import distinct, reaction_on_record
 from certificate.models import REACTION_SEVERITIES
+from certificate.services import printed_din, verification_url
+from core.errors import message_for
 from core.masking import mask_id_number, mask_name
 from core.messages import MESSAGES
-from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.policy import policy_for
+from core.schemas import (
+    Date,
+    LocalDateTime,
+    PageQuerySchema,
+    StrictSchema,
+    bounded_int,
+    computed,
+    page_of,
+)
 from donors.schemas import ResidentIdField
 
 REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
@@ -97,25 +108,33 @@ class VoidSchema(StrictSchema):
 
 
 class SiteRefSchema(ma.Schema):
+    """Where a `Donation` was given: the facility code on record, the site's name if known."""
+
     facility_code = fields.String()
-    name = fields.String(allow_none=True)
+    name = computed(
+        fields.String(allow_none=True),
+        lambda donation: donation.site.name if donation.site else None,
+    )
 
 
 class CertificateSchema(ma.Schema):
-    """A certificate as its donor sees it (built by `services.certificate_view`)."""
+    """A `Certificate` as its donor sees it, with its donation."""
 
     number = fields.String()
     issued_at = LocalDateTime()
-    status = fields.String(metadata={"description": "valid or voided"})
-    kind = fields.String()
-    kind_name = fields.String()
-    volume_ml = fields.Integer(allow_none=True)
-    units = fields.Integer(allow_none=True)
-    donation_date = Date()
-    collected_at = LocalDateTime()
-    site = fields.Nested(SiteRefSchema)
-    din = fields.String()
-    verify_url = fields.String()
+    status = fields.String(attribute="donation.status", metadata={"description": "valid or voided"})
+    kind = fields.String(attribute="donation.kind")
+    kind_name = computed(
+        fields.String(),
+        lambda certificate: _kind_name(certificate.donation.region, certificate.donation.kind),
+    )
+    volume_ml = fields.Integer(attribute="donation.volume_ml", allow_none=True)
+    units = fields.Integer(attribute="donation.units", allow_none=True)
+    donation_date = Date(attribute="donation.donation_date")
+    collected_at = LocalDateTime(attribute="donation.collected_at")
+    site = fields.Nested(SiteRefSchema, attribute="donation")
+    din = computed(fields.String(), lambda certificate: printed_din(certificate.donation))
+    verify_url = computed(fields.String(), lambda certificate: verification_url(certificate.number))
     kid = fields.String()
     signed_token = fields.String(metadata={"description": "compact JWS (EdDSA); see the JWKS"})
 
@@ -136,6 +155,8 @@ class StaffReactionSchema(ReactionSchema):
 
 
 class DonationSchema(ma.Schema):
+    """A `Donation` as staff and administrators see it."""
+
     id = fields.Integer()
     donor_id = fields.Integer()
     site_id = fields.Integer()
@@ -144,7 +165,7 @@ class DonationSchema(ma.Schema):
     units = fields.Integer(allow_none=True, metadata=UNITS)
     collected_at = LocalDateTime()
     donation_date = Date()
-    din = fields.String()
+    din = computed(fields.String(), printed_din)
     status = fields.String()
     replaces_id = fields.Integer(allow_none=True)
     override_reason = fields.String(allow_none=True)
@@ -164,7 +185,10 @@ class StaffDonationSchema(DonationSchema):
 
 class ReasonSchema(ma.Schema):
     code = fields.String(metadata={"description": "stable reason code, e.g. interval"})
-    message = fields.String(metadata={"description": "the reason in the caller's language"})
+    message = computed(
+        fields.String(metadata={"description": "the reason in the caller's language"}),
+        lambda reason: message_for(reason.code),
+    )
     until = Date(
         allow_none=True, metadata={"description": "the first day it no longer applies, if known"}
     )
@@ -187,12 +211,20 @@ class NotEligibleSchema(ma.Schema):
 
 
 class EligibilitySchema(ma.Schema):
+    """An `Eligibility`; two rules giving the same answer say it once."""
+
     kind = fields.String()
-    kind_name = fields.String()
+    kind_name = computed(fields.String(), lambda result: _kind_name(result.region, result.kind))
     on = Date()
     allowed = fields.Boolean()
     earliest_date = Date(allow_none=True)
-    reasons = fields.List(fields.Nested(ReasonSchema))
+    reasons = computed(
+        fields.List(fields.Nested(ReasonSchema)), lambda result: distinct(result.reasons)
+    )
+
+
+def _kind_name(region: str, kind: str) -> str:
+    return policy_for(region).kind_name(kind)
 
 
 class EligibilityListSchema(ma.Schema):

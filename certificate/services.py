@@ -8,7 +8,6 @@ totals, and sends `donation_recorded`, all in the caller's transaction.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -28,6 +27,7 @@ from certificate.eligibility import (
     Eligibility,
     Reason,
     check_eligibility,
+    eligibility_for_all_kinds,
     reason_details,
 )
 from certificate.events import card_requested, donation_recorded, donation_voided
@@ -57,6 +57,7 @@ from core.ids import (
     normalise_certificate_number,
     parse_din,
 )
+from core.lookups import get_or_404
 from core.masking import mask_name
 from core.policy import PolicyUndecided, RegionPolicy, policy_for
 from core.signing import SignatureInvalid, keyring
@@ -467,10 +468,7 @@ def void_donation(donation: Donation, reason: str, admin: Caller) -> Donation:
 
 
 def get_donation(donation_id: int) -> Donation:
-    donation = db.session.get(Donation, donation_id)
-    if donation is None:
-        raise ApiError("not_found", 404)
-    return donation
+    return get_or_404(Donation, donation_id)
 
 
 def visible_to_donor(donor: Donor) -> ColumnElement[bool]:
@@ -537,49 +535,6 @@ def sequential_number_key(number: str) -> str:
     is valid; the donor's QR code and app add this key (a keyed hash of the number).
     """
     return cipher().lookup_hash("certificate-link", number)[:SEQUENTIAL_KEY_LENGTH]
-
-
-def certificate_view(certificate: Certificate) -> dict[str, Any]:
-    donation = certificate.donation
-    policy = policy_for(donation.region)
-    return {
-        "number": certificate.number,
-        "issued_at": certificate.issued_at,
-        "status": donation.status,
-        "kind": donation.kind,
-        "kind_name": policy.kind_name(donation.kind),
-        "volume_ml": donation.volume_ml,
-        "units": donation.units,
-        "donation_date": donation.donation_date,
-        "collected_at": donation.collected_at,
-        "site": {
-            "facility_code": donation.facility_code,
-            "name": donation.site.name if donation.site else None,
-        },
-        "din": printed_din(donation),
-        "verify_url": verification_url(certificate.number),
-        "kid": certificate.kid,
-        "signed_token": certificate.signed_token,
-    }
-
-
-def donation_view(donation: Donation) -> dict[str, Any]:
-    return {
-        "id": donation.id,
-        "donor_id": donation.donor_id,
-        "site_id": donation.site_id,
-        "kind": donation.kind,
-        "volume_ml": donation.volume_ml,
-        "units": donation.units,
-        "collected_at": donation.collected_at,
-        "donation_date": donation.donation_date,
-        "din": printed_din(donation),
-        "status": donation.status,
-        "replaces_id": donation.replaces_id,
-        "override_reason": donation.override_reason,
-        "reaction": donation.reaction,
-        "certificate": certificate_view(donation.certificate) if donation.certificate else None,
-    }
 
 
 def verify_certificate(number: str, key: str | None = None) -> dict[str, Any] | None:
@@ -720,9 +675,7 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
     return corrected
 
 
-def card_view(
-    donor: Donor, eligibility_views: Callable[[Donor, date], list[dict[str, Any]]]
-) -> dict[str, Any]:
+def card_view(donor: Donor) -> dict[str, Any]:
     totals = totals_for(donor)
     latest = latest_certificate(donor)
     card = {
@@ -732,8 +685,10 @@ def card_view(
         "award_counts": totals.award_counts,
         "by_kind": totals.by_kind,
         "last_donation_date": totals.last_donation_date,
-        "latest_certificate": certificate_view(latest) if latest else None,
-        "next_eligible": eligibility_views(donor, clock.local_today()),
+        "latest_certificate": latest,
+        "next_eligible": eligibility_for_all_kinds(
+            donor, clock.local_today(), policy_for(donor.region)
+        ),
         "history_to_confirm": history.history_to_confirm(donor),
     }
     for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):  # type: ignore[attr-defined]

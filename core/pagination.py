@@ -10,19 +10,18 @@ from sqlalchemy import Select, func, select
 from core.extensions import db
 
 
-def paginate(query: Select, page: int, per_page: int) -> dict[str, Any]:
-    counted = select(func.count()).select_from(query.order_by(None).subquery())
-    total = db.session.execute(counted).scalar_one()
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": items, "page": _meta(page, per_page, total)}
-
-
-def paginate_items(items: Sequence[Any], page: int, per_page: int) -> dict[str, Any]:
-    """The same page of a list already in memory (rules read from the policy files)."""
+def paginate(source: Select | Sequence[Any], page: int, per_page: int) -> dict[str, Any]:
+    """One page of a query, counted and read in the database, or of a list already in memory
+    (rules read from the policy files, sites found near a point)."""
+    if isinstance(source, Select):
+        counted = select(func.count()).select_from(source.order_by(None).subquery())
+        total = db.session.execute(counted).scalar_one()
+        items = db.session.scalars(source.limit(per_page).offset((page - 1) * per_page)).all()
+        return {"items": items, "page": _meta(page, per_page, total)}
     start = (page - 1) * per_page
     return {
-        "items": list(items[start : start + per_page]),
-        "page": _meta(page, per_page, len(items)),
+        "items": list(source[start : start + per_page]),
+        "page": _meta(page, per_page, len(source)),
     }
 
 

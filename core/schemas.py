@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -130,3 +131,15 @@ class TokenPairSchema(ma.Schema):
 class MessageSchema(ma.Schema):
     code = fields.String()
     message = fields.String()
+
+
+def computed(field: fields.Field, compute: Callable[[Any], Any]) -> fields.Field:
+    """`field` with its value computed from the object the schema dumps, so a schema reads the
+    model and no view builds a dict for it. Unlike `fields.Function`, the field keeps its type
+    and stays writable in the API document."""
+
+    def value(obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing) -> Any:
+        return compute(obj)
+
+    field.get_value = value  # type: ignore[method-assign]
+    return field

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
 from core.docs import answers
 from core.extensions import db
 from core.http import Blueprint
+from core.requests import allows_images, current_donor
 from core.schemas import TokenPairSchema
 from donors import faces, schemas, services
 from sites.services import require_site
 
 bp = Blueprint("donors", __name__, description="Donor accounts, login and profile")
-
-
-def current_donor():
-    return services.get_donor(caller().principal_id)
 
 
 @bp.post("/auth/otp")
@@ -136,17 +131,6 @@ def move_mobile_at_site(body: dict[str, Any]):
     )
     db.session.commit()
     return donor
-
-
-def allows_images(view: Callable) -> Callable:
-    """Raise the body limit for this view to FACE_REQUEST_MAX_BYTES (photos as base64)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        request.max_content_length = current_app.config["FACE_REQUEST_MAX_BYTES"]
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.get("/me/face")

@@ -19,6 +19,7 @@ from core.auth import DONOR, address_key, issue_tokens, revoke_all_sessions
 from core.crypto import cipher
 from core.errors import ApiError, message_for
 from core.extensions import db
+from core.lookups import get_or_404
 from core.policy import (
     DeferralRule,
     HealthStandard,
@@ -482,10 +483,7 @@ def lift_deferral(deferral: Deferral, staff_id: int) -> Deferral:
 
 
 def donor_by_id(donor_id: int) -> Donor:
-    donor = db.session.get(Donor, donor_id)
-    if donor is None:
-        raise ApiError("donor_not_found", 404)
-    return donor
+    return get_or_404(Donor, donor_id, "donor_not_found")
 
 
 def deferral_reasons(region: str, on: date) -> tuple[HealthStandard, list[DeferralRule]]:

@@ -13,7 +13,7 @@ from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint, accepts
 from core.pagination import paginate
-from donors.routes import current_donor
+from core.requests import current_donor
 from notifications import schemas, services
 from notifications.templates import signature
 

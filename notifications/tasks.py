@@ -4,8 +4,8 @@ The broker only rings the bell; the outbox is the mailbox. A task lost with a ki
 broker restart loses nothing: beat's sweep finds every due row (and every row whose lease ran
 out) within `NOTIFY_SWEEP_SECONDS`.
 
-    celery -A notifications.worker worker --loglevel=INFO        # sends messages
-    celery -A notifications.worker beat --loglevel=INFO          # sweeps and schedules
+    celery -A worker worker --loglevel=INFO      # sends messages
+    celery -A worker beat --loglevel=INFO        # sweeps and schedules
 
 Beat's tick (every `NOTIFY_SCHEDULE_SECONDS`) also runs the periodic jobs other packages register
 on the app (appointments' sweep and slot opening, see wiring.py): the app has one scheduler.

@@ -13,8 +13,8 @@ from core.extensions import db
 from core.http import Blueprint
 from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
+from core.requests import current_donor
 from donors import services as donor_services
-from donors.routes import current_donor
 from rewards import gates, schemas, services
 from rewards.models import GRANTED
 

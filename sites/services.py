@@ -14,6 +14,7 @@ from core.auth import ADMIN, STAFF, Caller, address_key, issue_tokens, revoke_al
 from core.crypto import dummy_password_hash, hash_password, verify_password
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from core.policy import regions
 from sites.models import Site, StaffUser
 
@@ -65,10 +66,7 @@ def update_site(site: Site, changes: dict[str, Any], actor: Caller) -> Site:
 
 
 def get_site(site_id: int, *, include_inactive: bool = False) -> Site:
-    site = db.session.get(Site, site_id)
-    if site is None or (not site.active and not include_inactive):
-        raise ApiError("not_found", 404)
-    return site
+    return get_or_404(Site, site_id, visible=lambda site: site.active or include_inactive)
 
 
 def sites_query(
@@ -202,10 +200,7 @@ def unlock_staff(user: StaffUser, actor: tuple[str, int | None], **details: Any)
 
 
 def get_staff(staff_id: int) -> StaffUser:
-    user = db.session.get(StaffUser, staff_id)
-    if user is None:
-        raise ApiError("not_found", 404)
-    return user
+    return get_or_404(StaffUser, staff_id)
 
 
 def current_staff(who: Caller) -> StaffUser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from appointments import services
+from appointments import directory
 from core import clock
 from tests.factories import bearer, make_site, make_staff, staff_token
 from tests.factories.appointments import open_day, quick_donor
@@ -105,14 +105,14 @@ def test_todays_visits_with_counts(client):
 def test_the_functions_other_packages_call(client):
     site, donors = busy_site(client, bookings=2, platelets=0)
     donor = donors[0][0]
-    info = services.active_booking(donor.id)
+    info = directory.active_booking(donor.id)
     assert info.site_id == site.id and info.status == "booked" and info.kind == "whole_blood"
-    assert services.active_booking(quick_donor()[0].id) is None
-    on_day = list(services.bookings_on(clock.local_today()))
+    assert directory.active_booking(quick_donor()[0].id) is None
+    on_day = list(directory.bookings_on(clock.local_today()))
     assert {item.donor_id for item in on_day} == {donor.id, donors[1][0].id}
     assert all(item.site_address == site.address for item in on_day)
     with today_at(7):
-        free = services.free_places_near(site.city, clock.local_today(), clock.local_today())
+        free = directory.free_places_near(site.city, clock.local_today(), clock.local_today())
     by_kind = {place.kind: place.free for place in free if place.site_id == site.id}
     # 09:00-11:00 in four slots: 8 whole-blood places less 2 booked; 4 platelet places.
     assert by_kind == {"whole_blood": 6, "apheresis_platelets": 4}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from appointments import services
+from appointments import waitlist
 from appointments.models import Slot
 from appointments.rules import booking_rules
 from core import clock
@@ -172,7 +172,7 @@ def test_a_donor_waits_on_a_limited_number_of_lists(client):
 def test_a_freed_place_goes_to_the_list_before_any_later_booker(app, client):
     site, slots, bookers = full_day(client)
     donor, _ = quick_donor()
-    services.join_waitlist(donor, site.id, slots[0].day, "whole_blood")
+    waitlist.join_waitlist(donor, site.id, slots[0].day, "whole_blood")
     token, booking = bookers[0]
     client.delete(f"/api/v1/me/appointments/{booking['id']}", headers=bearer(token))
     _, latecomer = quick_donor()

@@ -42,7 +42,7 @@ def worker_env(database_url: str, redis_url: str, stub: TwilioStub) -> dict[str,
 @contextmanager
 def celery_worker(env: dict[str, str], workdir: Path, *, beat: bool) -> Iterator[subprocess.Popen]:
     """A worker in its own process group (its beat is a child), stopped whatever happens."""
-    arguments = ["-A", "notifications.worker", "worker", "--pool=solo"]
+    arguments = ["-A", "worker", "worker", "--pool=solo"]
     arguments += ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
     arguments += ["-n", f"test-{time.monotonic_ns()}@localhost"]
     if beat:

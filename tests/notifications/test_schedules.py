@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from appointments import services as appointments
+from appointments import bookings
 from core import clock
 from core.extensions import db
 from core.policy import policy_for
@@ -36,7 +36,7 @@ def rows(template: str) -> list[OutboxMessage]:
 def book(donor, slot_id: int) -> int:
     """A booking made through appointments' service (the API's tokens would not outlive the
     months these tests move the clock by)."""
-    booking = appointments.book(donor, slot_id)
+    booking = bookings.book(donor, slot_id)
     db.session.commit()
     return booking.id
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from appointments import services as appointments
+from appointments import housekeeping
 from core import clock
 from core.extensions import db
 from notifications.models import OutboxMessage
@@ -169,7 +169,7 @@ def test_an_offer_made_in_the_quiet_hours_is_held_from_their_end_and_texted_then
         client.delete(f"/api/v1/me/appointments/{booking_id}", headers=booker)
         morning = local(clock.local_today() + timedelta(days=1), 8)
     with clock.frozen_at(morning - timedelta(minutes=1)):
-        appointments.sweep()
+        housekeeping.sweep()
         db.session.commit()
     with clock.frozen_at(morning):
         send_due()
