@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
@@ -328,6 +329,7 @@ def test_fifty_donors_racing_for_the_last_place_give_exactly_one_booking(app, cl
     assert count == 3
 
 
+@pytest.mark.committed_db
 def test_one_donor_racing_for_two_slots_gets_one_booking(app, client):
     _, slots = site_with_day()
     _, token = quick_donor()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from core import clock
@@ -41,6 +42,7 @@ def test_two_workers_never_claim_the_same_message(client, sms, daytime):
     assert not {row.id for row in mine} & {row.id for row in theirs}
 
 
+@pytest.mark.committed_db
 def test_workers_claiming_at_the_same_moment_share_the_messages_out(app, client, sms, daytime):
     donors = [donor_record(client, sms)[0] for _ in range(12)]
     waiting_birthdays(donors)

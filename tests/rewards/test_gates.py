@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt
+import pytest
 from sqlalchemy import func, select
 
 from core import auth, clock
@@ -66,6 +67,7 @@ def test_a_replayed_code_is_refused(client, sms):
     assert scheme.verify(gate, scheme.code(headers))["decision"] == "allow"
 
 
+@pytest.mark.committed_db
 def test_one_code_scanned_at_many_gates_at_once_is_admitted_once(app, client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()
