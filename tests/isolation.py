@@ -77,8 +77,9 @@ def rolled_back() -> Iterator[None]:
     test_thread = threading.get_ident()
 
     def joined_session() -> Session:
-        if threading.get_ident() != test_thread:
+        if threading.get_ident() != test_thread:  # one connection cannot serve two threads
             strays.append(f"used the database from another thread ({_caller()})")
+            raise RuntimeError("a rolled-back test's connection serves its own thread only")
         return _joined_session(connection)
 
     # Every app context of the test (each request pushes its own) gets a session on the
