@@ -34,7 +34,7 @@ from core.extensions import db, limiter
 from tests.factories.policies import copy_policies
 from tests.isolation import COMMITTED, committed, rolled_back
 from tests.pgserver import PostgresServer
-from tests.timetravel import parse_local_time, start_run_clock
+from tests.timetravel import WORKER_START, run_start, start_run_clock
 
 DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
 
@@ -51,15 +51,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from core import clock
 
-    start = None
-    given_by_controller = getattr(config, "workerinput", {}).get(_WORKER_START)
-    if given_by_controller:
-        start = datetime.fromisoformat(given_by_controller)
-    elif value := config.getoption("--local-time"):
-        try:
-            start = parse_local_time(value, clock.local_today())
-        except ValueError as error:
-            raise pytest.UsageError(f"--local-time {error}") from None
+    try:
+        start = run_start(
+            config.getoption("--local-time"),
+            getattr(config, "workerinput", None),
+            clock.local_today(),
+        )
+    except ValueError as error:
+        raise pytest.UsageError(f"--local-time {error}") from None
     if start is not None:
         config.stash[_RUN_START] = start
         config.stash[_RUN_CLOCK] = start_run_clock(start)
@@ -67,11 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """An xdist worker starts at the moment the controller read from `--local-time` (a worker
-    that parsed `HH:MM` itself could land on another day, just after midnight)."""
+    """Each xdist worker starts its run clock at the moment this controller read."""
     start = node.config.stash.get(_RUN_START, None)
     if start is not None:
-        node.workerinput[_WORKER_START] = start.isoformat()
+        node.workerinput[WORKER_START] = start.isoformat()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -88,7 +86,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 _RUN_CLOCK = pytest.StashKey()
 _RUN_START = pytest.StashKey[datetime]()
-_WORKER_START = "donor_run_clock_start"
 
 
 def _worker() -> str:
