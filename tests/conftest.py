@@ -9,10 +9,10 @@ With pytest-xdist (`-n 2`, as scripts/test runs it) each worker has its own SQLi
 PostgreSQL server and database, its own Redis server and its own ports.
 
 `--local-time 03:00` (or `2026-12-01T03:00`) starts the service's clock at that Beijing time for
-the whole run (every xdist worker starts its clock at that same time), and it ticks on from
-there: the suite must pass at any hour (`.ci/run` runs the
-time-sensitive packages once more at night). A test whose outcome depends on the hour, the
-weekday or the date fixes its own time (`daytime`, tests/timetravel.py).
+the whole run (every xdist worker at the same time), and it ticks on from there: the suite must
+pass at any hour (`.ci/run` runs the time-sensitive packages once more at night). A test whose
+outcome depends on the hour, the weekday or the date fixes its own time (`daytime`,
+tests/timetravel.py).
 """
 
 from __future__ import annotations
