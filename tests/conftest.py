@@ -1,13 +1,18 @@
 """Builds the app on SQLite and on a real PostgreSQL server this suite starts itself.
 
 Every test runs once per database. The schema is built by the Alembic migrations (never
-`create_all`), once per database; after each test every table is emptied, so tests commit for
-real and concurrency tests see each other's transactions.
+`create_all`), once per database. Each test runs in a transaction that is rolled back after it;
+a test whose point is that other connections see its commits (threads, another process) is marked
+`committed_db` and commits for real, then every table is emptied (tests/isolation.py).
+
+With pytest-xdist (`-n 2`, as scripts/test runs it) each worker has its own SQLite file, its own
+PostgreSQL server and database, its own Redis server and its own ports.
 
 `--local-time 03:00` (or `2026-12-01T03:00`) starts the service's clock at that Beijing time for
-the whole run, and it ticks on from there: the suite must pass at any hour (`.ci/run` runs the
-time-sensitive packages once more at night). A test whose outcome depends on the hour, the
-weekday or the date fixes its own time (`daytime`, tests/timetravel.py).
+the whole run (every xdist worker at the same time), and it ticks on from there: the suite must
+pass at any hour (`.ci/run` runs the time-sensitive packages once more at night). A test whose
+outcome depends on the hour, the weekday or the date fixes its own time (`daytime`,
+tests/timetravel.py).
 """
 
 from __future__ import annotations
@@ -15,19 +20,21 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
 
 from app import create_app
 from core.extensions import db, limiter
 from tests.factories.policies import copy_policies
+from tests.isolation import COMMITTED, committed, rolled_back
 from tests.pgserver import PostgresServer
-from tests.timetravel import parse_local_time, start_run_clock
+from tests.timetravel import WORKER_START, run_start, start_run_clock
 
 DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
 
@@ -44,13 +51,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from core import clock
 
-    value = config.getoption("--local-time")
-    if value:
-        try:
-            start = parse_local_time(value, clock.local_today())
-        except ValueError as error:
-            raise pytest.UsageError(f"--local-time {error}") from None
+    try:
+        start = run_start(
+            config.getoption("--local-time"),
+            getattr(config, "workerinput", None),
+            clock.local_today(),
+        )
+    except ValueError as error:
+        raise pytest.UsageError(f"--local-time {error}") from None
+    if start is not None:
+        config.stash[_RUN_START] = start
         config.stash[_RUN_CLOCK] = start_run_clock(start)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Each xdist worker starts its run clock at the moment this controller read."""
+    start = node.config.stash.get(_RUN_START, None)
+    if start is not None:
+        node.workerinput[WORKER_START] = start.isoformat()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -66,6 +85,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 _RUN_CLOCK = pytest.StashKey()
+_RUN_START = pytest.StashKey[datetime]()
+
+
+def _worker() -> str:
+    """This xdist worker's name (gw0, gw1, ...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @pytest.fixture(scope="session")
@@ -78,11 +103,11 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session", params=DATABASES)
 def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "sqlite":
-        directory = Path(tempfile.mkdtemp(prefix="donor-sqlite-"))
+        directory = Path(tempfile.mkdtemp(prefix=f"donor-sqlite-{_worker()}-"))
         yield f"sqlite:///{directory / 'test.sqlite3'}"
     else:
         server: PostgresServer = request.getfixturevalue("postgres")
-        yield server.create_database("donor_test")
+        yield server.create_database(f"donor_test_{_worker()}")
 
 
 @pytest.fixture(scope="session")
@@ -98,24 +123,16 @@ def built_app(database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def app(built_app: Flask) -> Iterator[Flask]:
+def app(built_app: Flask, request: pytest.FixtureRequest) -> Iterator[Flask]:
     limiter.reset()
     with built_app.app_context():
-        yield built_app
-        db.session.remove()
-        empty_all_tables()
-    built_app.extensions.pop("sms_backend", None)
-
-
-def empty_all_tables() -> None:
-    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        if request.node.get_closest_marker(COMMITTED):
+            isolation = committed()
         else:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
+            isolation = rolled_back()
+        with isolation:
+            yield built_app
+    built_app.extensions.pop("sms_backend", None)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from core import clock
-from tests.timetravel import at_service_time, parse_local_time
+from tests.timetravel import WORKER_START, at_service_time, parse_local_time, run_start
 
 
 def test_a_local_time_alone_is_that_hour_today_in_beijing():
@@ -38,3 +38,15 @@ def test_another_process_runs_on_this_processs_clock(tmp_path):
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     seen = datetime.fromisoformat(output.strip())
     assert night <= seen < night + timedelta(minutes=1)
+
+
+def test_an_xdist_worker_starts_its_clock_where_the_controller_read_it():
+    """`--local-time 03:00` names the hour on the day the run began: a worker that read `today`
+    itself, just after midnight, would start a day later than the others."""
+    controller = run_start("03:00", None, date(2026, 6, 14))
+    worker = run_start("03:00", {WORKER_START: controller.isoformat()}, date(2026, 6, 15))
+    assert worker == controller == datetime(2026, 6, 14, 3, 0, tzinfo=clock.LOCAL_ZONE)
+
+
+def test_without_local_time_the_run_keeps_the_real_clock():
+    assert run_start(None, None, date(2026, 6, 14)) is None

@@ -38,6 +38,21 @@ def parse_local_time(text: str, today: date) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=clock.LOCAL_ZONE)
 
 
+WORKER_START = "donor_run_clock_start"  # the controller's start, handed to each xdist worker
+
+
+def run_start(local_time: str | None, workerinput: dict | None, today: date) -> datetime | None:
+    """Where this process's run clock starts, if `--local-time` was given.
+
+    An xdist worker takes the moment its controller read (`workerinput`), so that every worker
+    starts on the same day even when midnight passes while they start."""
+    if workerinput and workerinput.get(WORKER_START):
+        return datetime.fromisoformat(workerinput[WORKER_START])
+    if local_time:
+        return parse_local_time(local_time, today)
+    return None
+
+
 def start_run_clock(moment: datetime) -> time_machine.travel:
     """Start the clock of the whole run at `moment`; it ticks on from there."""
     traveller = time_machine.travel(_destination(moment), tick=True)

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
@@ -312,6 +313,7 @@ def _race(app, tokens: list[str], slot_id: int) -> list[int]:
         return list(pool.map(attempt, tokens))
 
 
+@pytest.mark.committed_db
 def test_fifty_donors_racing_for_the_last_place_give_exactly_one_booking(app, client):
     _, slots = site_with_day(whole_blood=3)
     taken = [quick_donor()[1] for _ in range(2)]
@@ -328,6 +330,7 @@ def test_fifty_donors_racing_for_the_last_place_give_exactly_one_booking(app, cl
     assert count == 3
 
 
+@pytest.mark.committed_db
 def test_one_donor_racing_for_two_slots_gets_one_booking(app, client):
     _, slots = site_with_day()
     _, token = quick_donor()

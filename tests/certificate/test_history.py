@@ -267,6 +267,7 @@ def failed_claims_audited() -> int:
     )
 
 
+@pytest.mark.committed_db
 def test_parallel_guesses_at_a_donation_number_are_checked_only_within_the_limit(app, imported):
     # Issue 18 item 5: 40 parallel guesses got 12 evaluated against a limit of 5.
     _, headers, _ = imported

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from certificate.events import donation_recorded
@@ -109,6 +110,7 @@ def test_the_idempotency_key_is_required(client, sms):
     assert response.get_json()["code"] == "idempotency_key_required"
 
 
+@pytest.mark.committed_db
 def test_concurrent_retries_record_once(app, client, sms):
     site, token = setup_site(client)
     _, data = donor_record(client, sms)
@@ -266,6 +268,7 @@ def test_plasma_is_not_recorded_because_it_is_not_offered(client, sms):
     assert count(Donation) == 0
 
 
+@pytest.mark.committed_db
 def test_concurrent_first_donations_of_the_year_get_distinct_dins(app, client, sms):
     site, token = setup_site(client)
     donors = [donor_record(client, sms)[1]["plain"]["id_number"] for _ in range(6)]

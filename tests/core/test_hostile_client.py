@@ -28,6 +28,7 @@ def demo(app):
     return app
 
 
+@pytest.mark.committed_db
 @pytest.mark.parametrize("role", ROLES)
 def test_no_answer_is_a_server_error_or_off_the_api_document(demo, client, daytime, role):
     spec = client.get("/openapi.json").get_json()

@@ -10,14 +10,12 @@ from core.extensions import db
 
 
 def test_models_and_migrations_agree(app):
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, db.metadata)
+    context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
+    differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 
 def test_every_table_is_built_by_a_migration(app):
-    with db.engine.connect() as connection:
-        present = set(inspect(connection).get_table_names())
+    present = set(inspect(db.session.connection()).get_table_names())
     assert set(db.metadata.tables) <= present
     assert "alembic_version" in present

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from app import create_app
@@ -94,6 +95,7 @@ def statuses() -> dict[str, int]:
     return dict(rows)
 
 
+@pytest.mark.committed_db
 def test_a_code_goes_through_redis_celery_and_twilio_and_logs_the_donor_in(
     app, database_url, redis_server, twilio_stub, tmp_path
 ):
@@ -132,6 +134,7 @@ def test_a_code_goes_through_redis_celery_and_twilio_and_logs_the_donor_in(
             db.engine.dispose()
 
 
+@pytest.mark.committed_db
 def test_a_worker_killed_mid_batch_leaves_every_recipient_exactly_one_message(
     app, database_url, redis_server, twilio_stub, tmp_path
 ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from core import clock
@@ -76,6 +77,7 @@ def test_voiding_a_donation_cancels_its_thank_you_held_for_the_morning(client, s
     assert told(sms, data) == []
 
 
+@pytest.mark.committed_db
 def test_a_thank_you_a_worker_claimed_before_the_void_committed_is_not_sent(client, sms):
     evening, morning = an_evening()
     site, token = desk(client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from core import clock
@@ -29,6 +30,7 @@ def waiting_birthdays(donors) -> list[OutboxMessage]:
     return rows
 
 
+@pytest.mark.committed_db
 def test_two_workers_never_claim_the_same_message(client, sms, daytime):
     donors = [donor_record(client, sms)[0] for _ in range(6)]
     waiting_birthdays(donors)
@@ -41,6 +43,7 @@ def test_two_workers_never_claim_the_same_message(client, sms, daytime):
     assert not {row.id for row in mine} & {row.id for row in theirs}
 
 
+@pytest.mark.committed_db
 def test_workers_claiming_at_the_same_moment_share_the_messages_out(app, client, sms, daytime):
     donors = [donor_record(client, sms)[0] for _ in range(12)]
     waiting_birthdays(donors)
@@ -56,6 +59,7 @@ def test_workers_claiming_at_the_same_moment_share_the_messages_out(app, client,
     assert len(every) == len(set(every)) == 12
 
 
+@pytest.mark.committed_db
 def test_a_lease_that_ran_out_is_taken_over_and_the_message_sent_once(client, sms, daytime):
     donor, data = donor_record(client, sms)
     (row,) = waiting_birthdays([donor])
@@ -69,6 +73,7 @@ def test_a_lease_that_ran_out_is_taken_over_and_the_message_sent_once(client, sm
     assert len([m for m in sms if m.key == row.key]) == 1
 
 
+@pytest.mark.committed_db
 def test_a_send_that_may_have_happened_is_asked_about_not_repeated(
     app, client, sms, daytime, twilio_stub, monkeypatch
 ):

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt
+import pytest
 from sqlalchemy import func, select
 
 from core import auth, clock
@@ -32,6 +33,7 @@ def uses() -> int:
     return db.session.scalar(select(func.count()).select_from(BenefitUse))
 
 
+@pytest.mark.committed_db
 def test_a_holders_code_is_admitted_once_and_the_use_recorded(client, sms):
     scheme = Scheme(client, sms)
     donor, _, headers, _ = scheme.holder(name="张三丰")
@@ -51,6 +53,7 @@ def test_a_holders_code_is_admitted_once_and_the_use_recorded(client, sms):
     assert use.used_on == clock.local_today()
 
 
+@pytest.mark.committed_db
 def test_a_replayed_code_is_refused(client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()
@@ -66,6 +69,7 @@ def test_a_replayed_code_is_refused(client, sms):
     assert scheme.verify(gate, scheme.code(headers))["decision"] == "allow"
 
 
+@pytest.mark.committed_db
 def test_one_code_scanned_at_many_gates_at_once_is_admitted_once(app, client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()
@@ -124,6 +128,7 @@ def test_an_expired_code_is_refused(client, sms):
     assert uses() == 0
 
 
+@pytest.mark.committed_db
 def test_a_gate_of_another_benefit_kind_refuses_the_code(client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()
@@ -147,6 +152,7 @@ def test_a_gate_in_another_region_refuses_the_code(client, sms):
     assert (answer["decision"], answer["reason"]) == ("deny", "wrong_region")
 
 
+@pytest.mark.committed_db
 def test_a_withdrawn_benefit_is_refused_even_inside_the_codes_minute(client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, donations = scheme.holder()
@@ -163,6 +169,7 @@ def test_a_withdrawn_benefit_is_refused_even_inside_the_codes_minute(client, sms
     assert uses() == 0
 
 
+@pytest.mark.committed_db
 def test_a_revoked_award_is_refused_at_the_gate(client, sms):
     scheme = Scheme(client, sms)
     donor, _, headers = scheme.donor()
@@ -188,6 +195,7 @@ def test_a_revoked_gate_device_can_no_longer_verify(client, sms):
     assert scheme.device_login(device).status_code == 401
 
 
+@pytest.mark.committed_db
 def test_a_gate_revoked_after_admitting_holders_is_refused_whatever_it_sends(client, sms):
     """Each outcome, admitted, refused by the code or replayed, first checks the device's login."""
     scheme = Scheme(client, sms)

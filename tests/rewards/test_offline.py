@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from core import clock
@@ -64,6 +65,7 @@ def _check(capsys, kit, journal, *codes):
     return status, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
+@pytest.mark.committed_db
 def test_a_code_in_the_gates_own_journal_is_refused_after_a_restart(client, sms, tmp_path, capsys):
     """Issue 12 item 5: one device never admits the same code twice, online or not."""
     scheme = Scheme(client, sms)
@@ -130,6 +132,7 @@ def test_an_upload_records_each_use_once(client, sms):
     assert modes == ["offline", "offline"]
 
 
+@pytest.mark.committed_db
 def test_a_code_used_at_two_gates_is_settled_to_the_first(client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()

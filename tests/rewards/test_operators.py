@@ -110,6 +110,7 @@ def _printed(output: str, name: str) -> str:
     return re.search(rf"{name}=(\S+)", output).group(1)
 
 
+@pytest.mark.committed_db
 def test_a_gate_made_in_the_shell_for_an_operator_admits_a_holder(app, client, sms):
     """Issue 12 item 5: `flask users create-device --role gate` makes a gate that works."""
     scheme = Scheme(client, sms)
@@ -223,6 +224,7 @@ def _admit(scheme, gate, headers, times):
         assert scheme.verify(gate, scheme.code(headers))["decision"] == "allow"
 
 
+@pytest.mark.committed_db
 def test_usage_is_counted_per_operator_day_and_kind_as_json_and_csv(client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()
@@ -270,6 +272,7 @@ def test_usage_is_counted_per_operator_day_and_kind_as_json_and_csv(client, sms)
     assert only_bus["page"]["total"] == 1
 
 
+@pytest.mark.committed_db
 def test_an_operator_sees_only_its_own_usage(client, sms):
     scheme = Scheme(client, sms)
     _, _, headers, _ = scheme.holder()

@@ -189,6 +189,7 @@ def test_the_shell_unlocks_an_account_and_it_is_audited(client, app):
     assert "was not locked" in again.output
 
 
+@pytest.mark.committed_db
 def test_parallel_wrong_passwords_from_one_address_are_checked_only_within_its_budget(app):
     # Issue 18 item 5: limits must hold under parallel requests, on both databases.
     user = make_staff()
@@ -206,6 +207,7 @@ def test_parallel_wrong_passwords_from_one_address_are_checked_only_within_its_b
     assert services.login_lock(user)[0] == free
 
 
+@pytest.mark.committed_db
 def test_parallel_wrong_passwords_from_many_addresses_are_all_counted(app):
     user = make_staff()
     username = user.username

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from appointments import housekeeping
@@ -269,6 +270,7 @@ def test_an_offer_withdrawn_by_the_site_closing_the_day_is_not_texted(client, sm
     assert (row.status, row.status_reason) == ("cancelled", "offer_withdrawn")
 
 
+@pytest.mark.committed_db
 def test_a_reminder_a_worker_claimed_before_the_booking_was_cancelled_is_not_sent(client, sms):
     from notifications.dispatch import claim, open_session, send_claimed
 
