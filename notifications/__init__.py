@@ -5,6 +5,7 @@ from flask import Flask
 from core import policy
 from notifications import rules
 from notifications.conditions import register_condition
+from notifications.dispatch import use_own_sessions
 from notifications.routes import bp, webhooks_bp
 from notifications.schedules import still_eligible_again
 from notifications.services import donations_still_valid
@@ -20,4 +21,5 @@ def init_app(app: Flask) -> None:
     policy.register_sections(app, rules.POLICY_SECTIONS)
     register_condition(app, "donation_valid", donations_still_valid)
     register_condition(app, "eligible_again", still_eligible_again)
+    use_own_sessions(app)
     init_workers(app)

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import CursorResult, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core import clock
 from core.extensions import db
@@ -84,9 +84,17 @@ class DeliveryReport:
         self.ids.extend(other.ids)
 
 
+def use_own_sessions(app: Flask) -> None:
+    """The dispatcher's sessions, made once per app on its engine; the test suite binds the same
+    factory to the connection of a test's transaction, as it does the app's own session."""
+    with app.app_context():
+        app.extensions["outbox_sessions"] = sessionmaker(db.engine, expire_on_commit=False)
+
+
 def open_session() -> Session:
     """The dispatcher's own session: it commits often, apart from any request's transaction."""
-    return Session(db.engine, expire_on_commit=False)
+    sessions: sessionmaker[Session] = current_app.extensions["outbox_sessions"]
+    return sessions()
 
 
 def dispatch_soon(ids: list[int]) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import current_app
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.orm import Session
 
@@ -87,12 +88,8 @@ def rolled_back() -> Iterator[None]:
     patches = pytest.MonkeyPatch()
     patches.setattr(db.session.registry, "createfunc", joined_session)
     db.session.remove()
-    patches.setattr(
-        "notifications.dispatch.open_session",
-        lambda: Session(
-            connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        ),
-    )
+    outbox_sessions = current_app.extensions["outbox_sessions"]
+    outbox_sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
 
     def note_checkout(*_: Any) -> None:
         strays.append(f"opened a connection of its own ({_caller()})")
@@ -110,6 +107,7 @@ def rolled_back() -> Iterator[None]:
         event.remove(Engine, "commit", note_commit)
         db.session.remove()
         patches.undo()
+        outbox_sessions.configure(bind=engine, join_transaction_mode="conservative_savepoint")
         if outer.is_active:
             outer.rollback()
         if sqlite:
