@@ -89,6 +89,7 @@ def rolled_back() -> Iterator[None]:
     patches.setattr(db.session.registry, "createfunc", joined_session)
     db.session.remove()
     outbox_sessions = current_app.extensions["outbox_sessions"]
+    outbox_settings = dict(outbox_sessions.kw)
     outbox_sessions.configure(bind=connection, join_transaction_mode="create_savepoint")
 
     def note_checkout(*_: Any) -> None:
@@ -107,7 +108,7 @@ def rolled_back() -> Iterator[None]:
         event.remove(Engine, "commit", note_commit)
         db.session.remove()
         patches.undo()
-        outbox_sessions.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        outbox_sessions.kw = outbox_settings
         if outer.is_active:
             outer.rollback()
         if sqlite:
