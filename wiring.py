@@ -59,9 +59,9 @@ Answers one package gives another:
   whether it still holds (`booking_active`: still booked, for the same time; `offer_open`: the
   place still held for this donor), so none goes out once it is untrue;
 - the donor's card (`card_requested`) shows rewards' benefits;
-- appointments' periodic work runs in notifications' scheduler, wherever that runs (`flask
-  notifications worker` or `tick`, Celery beat): the sweep at every tick (about every minute),
-  the opening of slots once a day.
+- appointments' periodic work is registered in the app's one scheduler (core.jobs), which runs
+  wherever it ticks (`flask notifications worker` or `tick`, Celery beat): the sweep at every
+  tick (about every minute), the opening of slots once a day.
 
 Wiring an app again changes nothing, and wiring one app connects nothing for another.
 """
@@ -84,6 +84,7 @@ from certificate.events import card_requested, donation_recorded, donation_voide
 from certificate.presence import use_presence_checks
 from certificate.visits import use_visit_resolver
 from core import clock
+from core.jobs import Job, RecurringJob, add_daily_job, add_recurring_job
 from donors.events import (
     donor_erased,
     login_code_issued,
@@ -94,8 +95,7 @@ from notifications import listeners
 from notifications import services as messages
 from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
-from notifications.outbox import polite_time
-from notifications.schedules import Job, RecurringJob, add_daily_job, add_recurring_job
+from notifications.rules import polite_time
 from notifications.templates import template
 from rewards import services as rewards
 

@@ -14,7 +14,7 @@ from core.extensions import db
 from core.http import Blueprint, accepts
 from core.pagination import paginate
 from core.requests import current_donor
-from notifications import schemas, services
+from notifications import appeals, schemas, services
 from notifications.templates import signature
 
 bp = Blueprint("notifications", __name__, description="Messages to donors and their settings")
@@ -103,7 +103,7 @@ def list_templates():
 @bp.response(201, schemas.AppealSchema)
 def declare_appeal(body: dict[str, Any]):
     """Blood group X is low in city Y: tell eligible donors near Y, in waves."""
-    appeal = services.declare_appeal(body, caller())
+    appeal = appeals.declare_appeal(body, caller())
     db.session.commit()
     return appeal
 
@@ -114,7 +114,7 @@ def declare_appeal(body: dict[str, Any]):
 @bp.response(200, schemas.AppealPageSchema)
 def list_appeals(query: dict[str, Any]):
     """Stock appeals, newest first."""
-    return paginate(services.appeals_query(query.get("status")), query["page"], query["per_page"])
+    return paginate(appeals.appeals_query(query.get("status")), query["page"], query["per_page"])
 
 
 @bp.post("/admin/stock-appeals/<int:appeal_id>/close")
@@ -122,7 +122,7 @@ def list_appeals(query: dict[str, Any]):
 @bp.response(200, schemas.AppealSchema)
 def close_appeal(appeal_id: int):
     """Stock recovered: send no further waves."""
-    appeal = services.close_appeal(services.get_appeal(appeal_id), caller())
+    appeal = appeals.close_appeal(appeals.get_appeal(appeal_id), caller())
     db.session.commit()
     return appeal
 

@@ -20,24 +20,20 @@ from core.errors import ApiError
 from core.extensions import db
 from core.ids import DinError, parse_din
 from core.masking import mask_mobile
-from core.policy import policy_for, regions
 from donors.models import Donor
 from notifications.bookings import Booking, PlaceOffer
 from notifications.conditions import Condition
 from notifications.models import (
     CANCELLED,
-    CLOSED,
     DELIVERED,
     FAILED,
     NOT_DELIVERED,
-    OPEN,
     PENDING,
     SENDING,
     SENT,
     UNDELIVERED,
     NotificationPreference,
     OutboxMessage,
-    StockAppeal,
     UnitIssue,
 )
 from notifications.outbox import (
@@ -45,9 +41,9 @@ from notifications.outbox import (
     Draft,
     cancel_unsent,
     dispatch_after_commit,
-    local_moment,
     write_one,
 )
+from notifications.rules import local_moment
 from notifications.templates import (
     CAPPED,
     OPT_OUTS,
@@ -505,78 +501,3 @@ def record_delivery_status(sid: str, provider_status: str, error_code: str | Non
             row.status_reason = "provider"
             row.error_code = f"twilio:{error_code}" if error_code else None
     return True
-
-
-# ------------------------------------------------------------------ stock appeals
-
-
-def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
-    """Blood group X is low in city Y: open an appeal; its first wave is written at once."""
-    from notifications.schedules import advance_appeal
-
-    today = clock.local_today()
-    if body["ends_on"] < today:
-        raise ApiError("appeal_ends_in_past", 422, errors={"ends_on": ["appeal_ends_in_past"]})
-    region = body.get("region") or current_app.config["DEFAULT_REGION"]
-    if region not in regions():
-        raise ApiError("validation_failed", 422, errors={"region": ["region_unknown"]})
-    policy = policy_for(region)
-    try:
-        policy.kind(body["kind"], today)
-    except KeyError:
-        raise ApiError(
-            "unknown_donation_kind", 422, errors={"kind": ["unknown_donation_kind"]}
-        ) from None
-    max_wave = min(
-        body.get("max_wave") or current_app.config["NOTIFY_APPEAL_MAX_WAVE"],
-        current_app.config["NOTIFY_APPEAL_MAX_WAVE"],
-    )
-    appeal = StockAppeal(
-        abo=body["abo"],
-        rhd=body["rhd"],
-        city=body["city"],
-        kind=body["kind"],
-        region=region,
-        ends_on=body["ends_on"],
-        max_wave=max_wave,
-        status=OPEN,
-        next_wave_at=clock.now(),
-        declared_by=admin.principal_id,
-    )
-    db.session.add(appeal)
-    db.session.flush()
-    audit.record(
-        "appeal.declared",
-        actor=("staff", admin.principal_id),
-        target=("appeal", appeal.id),
-        details={"abo": appeal.abo, "rhd": appeal.rhd, "city": appeal.city},
-    )
-    advance_appeal(appeal)
-    return appeal
-
-
-def get_appeal(appeal_id: int) -> StockAppeal:
-    appeal = db.session.get(StockAppeal, appeal_id)
-    if appeal is None:
-        raise ApiError("not_found", 404)
-    return appeal
-
-
-def close_appeal(appeal: StockAppeal, admin: Caller) -> StockAppeal:
-    """Stock recovered: no further waves; messages already written still go (they are true)."""
-    if appeal.status != CLOSED:
-        appeal.status = CLOSED
-        appeal.closed_at = clock.now()
-        appeal.closed_by = admin.principal_id
-        appeal.next_wave_at = None
-        audit.record(
-            "appeal.closed", actor=("staff", admin.principal_id), target=("appeal", appeal.id)
-        )
-    return appeal
-
-
-def appeals_query(status: str | None) -> Select:
-    query = select(StockAppeal)
-    if status:
-        query = query.where(StockAppeal.status == status)
-    return query.order_by(StockAppeal.declared_at.desc(), StockAppeal.id.desc())
