@@ -97,7 +97,7 @@ from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
-from rewards import services as rewards
+from rewards import benefits, standing
 
 Reaction = Callable[..., Any]
 
@@ -215,9 +215,9 @@ def _offer_notice(moment: datetime) -> datetime:
 REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
     (
         donation_recorded,
-        (checkin.fulfil_visit, rewards.restand_before_commit, listeners.thank_the_donor),
+        (checkin.fulfil_visit, standing.restand_before_commit, listeners.thank_the_donor),
     ),
-    (donation_voided, (rewards.restand_before_commit, listeners.unthank_the_donor)),
+    (donation_voided, (standing.restand_before_commit, listeners.unthank_the_donor)),
     (donor_erased, (erasure.forget_donor, listeners.forget_the_donor)),
     (login_code_issued, (listeners.deliver_the_code,)),
     (mobile_changed, (listeners.tell_the_old_number,)),
@@ -249,7 +249,7 @@ def init_app(app: Flask) -> None:
     several) hears nothing of it, and is disconnected when the app goes. Idempotent."""
     for signal, receiver in _RECEIVERS:
         signal.connect(receiver, sender=app, weak=False)
-    card_requested.connect(rewards.card_sections, sender=app, weak=False)
+    card_requested.connect(benefits.card_sections, sender=app, weak=False)
     use_visit_resolver(app, checkin.visit_ref)
     use_presence_checks(app, checkin.visiting, checkin.booked)
     use_booking_directory(app, AppointmentsDirectory())

@@ -12,8 +12,8 @@ from core import clock
 from core.extensions import db
 from core.models import AuditEntry
 from core.policy import policy_for
+from rewards.benefits import next_steps
 from rewards.models import BenefitApplication, BenefitHolding
-from rewards.services import next_steps
 from tests.factories import make_site, make_staff, staff_token
 from tests.factories.rewards import WHOLE_BLOOD_STEP, Scheme
 
