@@ -19,6 +19,7 @@ from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from core.policy import Period, PolicyUndecided, policy_for, regions
 from donors.models import DONOR_ACTIVE, Donor
 from notifications.bookings import booking_directory
@@ -81,10 +82,7 @@ def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
 
 
 def get_appeal(appeal_id: int) -> StockAppeal:
-    appeal = db.session.get(StockAppeal, appeal_id)
-    if appeal is None:
-        raise ApiError("not_found", 404)
-    return appeal
+    return get_or_404(StockAppeal, appeal_id)
 
 
 def close_appeal(appeal: StockAppeal, admin: Caller) -> StockAppeal:

@@ -15,7 +15,7 @@ from core.http import Blueprint, accepts
 from core.pagination import paginate
 from core.requests import current_donor
 from notifications import appeals, schemas, services
-from notifications.templates import signature
+from notifications.templates import TEMPLATES, signature
 
 bp = Blueprint("notifications", __name__, description="Messages to donors and their settings")
 webhooks_bp = Blueprint("webhooks", __name__, description="Callbacks from the SMS provider")
@@ -59,13 +59,11 @@ def report_unit_issue(body: dict[str, Any]):
 @bp.response(200, schemas.MessagePageSchema)
 def list_messages(query: dict[str, Any]):
     """Outbox messages, newest first, by status and template (never their text)."""
-    page = paginate(
+    return paginate(
         services.messages_query(query.get("status"), query.get("template")),
         query["page"],
         query["per_page"],
     )
-    page["items"] = [services.message_view(row) for row in page["items"]]
-    return page
 
 
 @bp.get("/admin/notifications/failed")
@@ -74,9 +72,7 @@ def list_messages(query: dict[str, Any]):
 @bp.response(200, schemas.MessagePageSchema)
 def list_undelivered(query: dict[str, Any]):
     """Messages that failed for good, came back undelivered, or expired unsent."""
-    page = paginate(services.undelivered_query(), query["page"], query["per_page"])
-    page["items"] = [services.message_view(row) for row in page["items"]]
-    return page
+    return paginate(services.undelivered_query(), query["page"], query["per_page"])
 
 
 @bp.post("/admin/notifications/<int:message_id>/retry")
@@ -86,7 +82,7 @@ def retry_message(message_id: int):
     """Send an undelivered message again, as a new attempt of the same message."""
     row = services.retry_message(services.get_message(message_id), caller())
     db.session.commit()
-    return services.message_view(row)
+    return row
 
 
 @bp.get("/admin/notifications/templates")
@@ -94,7 +90,7 @@ def retry_message(message_id: int):
 @bp.response(200, schemas.TemplateListSchema)
 def list_templates():
     """Every message template with a sample and its length in SMS parts."""
-    return {"signature": signature(), "items": services.template_views()}
+    return {"signature": signature(), "items": list(TEMPLATES.values())}
 
 
 @bp.post("/admin/stock-appeals")

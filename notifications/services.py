@@ -19,6 +19,7 @@ from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
 from core.ids import DinError, parse_din
+from core.lookups import get_or_404
 from core.masking import mask_mobile
 from donors.models import Donor
 from notifications.bookings import Booking, PlaceOffer
@@ -45,12 +46,8 @@ from notifications.outbox import (
 )
 from notifications.rules import local_moment
 from notifications.templates import (
-    CAPPED,
     OPT_OUTS,
-    TEMPLATES,
     month_day,
-    render,
-    segments,
 )
 
 # ------------------------------------------------------------------ what donors are told
@@ -385,31 +382,13 @@ def update_preferences(donor: Donor, changes: dict[str, bool]) -> dict[str, Any]
 # ------------------------------------------------------------------ what administrators see
 
 
-def message_view(row: OutboxMessage) -> dict[str, Any]:
+def message_mobile(row: OutboxMessage) -> str | None:
+    """The number a message went or goes to, masked: its own, or else its donor's."""
     mobile = row.to_mobile
     if mobile is None and row.donor_id is not None:
         donor = db.session.get(Donor, row.donor_id)
         mobile = donor.mobile if donor else None
-    return {
-        "id": row.id,
-        "key": row.key,
-        "template": row.template,
-        "category": row.category,
-        "donor_id": row.donor_id,
-        "mobile": mask_mobile(mobile),
-        "segments": row.segments,
-        "status": row.status,
-        "status_reason": row.status_reason,
-        "error_code": row.error_code,
-        "attempts": row.attempts,
-        "provider": row.provider,
-        "provider_sid": row.provider_sid,
-        "provider_status": row.provider_status,
-        "not_before": row.not_before,
-        "created_at": row.created_at,
-        "sent_at": row.sent_at,
-        "delivered_at": row.delivered_at,
-    }
+    return mask_mobile(mobile)
 
 
 def messages_query(statuses: list[str] | None, template: str | None) -> Select:
@@ -427,10 +406,7 @@ def undelivered_query() -> Select:
 
 
 def get_message(message_id: int) -> OutboxMessage:
-    row = db.session.get(OutboxMessage, message_id)
-    if row is None:
-        raise ApiError("not_found", 404)
-    return row
+    return get_or_404(OutboxMessage, message_id)
 
 
 def retry_message(row: OutboxMessage, admin: Caller) -> OutboxMessage:
@@ -453,27 +429,6 @@ def retry_message(row: OutboxMessage, admin: Caller) -> OutboxMessage:
     )
     dispatch_after_commit(db.session(), [row.id])
     return row
-
-
-def template_views() -> list[dict[str, Any]]:
-    """Every template with a sample rendering and its length in SMS parts."""
-    views = []
-    for spec in TEMPLATES.values():
-        sample = render(spec.code, spec.sample)
-        views.append(
-            {
-                "code": spec.code,
-                "category": spec.category,
-                "urgent": spec.category == "security",
-                "can_opt_out": spec.category in OPT_OUTS,
-                "capped": spec.category in CAPPED,
-                "variables": sorted(spec.variables),
-                "sample": sample,
-                "characters": len(sample),
-                "segments": segments(sample),
-            }
-        )
-    return views
 
 
 # ------------------------------------------------------------------ delivery callbacks

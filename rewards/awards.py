@@ -14,6 +14,7 @@ from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
+from core.lookups import get_or_404
 from core.policy import RegionPolicy, policy_for, regions
 from donors.models import Donor
 from rewards.models import (
@@ -93,10 +94,7 @@ def record_award(
 
 
 def get_award(grant_id: int) -> AwardGrant:
-    grant = db.session.get(AwardGrant, grant_id)
-    if grant is None:
-        raise ApiError("not_found", 404)
-    return grant
+    return get_or_404(AwardGrant, grant_id)
 
 
 def revoke_award(grant: AwardGrant, reason: str, admin: Caller) -> AwardGrant:

@@ -34,6 +34,7 @@ from core import audit, auth, clock
 from core.auth import Caller
 from core.errors import ApiError, message_for
 from core.extensions import db
+from core.lookups import get_or_404
 from core.masking import mask_name
 from core.models import Device
 from core.policy import policy_for, regions
@@ -93,10 +94,7 @@ def create_operator(fields: dict[str, Any], admin: Caller) -> GateOperator:
 
 
 def get_operator(operator_id: int) -> GateOperator:
-    operator = db.session.get(GateOperator, operator_id)
-    if operator is None:
-        raise ApiError("not_found", 404)
-    return operator
+    return get_or_404(GateOperator, operator_id)
 
 
 def operators_query(region: str | None = None) -> Select:
@@ -160,9 +158,12 @@ def make_gate_device(name: str, options: dict[str, Any]) -> tuple[Device, str]:
         raise ApiError(
             "gate_operator_required", 422, errors={"operator": ["gate_operator_required"]}
         )
-    operator = db.session.get(GateOperator, operator_id)
-    if operator is None:
-        raise ApiError("gate_operator_unknown", 404, errors={"operator": ["gate_operator_unknown"]})
+    operator = get_or_404(
+        GateOperator,
+        operator_id,
+        "gate_operator_unknown",
+        errors={"operator": ["gate_operator_unknown"]},
+    )
     kind = options.get("benefit_kind")
     if kind is not None and kind != operator.benefit_kind:
         section = three_free(policy_for(operator.region))
