@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Select, select
 
@@ -121,19 +120,3 @@ def donor_awards_query(donor: Donor) -> Select[AwardGrant]:
         .where(AwardGrant.donor_id == donor.id)
         .order_by(AwardGrant.awarded_on.desc(), AwardGrant.id.desc())
     )
-
-
-def award_view(grant: AwardGrant) -> dict[str, Any]:
-    return {
-        "id": grant.id,
-        "award": grant.award,
-        "award_name": award_names(policy_for(grant.region)).get(grant.award, grant.award),
-        "region": grant.region,
-        "period": grant.period,
-        "decision": grant.decision,
-        "awarded_on": grant.awarded_on,
-        "source": grant.source,
-        "recorded_at": grant.recorded_at,
-        "revoked_at": grant.revoked_at,
-        "revoke_reason": grant.revoke_reason,
-    }

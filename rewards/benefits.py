@@ -18,7 +18,6 @@ from core.extensions import db
 from core.i18n import _l
 from core.policy import PolicyUndecided, RegionPolicy, policy_for
 from donors.models import Donor
-from rewards.awards import award_view
 from rewards.models import (
     AwardGrant,
     BenefitHolding,
@@ -130,7 +129,7 @@ def _holding_view(row: BenefitHolding) -> dict[str, Any]:
     return {
         "route": row.route,
         "since": row.since,
-        "award": award_view(grant) if grant else None,
+        "award": grant,
     }
 
 
@@ -179,16 +178,13 @@ def _award_route_view(
         ],
         "won_in_region": route.won_in_region,
         "question": route.won_in_region_question,
-        "awards_held": [
-            award_view(grant)
-            for grant in db.session.scalars(
-                select(AwardGrant).where(
-                    AwardGrant.donor_id == donor.id,
-                    AwardGrant.revoked_at.is_(None),
-                    AwardGrant.award.in_(route.awards),
-                )
+        "awards_held": db.session.scalars(
+            select(AwardGrant).where(
+                AwardGrant.donor_id == donor.id,
+                AwardGrant.revoked_at.is_(None),
+                AwardGrant.award.in_(route.awards),
             )
-        ],
+        ).all(),
     }
 
 

@@ -159,7 +159,7 @@ def record_award(body: dict[str, Any], donor_id: int):
         donor_services.donor_by_id(donor_id), awards.AwardRecord(**body), actor=caller()
     )
     db.session.commit()
-    return awards.award_view(grant)
+    return grant
 
 
 @bp.get("/admin/donors/<int:donor_id>/awards")
@@ -169,9 +169,7 @@ def record_award(body: dict[str, Any], donor_id: int):
 def donor_awards(query: dict[str, Any], donor_id: int):
     """A donor's recorded awards, newest first, revoked ones included."""
     donor = donor_services.donor_by_id(donor_id)
-    page = paginate(awards.donor_awards_query(donor), query["page"], query["per_page"])
-    page["items"] = [awards.award_view(grant) for grant in page["items"]]
-    return page
+    return paginate(awards.donor_awards_query(donor), query["page"], query["per_page"])
 
 
 @bp.post("/admin/awards/<int:grant_id>/revoke")
@@ -182,7 +180,7 @@ def revoke_award(body: dict[str, Any], grant_id: int):
     """Revoke a mistaken award record; benefits resting on it are withdrawn at once."""
     grant = awards.revoke_award(awards.get_award(grant_id), body["reason"], caller())
     db.session.commit()
-    return awards.award_view(grant)
+    return grant
 
 
 @bp.get("/admin/donors/<int:donor_id>/benefits")

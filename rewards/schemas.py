@@ -6,9 +6,20 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from certificate.schemas import CountsField
-from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.policy import policy_for
+from core.schemas import (
+    Date,
+    LocalDateTime,
+    PageQuerySchema,
+    StrictSchema,
+    bounded_int,
+    computed,
+    page_of,
+)
 from rewards.codes import MAX_CODE_LENGTH
 from rewards.gates import CATEGORIES
+from rewards.models import AwardGrant
+from rewards.rules import award_names
 
 REGION = fields.String(validate=validate.Length(min=1, max=32))
 REASON = fields.String(required=True, validate=validate.Length(min=2, max=500))
@@ -43,10 +54,16 @@ class AwardCreateSchema(StrictSchema):
     awarded_on = Date(required=True)
 
 
+def _award_name(grant: AwardGrant) -> str:
+    return award_names(policy_for(grant.region)).get(grant.award, grant.award)
+
+
 class AwardSchema(ma.Schema):
+    """An award record, its name as the region's policy gives it."""
+
     id = fields.Integer()
     award = fields.String()
-    award_name = fields.String()
+    award_name = computed(fields.String(), _award_name)
     region = fields.String()
     period = fields.String()
     decision = fields.String()
