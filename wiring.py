@@ -58,7 +58,6 @@ Answers one package gives another:
   the day-before reminders), and, just before it sends a message about a booking or an offer,
   whether it still holds (`booking_active`: still booked, for the same time; `offer_open`: the
   place still held for this donor), so none goes out once it is untrue;
-- the donor's card (`card_requested`) shows rewards' benefits;
 - appointments' periodic work is registered in the app's one scheduler (core.jobs), which runs
   wherever it ticks (`flask notifications worker` or `tick`, Celery beat): the sweep at every
   tick (about every minute), the opening of slots once a day.
@@ -80,7 +79,7 @@ from appointments import checkin, directory, erasure, housekeeping, schedule, wa
 from appointments.events import booking_cancelled, booking_made, place_offered
 from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
-from certificate.events import card_requested, donation_recorded, donation_voided
+from certificate.events import donation_recorded, donation_voided
 from certificate.presence import use_presence_checks
 from certificate.visits import use_visit_resolver
 from core import clock
@@ -97,7 +96,7 @@ from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
-from rewards import benefits, standing
+from rewards import standing
 
 Reaction = Callable[..., Any]
 
@@ -249,7 +248,6 @@ def init_app(app: Flask) -> None:
     several) hears nothing of it, and is disconnected when the app goes. Idempotent."""
     for signal, receiver in _RECEIVERS:
         signal.connect(receiver, sender=app, weak=False)
-    card_requested.connect(benefits.card_sections, sender=app, weak=False)
     use_visit_resolver(app, checkin.visit_ref)
     use_presence_checks(app, checkin.visiting, checkin.booked)
     use_booking_directory(app, AppointmentsDirectory())

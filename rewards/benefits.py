@@ -30,7 +30,6 @@ from rewards.rules import (
     award_names,
     three_free,
 )
-from rewards.schemas import BenefitsSchema
 from rewards.standing import active_holdings, region_counts, regions_with_three_free
 
 UNIT_NAMES = {"ml": _l("ml"), "unit": _l("therapeutic unit(s)")}
@@ -242,7 +241,3 @@ def audit_admin_view(admin: Caller, donor: Donor) -> None:
         actor=("staff", admin.principal_id),
         target=("donor", donor.id),
     )
-
-
-def card_sections(_sender: Any, donor: Donor, **_: Any) -> dict[str, Any]:
-    return {"benefits": BenefitsSchema().dump(benefits_view(donor))}

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("appointments", "certificate", "donors", "notifications", "rewards", "sites")
+PACKAGES = ("appointments", "card", "certificate", "donors", "notifications", "rewards", "sites")
 
 
 def _functions(package: str):
