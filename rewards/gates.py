@@ -194,24 +194,6 @@ def operator_devices_query(operator: GateOperator) -> Select:
     )
 
 
-def devices_page(operator: GateOperator, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.execute(
-        select(func.count()).select_from(GateDevice).where(GateDevice.operator_id == operator.id)
-    ).scalar_one()
-    rows = db.session.execute(
-        operator_devices_query(operator).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return {
-        "items": [device_view(device, link) for device, link in rows],
-        "page": _page_meta(page, per_page, total),
-    }
-
-
-def _page_meta(page: int, per_page: int, total: int) -> dict[str, int]:
-    pages = (total + per_page - 1) // per_page if total else 0
-    return {"page": page, "per_page": per_page, "total": total, "pages": pages}
-
-
 def device_view(device: Device, link: GateDevice, secret: str | None = None) -> dict[str, Any]:
     view = {
         "client_id": device.client_id,
@@ -593,21 +575,6 @@ def usage_query(start: date, end: date, operator_id: int | None = None) -> Selec
     if operator_id is not None:
         query = query.where(BenefitUse.operator_id == operator_id)
     return query
-
-
-def _row_view(row: Any) -> dict[str, Any]:
-    return {column: getattr(row, column) for column in USAGE_COLUMNS}
-
-
-def usage_page(query: Select, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.execute(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {
-        "items": [_row_view(row) for row in rows],
-        "page": _page_meta(page, per_page, total),
-    }
 
 
 def usage_csv(query: Select) -> str:

@@ -123,7 +123,7 @@ def gate_usage(query: dict[str, Any]):
     gates.check_range(query["from_"], query["to"])
     gate = gates.gate_of(caller())
     select = gates.usage_query(query["from_"], query["to"], gate.operator_id)
-    return gates.usage_page(select, query["page"], query["per_page"])
+    return paginate(select, query["page"], query["per_page"])
 
 
 @bp.get("/gate/usage.csv")
@@ -257,7 +257,9 @@ def create_device(body: dict[str, Any], operator_id: int):
 def list_devices(query: dict[str, Any], operator_id: int):
     """The operator's gate devices (never their secrets)."""
     operator = gates.get_operator(operator_id)
-    return gates.devices_page(operator, query["page"], query["per_page"])
+    page = paginate(gates.operator_devices_query(operator), query["page"], query["per_page"])
+    page["items"] = [gates.device_view(device, link) for device, link in page["items"]]
+    return page
 
 
 @bp.post("/admin/gate-devices/<string(maxlength=64):client_id>/rotate")
@@ -291,7 +293,7 @@ def usage(query: dict[str, Any]):
     """Uses per operator, day and benefit kind, for reimbursing operators."""
     gates.check_range(query["from_"], query["to"])
     select = gates.usage_query(query["from_"], query["to"], query.get("operator_id"))
-    return gates.usage_page(select, query["page"], query["per_page"])
+    return paginate(select, query["page"], query["per_page"])
 
 
 @bp.get("/admin/benefit-usage.csv")
