@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from certificate.counts import as_text
-from certificate.services import CountedDonation, counted_donations
+from certificate.services import counted_donations
 from core import audit, clock
 from core.auth import Caller
 from core.extensions import db
@@ -111,27 +111,6 @@ def _progress_message(counted: Fraction, required: int, steps: list[dict[str, An
     return PROGRESS_STEPS.format(progress=progress, options=options).translated()
 
 
-def _uncounted_view(item: CountedDonation) -> dict[str, Any]:
-    donation = item.donation
-    amount, unit = donation.amount
-    return {
-        "donation_date": donation.donation_date,
-        "kind": donation.kind,
-        "amount": amount,
-        "unit": unit,
-        "question": item.open_question,
-    }
-
-
-def _holding_view(row: BenefitHolding) -> dict[str, Any]:
-    grant = db.session.get(AwardGrant, row.award_grant_id) if row.award_grant_id else None
-    return {
-        "route": row.route,
-        "since": row.since,
-        "award": grant,
-    }
-
-
 def region_view(donor: Donor, region: str) -> dict[str, Any]:
     """One region's three frees for the donor: what is held, since when, and what is missing."""
     policy = policy_for(region)
@@ -147,7 +126,7 @@ def region_view(donor: Donor, region: str) -> dict[str, Any]:
         "legal_basis": section.legal_basis if section else None,
         "credential": section.credential if section else None,
         "held": held,
-        "holdings": [_holding_view(row) for row in holdings],
+        "holdings": holdings,
         "benefits": [
             {"kind": b.kind, "name": b.name_zh, "held": held}
             for b in (edition.benefits if edition else ())
@@ -206,7 +185,7 @@ def _count_route_view(
         "remaining": None,
         "can_apply": False,
         "next_steps": [],
-        "not_yet_counted": [_uncounted_view(item) for item in uncounted],
+        "not_yet_counted": uncounted,
         "question": route.open_question,
         "message": None,
     }
@@ -235,7 +214,7 @@ def benefits_view(donor: Donor) -> dict[str, Any]:
     return {"regions": [region_view(donor, region) for region in shown]}
 
 
-def audit_admin_view(admin: Caller, donor: Donor) -> None:
+def record_benefits_seen_by_staff(admin: Caller, donor: Donor) -> None:
     audit.record(
         "donor.benefits_viewed_by_staff",
         actor=("staff", admin.principal_id),

@@ -190,7 +190,7 @@ def donor_benefits(donor_id: int):
     """A donor's three frees as the donor sees them (the access is logged)."""
     donor = donor_services.donor_by_id(donor_id)
     view = benefits.benefits_view(donor)
-    benefits.audit_admin_view(caller(), donor)
+    benefits.record_benefits_seen_by_staff(caller(), donor)
     db.session.commit()
     return view
 

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from certificate.schemas import CountsField
+from core.extensions import db
 from core.policy import policy_for
 from core.schemas import (
     Date,
@@ -18,7 +19,7 @@ from core.schemas import (
 )
 from rewards.codes import MAX_CODE_LENGTH
 from rewards.gates import CATEGORIES
-from rewards.models import AwardGrant
+from rewards.models import AwardGrant, BenefitHolding
 from rewards.rules import award_names
 
 REGION = fields.String(validate=validate.Length(min=1, max=32))
@@ -84,10 +85,16 @@ class RevokeSchema(StrictSchema):
 # ---------------------------------------------------------------- the donor's view
 
 
+def _award_of(row: BenefitHolding) -> AwardGrant | None:
+    return db.session.get(AwardGrant, row.award_grant_id) if row.award_grant_id else None
+
+
 class HoldingSchema(ma.Schema):
+    """A benefit holding, with the award it rests on (by the award route)."""
+
     route = fields.String(metadata={"description": "national_award or region_donation_count"})
     since = LocalDateTime()
-    award = fields.Nested(AwardSchema, allow_none=True)
+    award = computed(fields.Nested(AwardSchema, allow_none=True), _award_of)
 
 
 class BenefitItemSchema(ma.Schema):
@@ -122,11 +129,15 @@ class NextStepSchema(ma.Schema):
 
 
 class UncountedSchema(ma.Schema):
-    donation_date = Date()
-    kind = fields.String()
-    amount = fields.Integer()
-    unit = fields.String()
-    question = fields.String(metadata={"description": "why the rules give it no count yet"})
+    """A donation the rules give no settled count yet (certificate's CountedDonation)."""
+
+    donation_date = Date(attribute="donation.donation_date")
+    kind = fields.String(attribute="donation.kind")
+    amount = computed(fields.Integer(), lambda item: item.donation.amount[0])
+    unit = computed(fields.String(), lambda item: item.donation.amount[1])
+    question = fields.String(
+        attribute="open_question", metadata={"description": "why the rules give it no count yet"}
+    )
 
 
 class RouteSchema(ma.Schema):
