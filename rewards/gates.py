@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from core import audit, auth, clock
 from core.auth import Caller
@@ -186,32 +187,32 @@ def gate_device(client_id: str) -> tuple[Device, GateDevice]:
 
 
 def operator_devices_query(operator: GateOperator) -> Select:
+    """The operator's devices, as rows of a device and its link (like a BoundDevice)."""
+    device, link = aliased(Device, name="device"), aliased(GateDevice, name="link")
     return (
-        select(Device, GateDevice)
-        .join(GateDevice, GateDevice.device_id == Device.id)
-        .where(GateDevice.operator_id == operator.id)
-        .order_by(Device.id)
+        select(device, link)
+        .join(link, link.device_id == device.id)
+        .where(link.operator_id == operator.id)
+        .order_by(device.id)
     )
 
 
-def device_view(device: Device, link: GateDevice, secret: str | None = None) -> dict[str, Any]:
-    view = {
-        "client_id": device.client_id,
-        "name": device.name,
-        "location": link.location,
-        "operator_id": link.operator_id,
-        "benefit_kind": device.benefit_kind,
-        "active": device.active,
-        "created_at": device.created_at,
-        "secret_rotated_at": device.secret_rotated_at,
-        "revoked_at": device.revoked_at,
-    }
-    if secret is not None:
-        view["client_secret"] = secret
-    return view
+class BoundDevice(NamedTuple):
+    """A gate's device credential and its binding to the operator it serves."""
+
+    device: Device
+    link: GateDevice
 
 
-def rotate_gate_device(client_id: str, admin: Caller) -> dict[str, Any]:
+class IssuedDevice(NamedTuple):
+    """A gate device with the secret just issued to it, which is shown this once."""
+
+    device: Device
+    link: GateDevice
+    client_secret: str
+
+
+def rotate_gate_device(client_id: str, admin: Caller) -> IssuedDevice:
     device, link = gate_device(client_id)
     if not device.active:
         raise ApiError("device_revoked", 409)
@@ -219,17 +220,17 @@ def rotate_gate_device(client_id: str, admin: Caller) -> dict[str, Any]:
     audit.record(
         "gate_device.rotated", actor=("staff", admin.principal_id), target=("device", device.id)
     )
-    return device_view(device, link, secret)
+    return IssuedDevice(device, link, secret)
 
 
-def revoke_gate_device(client_id: str, admin: Caller) -> dict[str, Any]:
+def revoke_gate_device(client_id: str, admin: Caller) -> BoundDevice:
     device, link = gate_device(client_id)
     if device.active:
         auth.revoke_device(device)
         audit.record(
             "gate_device.revoked", actor=("staff", admin.principal_id), target=("device", device.id)
         )
-    return device_view(device, link)
+    return BoundDevice(device, link)
 
 
 # ---------------------------------------------------------------- checking codes

@@ -247,7 +247,7 @@ def create_device(body: dict[str, Any], operator_id: int):
         operator, body["name"], body.get("location"), caller()
     )
     db.session.commit()
-    return gates.device_view(device, link, secret)
+    return gates.IssuedDevice(device, link, secret)
 
 
 @bp.get("/admin/gate-operators/<int:operator_id>/devices")
@@ -257,9 +257,7 @@ def create_device(body: dict[str, Any], operator_id: int):
 def list_devices(query: dict[str, Any], operator_id: int):
     """The operator's gate devices (never their secrets)."""
     operator = gates.get_operator(operator_id)
-    page = paginate(gates.operator_devices_query(operator), query["page"], query["per_page"])
-    page["items"] = [gates.device_view(device, link) for device, link in page["items"]]
-    return page
+    return paginate(gates.operator_devices_query(operator), query["page"], query["per_page"])
 
 
 @bp.post("/admin/gate-devices/<string(maxlength=64):client_id>/rotate")

@@ -297,16 +297,19 @@ class DeviceCreateSchema(StrictSchema):
 
 
 class DeviceSchema(ma.Schema):
-    client_id = fields.String()
+    """A gate device: its credential and its binding (rewards.gates.BoundDevice, or an
+    IssuedDevice, which alone carries the secret)."""
+
+    client_id = fields.String(attribute="device.client_id")
     client_secret = fields.String(metadata={"description": "shown once, on creation or rotation"})
-    name = fields.String()
-    location = fields.String(allow_none=True)
-    operator_id = fields.Integer()
-    benefit_kind = fields.String()
-    active = fields.Boolean()
-    created_at = LocalDateTime()
-    secret_rotated_at = LocalDateTime(allow_none=True)
-    revoked_at = LocalDateTime(allow_none=True)
+    name = fields.String(attribute="device.name")
+    location = fields.String(attribute="link.location", allow_none=True)
+    operator_id = fields.Integer(attribute="link.operator_id")
+    benefit_kind = fields.String(attribute="device.benefit_kind")
+    active = fields.Boolean(attribute="device.active")
+    created_at = LocalDateTime(attribute="device.created_at")
+    secret_rotated_at = LocalDateTime(attribute="device.secret_rotated_at", allow_none=True)
+    revoked_at = LocalDateTime(attribute="device.revoked_at", allow_none=True)
 
 
 DevicePageSchema = page_of(DeviceSchema, "GateDevicePage")
