@@ -12,7 +12,7 @@ from certificate.services import latest_certificate, totals_for
 from core import clock
 from core.policy import policy_for
 from donors.models import Donor
-from rewards.benefits import benefits_view
+from rewards.benefits import DonorBenefits, benefits_of
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Card:
     latest_certificate: Certificate | None
     next_eligible: list[Eligibility]
     history_to_confirm: dict[str, Any] | None
-    benefits: dict[str, Any]
+    benefits: DonorBenefits
 
 
 def card_for(donor: Donor) -> Card:
@@ -34,5 +34,5 @@ def card_for(donor: Donor) -> Card:
             donor, clock.local_today(), policy_for(donor.region)
         ),
         history_to_confirm=history_to_confirm(donor),
-        benefits=benefits_view(donor),
+        benefits=benefits_of(donor),
     )

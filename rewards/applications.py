@@ -3,8 +3,6 @@ held for review, or granted (the standing recomputed)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from certificate.counts import as_number, to_halves
 from core import audit, clock
 from core.errors import ApiError
@@ -12,7 +10,7 @@ from core.extensions import db
 from core.policy import PolicyUndecided
 from donors.models import Donor
 from rewards.awards import check_region
-from rewards.benefits import region_view
+from rewards.benefits import RegionBenefits, region_benefits
 from rewards.models import (
     GRANTED,
     REFUSED,
@@ -36,9 +34,10 @@ def section_in_force(region: str) -> tuple[ThreeFree, Edition]:
     return section, edition
 
 
-def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
+def apply(donor: Donor, region: str) -> tuple[str, RegionBenefits]:
     """The donor's application on the counted-donations route: granted at once when the records
-    prove the threshold, refused with the progress otherwise. Returns (outcome, region view)."""
+    prove the threshold, refused with the progress otherwise. Returns (outcome, the region's
+    benefits)."""
     _, edition = section_in_force(region)
     route = edition.count_route
     if route is None or not route.on_application:
@@ -51,7 +50,7 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
         row.region == region and row.route == COUNT_ROUTE for row in active_holdings(donor.id)
     )
     if held:
-        return "already_held", region_view(donor, region)
+        return "already_held", region_benefits(donor, region)
     counted, _ = region_counts(donor, region)
     outcome = GRANTED if counted >= threshold else REFUSED
     application = BenefitApplication(
@@ -71,4 +70,4 @@ def apply(donor: Donor, region: str) -> tuple[str, dict[str, Any]]:
     )
     if outcome == GRANTED:
         refresh_standing(donor)
-    return outcome, region_view(donor, region)
+    return outcome, region_benefits(donor, region)

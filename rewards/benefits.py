@@ -4,6 +4,7 @@ which route, and the progress to the rest (the donations counted and what would 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from certificate.counts import as_text
-from certificate.services import counted_donations
+from certificate.services import CountedDonation, counted_donations
 from core import audit, clock
 from core.auth import Caller
 from core.extensions import db
@@ -27,6 +28,8 @@ from rewards.rules import (
     COUNT_ROUTE,
     AwardRoute,
     CountRoute,
+    Edition,
+    ThreeFree,
     award_names,
     three_free,
 )
@@ -111,98 +114,138 @@ def _progress_message(counted: Fraction, required: int, steps: list[dict[str, An
     return PROGRESS_STEPS.format(progress=progress, options=options).translated()
 
 
-def region_view(donor: Donor, region: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AwardRouteProgress:
+    """The national-award route in a region: which awards it accepts, and those the donor holds."""
+
+    rule: AwardRoute
+    award_names: dict[str, str]
+    met: bool
+    awards_held: list[AwardGrant]
+    route: str = AWARD_ROUTE
+
+    @property
+    def awards_accepted(self) -> list[dict[str, str]]:
+        return [
+            {"award": code, "name": self.award_names.get(code, code)} for code in self.rule.awards
+        ]
+
+    @property
+    def question(self) -> str | None:
+        return self.rule.won_in_region_question
+
+
+@dataclass(frozen=True)
+class CountRouteProgress:
+    """The counted-donations route in a region: how far the donor is, and what would reach it."""
+
+    rule: CountRoute
+    met: bool
+    counted: Fraction
+    not_yet_counted: list[CountedDonation]
+    remaining: Fraction | int | None = None
+    can_apply: bool = False
+    next_steps: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+    route: str = COUNT_ROUTE
+
+    @property
+    def on_application(self) -> bool:
+        return self.rule.on_application
+
+    @property
+    def required(self) -> int | None:
+        return self.rule.min_counts
+
+    @property
+    def question(self) -> str | None:
+        return self.rule.open_question
+
+
+@dataclass(frozen=True)
+class RegionBenefits:
+    """One region's three frees for the donor: what is held, since when, and what is missing."""
+
+    region: str
+    policy: RegionPolicy
+    section: ThreeFree | None
+    edition: Edition | None
+    holdings: list[BenefitHolding]
+    routes: list[AwardRouteProgress | CountRouteProgress]
+
+    @property
+    def held(self) -> bool:
+        return bool(self.holdings) and self.edition is not None
+
+
+@dataclass(frozen=True)
+class DonorBenefits:
+    """Every region whose three frees concern the donor."""
+
+    regions: list[RegionBenefits]
+
+
+def region_benefits(donor: Donor, region: str) -> RegionBenefits:
     """One region's three frees for the donor: what is held, since when, and what is missing."""
     policy = policy_for(region)
     section = three_free(policy)
     today = clock.local_today()
     edition = section.edition(today) if section else None
     holdings = [row for row in active_holdings(donor.id) if row.region == region]
-    held = bool(holdings) and edition is not None
-    view: dict[str, Any] = {
-        "region": region,
-        "region_name": policy.name_zh,
-        "name": section.name_zh if section else None,
-        "legal_basis": section.legal_basis if section else None,
-        "credential": section.credential if section else None,
-        "held": held,
-        "holdings": holdings,
-        "benefits": [
-            {"kind": b.kind, "name": b.name_zh, "held": held}
-            for b in (edition.benefits if edition else ())
-        ],
-        "routes": [],
-    }
-    if edition is None:
-        return view
-    if edition.award_route is not None:
-        view["routes"].append(_award_route_view(donor, region, edition.award_route, holdings))
-    if edition.count_route is not None:
-        view["routes"].append(
-            _count_route_view(donor, region, policy, edition.count_route, holdings, today)
-        )
-    return view
+    routes: list[AwardRouteProgress | CountRouteProgress] = []
+    if edition is not None and edition.award_route is not None:
+        routes.append(_award_route(donor, region, edition.award_route, holdings))
+    if edition is not None and edition.count_route is not None:
+        routes.append(_count_route(donor, region, policy, edition.count_route, holdings, today))
+    return RegionBenefits(region, policy, section, edition, holdings, routes)
 
 
-def _award_route_view(
+def _award_route(
     donor: Donor, region: str, route: AwardRoute, holdings: list[BenefitHolding]
-) -> dict[str, Any]:
-    names = award_names(policy_for(region))
-    return {
-        "route": AWARD_ROUTE,
-        "met": any(row.route == AWARD_ROUTE for row in holdings),
-        "awards_accepted": [
-            {"award": code, "name": names.get(code, code)} for code in route.awards
-        ],
-        "won_in_region": route.won_in_region,
-        "question": route.won_in_region_question,
-        "awards_held": db.session.scalars(
-            select(AwardGrant).where(
-                AwardGrant.donor_id == donor.id,
-                AwardGrant.revoked_at.is_(None),
-                AwardGrant.award.in_(route.awards),
+) -> AwardRouteProgress:
+    return AwardRouteProgress(
+        rule=route,
+        award_names=award_names(policy_for(region)),
+        met=any(row.route == AWARD_ROUTE for row in holdings),
+        awards_held=list(
+            db.session.scalars(
+                select(AwardGrant).where(
+                    AwardGrant.donor_id == donor.id,
+                    AwardGrant.revoked_at.is_(None),
+                    AwardGrant.award.in_(route.awards),
+                )
             )
-        ).all(),
-    }
+        ),
+    )
 
 
-def _count_route_view(
+def _count_route(
     donor: Donor,
     region: str,
     policy: RegionPolicy,
     route: CountRoute,
     holdings: list[BenefitHolding],
     today: date,
-) -> dict[str, Any]:
+) -> CountRouteProgress:
     counted, uncounted = region_counts(donor, region)
     met = any(row.route == COUNT_ROUTE for row in holdings)
-    view: dict[str, Any] = {
-        "route": COUNT_ROUTE,
-        "met": met,
-        "on_application": route.on_application,
-        "counted": counted,
-        "required": route.min_counts,
-        "remaining": None,
-        "can_apply": False,
-        "next_steps": [],
-        "not_yet_counted": uncounted,
-        "question": route.open_question,
-        "message": None,
-    }
     if route.min_counts is None:
-        return view
+        return CountRouteProgress(route, met, counted, uncounted)
     remaining = route.min_counts - counted if counted <= route.min_counts else 0
     steps = next_steps(policy, Fraction(remaining), today) if remaining else []
-    view.update(
+    return CountRouteProgress(
+        route,
+        met,
+        counted,
+        uncounted,
         remaining=remaining,
         can_apply=route.on_application and not met and remaining == 0,
         next_steps=steps,
         message=_progress_message(counted, route.min_counts, steps),
     )
-    return view
 
 
-def benefits_view(donor: Donor) -> dict[str, Any]:
+def benefits_of(donor: Donor) -> DonorBenefits:
     """Every region whose three frees concern the donor: their own, and where they gave or won."""
     concerned = {donor.region}
     concerned |= {item.donation.region for item in counted_donations(donor)}
@@ -211,7 +254,7 @@ def benefits_view(donor: Donor) -> dict[str, Any]:
         db.session.scalars(select(AwardGrant.region).where(AwardGrant.donor_id == donor.id))
     )
     shown = [code for code, _ in regions_with_three_free() if code in concerned]
-    return {"regions": [region_view(donor, region) for region in shown]}
+    return DonorBenefits([region_benefits(donor, region) for region in shown])
 
 
 def record_benefits_seen_by_staff(admin: Caller, donor: Donor) -> None:

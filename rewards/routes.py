@@ -29,7 +29,7 @@ bp = Blueprint("rewards", __name__, description="The three frees: benefits, code
 @bp.response(200, schemas.BenefitsSchema)
 def my_benefits():
     """The three frees: what is held, since when and by which route, and progress to the rest."""
-    return benefits.benefits_view(current_donor())
+    return benefits.benefits_of(current_donor())
 
 
 @bp.post("/me/benefit-applications")
@@ -189,7 +189,7 @@ def revoke_award(body: dict[str, Any], grant_id: int):
 def donor_benefits(donor_id: int):
     """A donor's three frees as the donor sees them (the access is logged)."""
     donor = donor_services.donor_by_id(donor_id)
-    view = benefits.benefits_view(donor)
+    view = benefits.benefits_of(donor)
     benefits.record_benefits_seen_by_staff(caller(), donor)
     db.session.commit()
     return view

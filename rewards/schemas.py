@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -17,6 +19,7 @@ from core.schemas import (
     computed,
     page_of,
 )
+from rewards.benefits import RegionBenefits
 from rewards.codes import MAX_CODE_LENGTH
 from rewards.gates import CATEGORIES
 from rewards.models import AwardGrant, BenefitHolding
@@ -141,12 +144,15 @@ class UncountedSchema(ma.Schema):
 
 
 class RouteSchema(ma.Schema):
+    """A route to the three frees (rewards.benefits: AwardRouteProgress or CountRouteProgress);
+    each shows only its own fields."""
+
     route = fields.String()
     met = fields.Boolean()
     question = fields.String(allow_none=True)
     # national_award
     awards_accepted = fields.List(fields.Nested(AwardNameSchema))
-    won_in_region = fields.Boolean(allow_none=True)
+    won_in_region = fields.Boolean(attribute="rule.won_in_region", allow_none=True)
     awards_held = fields.List(fields.Nested(AwardSchema))
     # region_donation_count
     on_application = fields.Boolean()
@@ -161,15 +167,28 @@ class RouteSchema(ma.Schema):
     message = fields.String(allow_none=True)
 
 
+def _benefit_items(region: RegionBenefits) -> list[dict[str, Any]]:
+    benefits = region.edition.benefits if region.edition else ()
+    return [{"kind": b.kind, "name": b.name_zh, "held": region.held} for b in benefits]
+
+
 class RegionBenefitsSchema(ma.Schema):
+    """A region's three frees for the donor (rewards.benefits.RegionBenefits)."""
+
     region = fields.String()
-    region_name = fields.String()
-    name = fields.String(allow_none=True)
-    legal_basis = fields.String(allow_none=True)
-    credential = fields.String(allow_none=True)
+    region_name = fields.String(attribute="policy.name_zh")
+    name = computed(
+        fields.String(allow_none=True), lambda r: r.section.name_zh if r.section else None
+    )
+    legal_basis = computed(
+        fields.String(allow_none=True), lambda r: r.section.legal_basis if r.section else None
+    )
+    credential = computed(
+        fields.String(allow_none=True), lambda r: r.section.credential if r.section else None
+    )
     held = fields.Boolean()
     holdings = fields.List(fields.Nested(HoldingSchema))
-    benefits = fields.List(fields.Nested(BenefitItemSchema))
+    benefits = computed(fields.List(fields.Nested(BenefitItemSchema)), _benefit_items)
     routes = fields.List(fields.Nested(RouteSchema))
 
 

@@ -63,7 +63,8 @@ def test_no_hand_written_get_or_404():
 
 
 def test_no_view_function_builds_what_a_schema_dumps():
-    done = ("notifications",)
+    # appointments' questionnaire and check-in views are still to go (phase 1 left them).
+    done = ("card", "certificate", "donors", "notifications", "rewards", "sites")
     offending = [
         name
         for package in done
