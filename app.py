@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import appointments
+import card
 import certificate
 import donors
 import notifications
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(certificate.bp, url_prefix="/api/v1")
     api.register_blueprint(appointments.bp, url_prefix="/api/v1")
     api.register_blueprint(rewards.bp, url_prefix="/api/v1")
+    api.register_blueprint(card.bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
     api.register_blueprint(core_routes.keys_bp)

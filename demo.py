@@ -220,8 +220,8 @@ def _demo_gate_and_holder():
     """A Hangzhou bus gate bound to its operator, and one demo donor holding the three frees."""
     from datetime import date
 
+    from rewards.awards import AwardRecord, record_award
     from rewards.models import GateDevice, GateOperator
-    from rewards.services import AwardRecord, record_award
 
     operator = GateOperator(
         name="杭州公交集团（演示）",

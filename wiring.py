@@ -58,10 +58,9 @@ Answers one package gives another:
   the day-before reminders), and, just before it sends a message about a booking or an offer,
   whether it still holds (`booking_active`: still booked, for the same time; `offer_open`: the
   place still held for this donor), so none goes out once it is untrue;
-- the donor's card (`card_requested`) shows rewards' benefits;
-- appointments' periodic work runs in notifications' scheduler, wherever that runs (`flask
-  notifications worker` or `tick`, Celery beat): the sweep at every tick (about every minute),
-  the opening of slots once a day.
+- appointments' periodic work is registered in the app's one scheduler (core.jobs), which runs
+  wherever it ticks (`flask notifications worker` or `tick`, Celery beat): the sweep at every
+  tick (about every minute), the opening of slots once a day.
 
 Wiring an app again changes nothing, and wiring one app connects nothing for another.
 """
@@ -80,10 +79,11 @@ from appointments import checkin, directory, erasure, housekeeping, schedule, wa
 from appointments.events import booking_cancelled, booking_made, place_offered
 from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
-from certificate.events import card_requested, donation_recorded, donation_voided
+from certificate.events import donation_recorded, donation_voided
 from certificate.presence import use_presence_checks
 from certificate.visits import use_visit_resolver
 from core import clock
+from core.jobs import Job, RecurringJob, add_daily_job, add_recurring_job
 from donors.events import (
     donor_erased,
     login_code_issued,
@@ -94,10 +94,9 @@ from notifications import listeners
 from notifications import services as messages
 from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
-from notifications.outbox import polite_time
-from notifications.schedules import Job, RecurringJob, add_daily_job, add_recurring_job
+from notifications.rules import polite_time
 from notifications.templates import template
-from rewards import services as rewards
+from rewards import standing
 
 Reaction = Callable[..., Any]
 
@@ -215,9 +214,9 @@ def _offer_notice(moment: datetime) -> datetime:
 REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
     (
         donation_recorded,
-        (checkin.fulfil_visit, rewards.restand_before_commit, listeners.thank_the_donor),
+        (checkin.fulfil_visit, standing.restand_before_commit, listeners.thank_the_donor),
     ),
-    (donation_voided, (rewards.restand_before_commit, listeners.unthank_the_donor)),
+    (donation_voided, (standing.restand_before_commit, listeners.unthank_the_donor)),
     (donor_erased, (erasure.forget_donor, listeners.forget_the_donor)),
     (login_code_issued, (listeners.deliver_the_code,)),
     (mobile_changed, (listeners.tell_the_old_number,)),
@@ -249,7 +248,6 @@ def init_app(app: Flask) -> None:
     several) hears nothing of it, and is disconnected when the app goes. Idempotent."""
     for signal, receiver in _RECEIVERS:
         signal.connect(receiver, sender=app, weak=False)
-    card_requested.connect(rewards.card_sections, sender=app, weak=False)
     use_visit_resolver(app, checkin.visit_ref)
     use_presence_checks(app, checkin.visiting, checkin.booked)
     use_booking_directory(app, AppointmentsDirectory())

@@ -10,7 +10,3 @@ _signals = Namespace()
 
 donation_recorded = _signals.signal("donation-recorded")
 donation_voided = _signals.signal("donation-voided")
-
-# Sent by `card_view` with `donor=`; each receiver returns a dict of extra card sections (such as
-# "benefits"), so the card shows what listening packages add without certificate importing them.
-card_requested = _signals.signal("card-requested")

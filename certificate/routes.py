@@ -229,14 +229,6 @@ def my_certificate(number: str):
     return services.donor_certificate(current_donor(), number)
 
 
-@bp.get("/me/card")
-@roles_required(DONOR)
-@bp.response(200, schemas.CardSchema)
-def my_card():
-    """The home screen in one call: totals, latest certificate, next eligible dates."""
-    return services.card_view(current_donor())
-
-
 @bp.post("/me/history-claims")
 @roles_required(DONOR)
 @bp.arguments(schemas.HistoryClaimSchema)

@@ -263,30 +263,6 @@ class HistoryToConfirmSchema(ma.Schema):
     ways = fields.List(fields.Nested(HistoryWaySchema))
 
 
-class CardSchema(ma.Schema):
-    name = fields.String()
-    blood_group = fields.Dict(allow_none=True)
-    donations = fields.Integer()
-    award_counts = CountsField(
-        metadata={
-            "description": "counts by the national award rules, in halves: 200 ml of whole "
-            "blood is 1, 300 ml is 1.5, a platelet unit is 1"
-        }
-    )
-    by_kind = fields.Dict(keys=fields.String(), values=fields.Nested(KindTotalsSchema))
-    last_donation_date = Date(allow_none=True)
-    latest_certificate = fields.Nested(CertificateSchema, allow_none=True)
-    next_eligible = fields.List(fields.Nested(EligibilitySchema))
-    benefits = fields.Raw(
-        metadata={"description": "the three frees, as GET /me/benefits (added by rewards)"}
-    )
-    history_to_confirm = fields.Nested(
-        HistoryToConfirmSchema,
-        allow_none=True,
-        metadata={"description": "set while a station's records found for the donor await a claim"},
-    )
-
-
 class StaffDonorLookupSchema(StrictSchema):
     id_number = ResidentIdField(required=True)
     site_id = bounded_int(1, 2**31 - 1, required=True)

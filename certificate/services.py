@@ -20,17 +20,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from certificate import history
 from certificate.counts import to_halves
 from certificate.eligibility import (
     BETWEEN_DONATIONS,
     Eligibility,
     Reason,
     check_eligibility,
-    eligibility_for_all_kinds,
     reason_details,
 )
-from certificate.events import card_requested, donation_recorded, donation_voided
+from certificate.events import donation_recorded, donation_voided
 from certificate.models import (
     IMPORTED,
     RECORDED,
@@ -673,24 +671,3 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
     refresh_totals(donor)
     donation_recorded.send(current_app._get_current_object(), donation=corrected)  # type: ignore[attr-defined]
     return corrected
-
-
-def card_view(donor: Donor) -> dict[str, Any]:
-    totals = totals_for(donor)
-    latest = latest_certificate(donor)
-    card = {
-        "name": donor.name,
-        "blood_group": {"abo": donor.abo, "rhd": donor.rhd} if donor.abo else None,
-        "donations": totals.donations,
-        "award_counts": totals.award_counts,
-        "by_kind": totals.by_kind,
-        "last_donation_date": totals.last_donation_date,
-        "latest_certificate": latest,
-        "next_eligible": eligibility_for_all_kinds(
-            donor, clock.local_today(), policy_for(donor.region)
-        ),
-        "history_to_confirm": history.history_to_confirm(donor),
-    }
-    for _receiver, sections in card_requested.send(current_app._get_current_object(), donor=donor):  # type: ignore[attr-defined]
-        card.update(sections or {})
-    return card

@@ -1,12 +1,13 @@
-"""Tables that belong to no single domain: login sessions, device credentials, the audit log."""
+"""Tables that belong to no single domain: login sessions, device credentials, the audit log, the
+scheduler's record of daily jobs done."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
@@ -84,3 +85,15 @@ class IdempotentRequest(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     __table_args__ = (UniqueConstraint("principal", "key", name="uq_idempotent_requests_key"),)
+
+
+class ScheduleRun(Model):
+    """A daily job that finished for a day, so the scheduler's frequent ticks do it once (the
+    table keeps the name it had when only notifications ran jobs)."""
+
+    __tablename__ = "notification_schedule_runs"
+
+    job: Mapped[str] = mapped_column(String(48), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    written: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -12,11 +12,16 @@ from core.extensions import db
 
 def paginate(source: Select | Sequence[Any], page: int, per_page: int) -> dict[str, Any]:
     """One page of a query, counted and read in the database, or of a list already in memory
-    (rules read from the policy files, sites found near a point)."""
+    (rules read from the policy files, sites found near a point). A query of one thing pages
+    those things; one of several (a report's columns, a row and what it links) pages its rows."""
     if isinstance(source, Select):
         counted = select(func.count()).select_from(source.order_by(None).subquery())
         total = db.session.execute(counted).scalar_one()
-        items = db.session.scalars(source.limit(per_page).offset((page - 1) * per_page)).all()
+        window = source.limit(per_page).offset((page - 1) * per_page)
+        if len(source.column_descriptions) == 1:
+            items: Sequence[Any] = db.session.scalars(window).all()
+        else:
+            items = db.session.execute(window).all()
         return {"items": items, "page": _meta(page, per_page, total)}
     start = (page - 1) * per_page
     return {

@@ -3,11 +3,12 @@
 from flask import Flask
 
 from core import policy
+from core.jobs import add_daily_job
 from notifications import rules
 from notifications.conditions import register_condition
 from notifications.dispatch import use_own_sessions
 from notifications.routes import bp, webhooks_bp
-from notifications.schedules import still_eligible_again
+from notifications.schedules import DAILY_JOBS, still_eligible_again
 from notifications.services import donations_still_valid
 from notifications.tasks import init_app as init_workers
 
@@ -16,10 +17,13 @@ __all__ = ["bp", "init_app", "webhooks_bp"]
 
 def init_app(app: Flask) -> None:
     """The policy sections notifications reads (`greetings`, `appeals`), the conditions of its
-    own messages, and the workers (Celery, or inline). Its reactions to other packages' events,
+    own messages, its daily jobs (in core.jobs' scheduler, which its tick runs), and the
+    workers (Celery, or inline). Its reactions to other packages' events,
     and the conditions that rest on bookings and offers, are connected in wiring.py."""
     policy.register_sections(app, rules.POLICY_SECTIONS)
     register_condition(app, "donation_valid", donations_still_valid)
     register_condition(app, "eligible_again", still_eligible_again)
+    for job in DAILY_JOBS:
+        add_daily_job(app, job)
     use_own_sessions(app)
     init_workers(app)

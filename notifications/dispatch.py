@@ -58,8 +58,8 @@ from notifications.models import (
     NotificationPreference,
     OutboxMessage,
 )
-from notifications.outbox import opted_out, quiet_until, render_for_sending
-from notifications.templates import URGENT, segments
+from notifications.rules import opted_out, quiet_until
+from notifications.templates import URGENT, render_for_sending, segments
 
 log = logging.getLogger("notifications.dispatch")
 

@@ -140,17 +140,6 @@ class UnitIssue(Model):
     __table_args__ = (UniqueConstraint("din", "issue_ref", name="uq_unit_issues_din_issue"),)
 
 
-class ScheduleRun(Model):
-    """A daily job that finished for a day, so the scheduler's frequent ticks do it once."""
-
-    __tablename__ = "notification_schedule_runs"
-
-    job: Mapped[str] = mapped_column(String(48), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    written: Mapped[int] = mapped_column(Integer, default=0)
-    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-
-
 # Finding today's birthdays among millions of donors: an equality look-up per birth year on a
 # plain index (see schedules.birthday_donors), which both databases serve well.
 Index("ix_donors_birth_date", Donor.birth_date)

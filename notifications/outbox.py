@@ -3,8 +3,9 @@
 A message is a row with a unique idempotency key (`thanks:<donation>`, `birthday:<donor>:<year>`,
 `otp:<code>` ...). Writing the same key again changes nothing, so a retried request or a re-run
 job never asks for a second message; a rolled-back cause takes its message with it. The manners
-are decided here too: opted-out, over-cap and unreachable donors get a `skipped` row (so a re-run
-does not reconsider them), and non-urgent messages are dated out of the quiet hours.
+(notifications.rules) are applied here too: opted-out, over-cap and unreachable donors get a
+`skipped` row (so a re-run does not reconsider them), and non-urgent messages are dated out of
+the quiet hours.
 
 What a message says must still be true when it arrives. A dated text keeps its variables and is
 rendered again for the day it goes out; a message that rests on a fact carries a condition the
@@ -14,10 +15,9 @@ message untrue cancels it (`cancel_unsent`) in its own transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
@@ -30,6 +30,7 @@ from core.extensions import db
 from core.transaction import after_commit
 from donors.models import DONOR_ACTIVE, Donor
 from notifications.conditions import Condition, require_registered
+from notifications.dispatch import dispatch_soon
 from notifications.models import (
     CANCELLED,
     PENDING,
@@ -38,12 +39,13 @@ from notifications.models import (
     NotificationPreference,
     OutboxMessage,
 )
+from notifications.rules import local_moment, opted_out, polite_time
 from notifications.templates import (
     CAPPED,
     GREETING,
     OPT_OUTS,
     SECURITY,
-    URGENT,
+    kept_context,
     render,
     segments,
     template,
@@ -81,36 +83,6 @@ class Draft:
     donor: Donor | Addressee | None = None
     mobile: str | None = None
     condition: Condition | None = None  # what must still hold when it is sent
-
-
-def _clock_time(text: str) -> time:
-    hours, minutes = (int(part) for part in text.split(":"))
-    return time(hours, minutes)
-
-
-def quiet_until(moment: datetime) -> datetime | None:
-    """When the quiet hours around `moment` end, or None if `moment` is not in them."""
-    start_text, end_text = current_app.config["NOTIFY_QUIET_HOURS"]
-    start, end = _clock_time(start_text), _clock_time(end_text)
-    local = clock.to_local(moment)
-    now = local.time()
-    quiet = (now >= start or now < end) if start > end else (start <= now < end)
-    if not quiet:
-        return None
-    end_day = local.date() if now < end else local.date() + timedelta(days=1)
-    return clock.as_utc(datetime.combine(end_day, end, tzinfo=clock.LOCAL_ZONE))
-
-
-def polite_time(category: str, moment: datetime) -> datetime:
-    """`moment`, or the end of the quiet hours for a non-urgent message written in them."""
-    if category in URGENT:
-        return moment
-    return quiet_until(moment) or moment
-
-
-def local_moment(day: date, at: str) -> datetime:
-    """A local wall-clock time on a local date, in UTC."""
-    return clock.as_utc(datetime.combine(day, _clock_time(at), tzinfo=clock.LOCAL_ZONE))
 
 
 def default_expiry(category: str, meant_for: datetime, not_before: datetime) -> datetime:
@@ -152,11 +124,6 @@ def recent_capped_counts(session: Session, donor_ids: Iterable[int]) -> dict[int
         .group_by(OutboxMessage.donor_id)
     )
     return {donor_id: count for donor_id, count in rows if donor_id is not None}
-
-
-def opted_out(preference: NotificationPreference | None, category: str) -> bool:
-    field = OPT_OUTS.get(category)
-    return bool(field and preference is not None and not getattr(preference, field))
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -250,26 +217,6 @@ def write_one(code: str, draft: Draft, **options: Any) -> OutboxMessage:
     return write(code, [draft], **options)[0]
 
 
-def _json_value(value: Any) -> str:
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} cannot be kept in a message's context")
-
-
-def kept_context(context: dict[str, Any]) -> str:
-    """A dated template's variables as the outbox keeps them (dates and times as ISO text)."""
-    return json.dumps(context, default=_json_value, ensure_ascii=False, sort_keys=True)
-
-
-def render_for_sending(row: OutboxMessage, on: date) -> str:
-    """The row's text as it reads when sent on `on`: rendered again if its template is dated."""
-    if row.context is None:
-        if row.body is None:  # erased: the erasure cancels such rows before any worker sees them
-            raise ValueError(f"outbox message {row.id} has no text to send")
-        return row.body
-    return render(row.template, json.loads(row.context), on=on)
-
-
 def cancel_unsent(where: ColumnElement[bool], reason: str, session: Session | None = None) -> int:
     """Cancel, in the caller's transaction, the messages matching `where` that have not reached
     the provider: those waiting, and those a worker has claimed but not yet handed over. The
@@ -305,8 +252,6 @@ def dispatch_after_commit(session: Session, ids: list[int]) -> None:
     """Once the cause has committed, send now (inline) or ring the Celery worker."""
 
     def go() -> None:
-        from notifications.dispatch import dispatch_soon
-
         dispatch_soon(ids)
 
     after_commit(session, go)

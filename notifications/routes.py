@@ -14,8 +14,8 @@ from core.extensions import db
 from core.http import Blueprint, accepts
 from core.pagination import paginate
 from core.requests import current_donor
-from notifications import schemas, services
-from notifications.templates import signature
+from notifications import appeals, schemas, services
+from notifications.templates import TEMPLATES, signature
 
 bp = Blueprint("notifications", __name__, description="Messages to donors and their settings")
 webhooks_bp = Blueprint("webhooks", __name__, description="Callbacks from the SMS provider")
@@ -59,13 +59,11 @@ def report_unit_issue(body: dict[str, Any]):
 @bp.response(200, schemas.MessagePageSchema)
 def list_messages(query: dict[str, Any]):
     """Outbox messages, newest first, by status and template (never their text)."""
-    page = paginate(
+    return paginate(
         services.messages_query(query.get("status"), query.get("template")),
         query["page"],
         query["per_page"],
     )
-    page["items"] = [services.message_view(row) for row in page["items"]]
-    return page
 
 
 @bp.get("/admin/notifications/failed")
@@ -74,9 +72,7 @@ def list_messages(query: dict[str, Any]):
 @bp.response(200, schemas.MessagePageSchema)
 def list_undelivered(query: dict[str, Any]):
     """Messages that failed for good, came back undelivered, or expired unsent."""
-    page = paginate(services.undelivered_query(), query["page"], query["per_page"])
-    page["items"] = [services.message_view(row) for row in page["items"]]
-    return page
+    return paginate(services.undelivered_query(), query["page"], query["per_page"])
 
 
 @bp.post("/admin/notifications/<int:message_id>/retry")
@@ -86,7 +82,7 @@ def retry_message(message_id: int):
     """Send an undelivered message again, as a new attempt of the same message."""
     row = services.retry_message(services.get_message(message_id), caller())
     db.session.commit()
-    return services.message_view(row)
+    return row
 
 
 @bp.get("/admin/notifications/templates")
@@ -94,7 +90,7 @@ def retry_message(message_id: int):
 @bp.response(200, schemas.TemplateListSchema)
 def list_templates():
     """Every message template with a sample and its length in SMS parts."""
-    return {"signature": signature(), "items": services.template_views()}
+    return {"signature": signature(), "items": list(TEMPLATES.values())}
 
 
 @bp.post("/admin/stock-appeals")
@@ -103,7 +99,7 @@ def list_templates():
 @bp.response(201, schemas.AppealSchema)
 def declare_appeal(body: dict[str, Any]):
     """Blood group X is low in city Y: tell eligible donors near Y, in waves."""
-    appeal = services.declare_appeal(body, caller())
+    appeal = appeals.declare_appeal(body, caller())
     db.session.commit()
     return appeal
 
@@ -114,7 +110,7 @@ def declare_appeal(body: dict[str, Any]):
 @bp.response(200, schemas.AppealPageSchema)
 def list_appeals(query: dict[str, Any]):
     """Stock appeals, newest first."""
-    return paginate(services.appeals_query(query.get("status")), query["page"], query["per_page"])
+    return paginate(appeals.appeals_query(query.get("status")), query["page"], query["per_page"])
 
 
 @bp.post("/admin/stock-appeals/<int:appeal_id>/close")
@@ -122,7 +118,7 @@ def list_appeals(query: dict[str, Any]):
 @bp.response(200, schemas.AppealSchema)
 def close_appeal(appeal_id: int):
     """Stock recovered: send no further waves."""
-    appeal = services.close_appeal(services.get_appeal(appeal_id), caller())
+    appeal = appeals.close_appeal(appeals.get_appeal(appeal_id), caller())
     db.session.commit()
     return appeal
 

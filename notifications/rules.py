@@ -1,4 +1,6 @@
-"""The policy sections notifications read: greeting days and the low-stock appeal period.
+"""The rules of messages to donors: the policy sections notifications read (greeting days and the
+low-stock appeal period), and the manners of every message (the quiet hours, the opt-outs), which
+the outbox applies when it writes a message and the dispatcher again when it sends it.
 
 Registered with the one policy loader when this package is imported; a day without a template,
 an impossible date or a misspelt key stops the app at start with the file and the key.
@@ -7,10 +9,14 @@ an impossible date or a misspelt key stops the app at start with the file and th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
+from flask import current_app
+
+from core import clock
 from core.policy import Period, PolicyReader, PolicyUndecided, RegionPolicy, Sections
-from notifications.templates import TEMPLATES
+from notifications.models import NotificationPreference
+from notifications.templates import OPT_OUTS, TEMPLATES, URGENT
 
 AUDIENCES = ("donors", "volunteers")
 
@@ -117,3 +123,41 @@ def appeal_rules_of(policy: RegionPolicy) -> AppealRules:
 
 
 POLICY_SECTIONS: Sections = {"greetings": (read_greetings, None), "appeals": (read_appeals, None)}
+
+
+# ------------------------------------------------------------------ manners
+
+
+def _clock_time(text: str) -> time:
+    hours, minutes = (int(part) for part in text.split(":"))
+    return time(hours, minutes)
+
+
+def quiet_until(moment: datetime) -> datetime | None:
+    """When the quiet hours around `moment` end, or None if `moment` is not in them."""
+    start_text, end_text = current_app.config["NOTIFY_QUIET_HOURS"]
+    start, end = _clock_time(start_text), _clock_time(end_text)
+    local = clock.to_local(moment)
+    now = local.time()
+    quiet = (now >= start or now < end) if start > end else (start <= now < end)
+    if not quiet:
+        return None
+    end_day = local.date() if now < end else local.date() + timedelta(days=1)
+    return clock.as_utc(datetime.combine(end_day, end, tzinfo=clock.LOCAL_ZONE))
+
+
+def polite_time(category: str, moment: datetime) -> datetime:
+    """`moment`, or the end of the quiet hours for a non-urgent message written in them."""
+    if category in URGENT:
+        return moment
+    return quiet_until(moment) or moment
+
+
+def local_moment(day: date, at: str) -> datetime:
+    """A local wall-clock time on a local date, in UTC."""
+    return clock.as_utc(datetime.combine(day, _clock_time(at), tzinfo=clock.LOCAL_ZONE))
+
+
+def opted_out(preference: NotificationPreference | None, category: str) -> bool:
+    field = OPT_OUTS.get(category)
+    return bool(field and preference is not None and not getattr(preference, field))

@@ -1,46 +1,40 @@
-"""Messages that come from the calendar: birthdays, greeting days, reminders, appeal waves.
+"""Messages that come from the calendar: birthdays, greeting days, reminders; and the tick that
+runs them with every package's jobs (core.jobs) and the appeal waves (notifications.appeals).
 
 Each daily job may run any number of times on its day (Celery beat or the embedded worker ticks
-about every minute): it records its run in `notification_schedule_runs`, and every message it
-writes has an idempotency key, so a second run writes nothing new. The jobs write rows dated for
+about every minute): the scheduler records its run, and every message it writes has an
+idempotency key, so a second run writes nothing new. The jobs write rows dated for
 the hour they should go (09:00 for greetings); the dispatcher sends them then.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import Row, Select, or_, select
-from sqlalchemy.exc import IntegrityError
+from flask import current_app
+from sqlalchemy import Row, Select, select
 
 from certificate.eligibility import check_eligibility, past_donations
 from certificate.models import VALID, Donation, DonorTotals
 from core import clock
 from core.extensions import db
-from core.policy import Period, PolicyUndecided, policy_for, regions
+from core.jobs import Job, run_daily_jobs, run_recurring_jobs
+from core.policy import PolicyUndecided, policy_for, regions
 from donors.models import DONOR_ACTIVE, Donor
+from notifications.appeals import advance_appeals
 from notifications.bookings import booking_directory
 from notifications.conditions import Condition
 from notifications.models import (
     CANCELLED,
-    CLOSED,
-    OPEN,
-    PENDING,
-    SKIPPED,
-    NotificationPreference,
     OutboxMessage,
-    ScheduleRun,
-    StockAppeal,
 )
-from notifications.outbox import Addressee, Draft, local_moment, write
-from notifications.rules import appeal_rules_of, greetings_of
+from notifications.outbox import Addressee, Draft, write
+from notifications.rules import greetings_of, local_moment
 from notifications.services import remind_of_booking
-from notifications.templates import APPEAL
 
 log = logging.getLogger("notifications.schedules")
 
@@ -326,155 +320,7 @@ def remind_appointments(on: date) -> int:
     return written
 
 
-# ------------------------------------------------------------------ appeal waves
-
-
-def period_start(period: Period, today: date) -> date:
-    """The first day from which `period` has not yet passed by `today`."""
-    day = today - timedelta(
-        days=period.years * 366 + period.months * 31 + period.weeks * 7 + period.days
-    )
-    while period.add_to(day) <= today:
-        day += timedelta(days=1)
-    return day
-
-
-def _group_name(appeal: StockAppeal) -> str:
-    return f"{appeal.abo}型RhD{'阳性' if appeal.rhd == 'positive' else '阴性'}"
-
-
-def appeal_candidates(appeal: StockAppeal, wanted: int, on: date) -> list[Donor]:
-    """Eligible donors of the group near the city, most likely first (regular and recent),
-    leaving out anyone who heard an appeal within the policy's period or opted out."""
-    policy = policy_for(appeal.region)
-    rules = appeal_rules_of(policy)
-    since = local_moment(period_start(rules.once_per, on), "00:00")
-    recently_appealed = select(OutboxMessage.donor_id).where(
-        OutboxMessage.category == APPEAL,
-        OutboxMessage.status.notin_((SKIPPED, CANCELLED)),
-        OutboxMessage.created_at >= since,
-        OutboxMessage.donor_id.is_not(None),
-    )
-    this_appeal = select(OutboxMessage.donor_id).where(
-        OutboxMessage.key.like(f"appeal:{appeal.id}:%"), OutboxMessage.donor_id.is_not(None)
-    )
-    opted_out = select(NotificationPreference.donor_id).where(
-        NotificationPreference.appeals.is_(False)
-    )
-    from sites.models import Site
-
-    gave_in_city = (
-        select(Donation.donor_id)
-        .join(Site, Site.id == Donation.site_id)
-        .where(Site.city == appeal.city, Donation.status == VALID)
-    )
-    query = (
-        select(Donor)
-        .outerjoin(DonorTotals, DonorTotals.donor_id == Donor.id)
-        .where(
-            Donor.abo == appeal.abo,
-            Donor.rhd == appeal.rhd,
-            Donor.region == appeal.region,
-            Donor.status == DONOR_ACTIVE,
-            Donor.mobile_hash.is_not(None),
-            or_(Donor.city == appeal.city, Donor.id.in_(gave_in_city)),
-            Donor.id.notin_(recently_appealed),
-            Donor.id.notin_(this_appeal),
-            Donor.id.notin_(opted_out),
-        )
-        .order_by(
-            DonorTotals.donations.desc().nulls_last(),
-            DonorTotals.last_donation_date.desc().nulls_last(),
-            Donor.id,
-        )
-    )
-    chosen: list[Donor] = []
-    for donor in db.session.scalars(query.limit(wanted * 20)):
-        try:
-            result = check_eligibility(donor, appeal.kind, on, policy)
-        except (KeyError, PolicyUndecided):
-            continue
-        if result.allowed:
-            chosen.append(donor)
-            if len(chosen) >= wanted:
-                break
-    return chosen
-
-
-def advance_appeal(appeal: StockAppeal) -> int:
-    """Write the appeal's next wave if its time has come; the wave never exceeds the free
-    places near the city (when the booking directory knows them) nor the administrator's cap."""
-    now = clock.now()
-    if (
-        appeal.status != OPEN
-        or appeal.next_wave_at is None
-        or clock.as_utc(appeal.next_wave_at) > now
-    ):
-        return 0
-    today = clock.local_today()
-    interval = current_app.config["NOTIFY_APPEAL_WAVE_INTERVAL"]
-    if today > appeal.ends_on:
-        appeal.status, appeal.next_wave_at, appeal.closed_at = CLOSED, None, now
-        return 0
-    free = booking_directory().free_places_near(appeal.city, today, appeal.ends_on, appeal.kind)
-    size = appeal.max_wave if free is None else min(appeal.max_wave, free)
-    appeal.next_wave_at = now + interval
-    if size <= 0:
-        return 0
-    donors = appeal_candidates(appeal, size, today)
-    if not donors:
-        return 0
-    rows = write(
-        "appeal",
-        [
-            Draft(
-                key=f"appeal:{appeal.id}:{donor.id}",
-                donor=Addressee.of(donor),
-                context={
-                    "name": donor.name or "",
-                    "city": appeal.city,
-                    "group": _group_name(appeal),
-                },
-            )
-            for donor in donors
-        ],
-        expires_at=local_moment(appeal.ends_on, current_app.config["NOTIFY_QUIET_HOURS"][0]),
-    )
-    told = sum(1 for row in rows if row.status == PENDING)
-    appeal.waves += 1
-    appeal.notified += told
-    return told
-
-
-def advance_appeals() -> int:
-    due = db.session.scalars(
-        select(StockAppeal).where(
-            StockAppeal.status == OPEN, StockAppeal.next_wave_at <= clock.now()
-        )
-    ).all()
-    return sum(advance_appeal(appeal) for appeal in due)
-
-
-# ------------------------------------------------------------------ running the jobs
-
-
-@dataclass(frozen=True)
-class Job:
-    """A daily job: runs once a local day (recorded in `notification_schedule_runs`) and
-    returns how many things it wrote or opened."""
-
-    name: str
-    run: Callable[[date], int]
-
-
-@dataclass(frozen=True)
-class RecurringJob:
-    """Housekeeping that runs at every tick (about every minute) and reports its counts; it must
-    be safe to run again at once, or by two workers at the same moment."""
-
-    name: str
-    run: Callable[[], Mapping[str, int]]
-
+# ------------------------------------------------------------------ the daily jobs
 
 DAILY_JOBS = (
     Job("birthdays", greet_birthdays),
@@ -482,71 +328,6 @@ DAILY_JOBS = (
     Job("eligible_again", remind_eligible_again),
     Job("appointment_reminders", remind_appointments),
 )
-
-# This is the app's one scheduler: other packages' periodic work (appointments' sweep and
-# opening of slots) is registered by the app where it wires the packages together, so it runs
-# wherever the messages' jobs run (`flask notifications worker` and `tick`, Celery beat)
-# without notifications importing those packages.
-_REGISTERED = "scheduled_jobs"
-
-
-def _registered(app: Flask) -> dict[str, dict[str, Any]]:
-    return app.extensions.setdefault(_REGISTERED, {"daily": {}, "recurring": {}})
-
-
-def add_daily_job(app: Flask, job: Job) -> None:
-    """Run `job` once a local day; a job registered again under its name replaces it."""
-    _registered(app)["daily"][job.name] = job
-
-
-def add_recurring_job(app: Flask, job: RecurringJob) -> None:
-    _registered(app)["recurring"][job.name] = job
-
-
-def daily_jobs() -> tuple[Job, ...]:
-    return DAILY_JOBS + tuple(_registered(current_app)["daily"].values())
-
-
-def recurring_jobs() -> tuple[RecurringJob, ...]:
-    return tuple(_registered(current_app)["recurring"].values())
-
-
-def run_daily_jobs(on: date | None = None) -> dict[str, int]:
-    """Run each daily job not yet done today; one transaction per job. A job that fails is
-    logged, rolled back and tried again at the next tick; the others run meanwhile."""
-    on = on or clock.local_today()
-    done: dict[str, int] = {}
-    for job in daily_jobs():
-        if db.session.get(ScheduleRun, (job.name, on)) is not None:
-            continue
-        try:
-            written = job.run(on)
-            db.session.add(ScheduleRun(job=job.name, day=on, written=written))
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()  # another tick finished it first; its rows stand
-            continue
-        except Exception:
-            db.session.rollback()
-            log.exception("daily job %s failed; it runs again at the next tick", job.name)
-            continue
-        done[job.name] = written
-    return done
-
-
-def run_recurring_jobs() -> dict[str, int]:
-    """Each registered housekeeping job, in its own transaction; the non-zero counts."""
-    done: dict[str, int] = {}
-    for job in recurring_jobs():
-        try:
-            counts = job.run()
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("job %s failed; it runs again at the next tick", job.name)
-            continue
-        done.update({name: count for name, count in counts.items() if count})
-    return done
 
 
 def tick() -> dict[str, int]:

@@ -5,9 +5,32 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.schemas import (
+    Date,
+    LocalDateTime,
+    PageQuerySchema,
+    StrictSchema,
+    bounded_int,
+    computed,
+    page_of,
+)
 from notifications.models import STATUSES
-from notifications.templates import TEMPLATES
+from notifications.services import message_mobile
+from notifications.templates import (
+    CAPPED,
+    OPT_OUTS,
+    SECURITY,
+    TEMPLATES,
+    MessageTemplate,
+    render,
+)
+from notifications.templates import (
+    segments as sms_parts,
+)
+
+
+def _sample(spec: MessageTemplate) -> str:
+    return render(spec.code, spec.sample)
 
 
 class JsonBoolean(fields.Boolean):
@@ -91,7 +114,7 @@ class MessageSchema(ma.Schema):
     template = fields.String()
     category = fields.String()
     donor_id = fields.Integer(allow_none=True)
-    mobile = fields.String(allow_none=True)
+    mobile = computed(fields.String(allow_none=True), message_mobile)
     segments = fields.Integer(metadata={"description": "SMS parts (70 UCS-2 chars, 67 per part)"})
     status = fields.String()
     status_reason = fields.String(allow_none=True)
@@ -110,15 +133,17 @@ MessagePageSchema = page_of(MessageSchema, "NotificationMessagePage")
 
 
 class TemplateSchema(ma.Schema):
+    """A template as administrators see it, with a sample rendering and its length in SMS parts."""
+
     code = fields.String()
     category = fields.String()
-    urgent = fields.Boolean()
-    can_opt_out = fields.Boolean()
-    capped = fields.Boolean()
-    variables = fields.List(fields.String())
-    sample = fields.String()
-    characters = fields.Integer()
-    segments = fields.Integer()
+    urgent = computed(fields.Boolean(), lambda spec: spec.category == SECURITY)
+    can_opt_out = computed(fields.Boolean(), lambda spec: spec.category in OPT_OUTS)
+    capped = computed(fields.Boolean(), lambda spec: spec.category in CAPPED)
+    variables = computed(fields.List(fields.String()), lambda spec: sorted(spec.variables))
+    sample = computed(fields.String(), lambda spec: _sample(spec))
+    characters = computed(fields.Integer(), lambda spec: len(_sample(spec)))
+    segments = computed(fields.Integer(), lambda spec: sms_parts(_sample(spec)))
 
 
 class TemplateListSchema(ma.Schema):

@@ -19,25 +19,22 @@ from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
 from core.ids import DinError, parse_din
+from core.lookups import get_or_404
 from core.masking import mask_mobile
-from core.policy import policy_for, regions
 from donors.models import Donor
 from notifications.bookings import Booking, PlaceOffer
 from notifications.conditions import Condition
 from notifications.models import (
     CANCELLED,
-    CLOSED,
     DELIVERED,
     FAILED,
     NOT_DELIVERED,
-    OPEN,
     PENDING,
     SENDING,
     SENT,
     UNDELIVERED,
     NotificationPreference,
     OutboxMessage,
-    StockAppeal,
     UnitIssue,
 )
 from notifications.outbox import (
@@ -45,16 +42,12 @@ from notifications.outbox import (
     Draft,
     cancel_unsent,
     dispatch_after_commit,
-    local_moment,
     write_one,
 )
+from notifications.rules import local_moment
 from notifications.templates import (
-    CAPPED,
     OPT_OUTS,
-    TEMPLATES,
     month_day,
-    render,
-    segments,
 )
 
 # ------------------------------------------------------------------ what donors are told
@@ -389,31 +382,13 @@ def update_preferences(donor: Donor, changes: dict[str, bool]) -> dict[str, Any]
 # ------------------------------------------------------------------ what administrators see
 
 
-def message_view(row: OutboxMessage) -> dict[str, Any]:
+def message_mobile(row: OutboxMessage) -> str | None:
+    """The number a message went or goes to, masked: its own, or else its donor's."""
     mobile = row.to_mobile
     if mobile is None and row.donor_id is not None:
         donor = db.session.get(Donor, row.donor_id)
         mobile = donor.mobile if donor else None
-    return {
-        "id": row.id,
-        "key": row.key,
-        "template": row.template,
-        "category": row.category,
-        "donor_id": row.donor_id,
-        "mobile": mask_mobile(mobile),
-        "segments": row.segments,
-        "status": row.status,
-        "status_reason": row.status_reason,
-        "error_code": row.error_code,
-        "attempts": row.attempts,
-        "provider": row.provider,
-        "provider_sid": row.provider_sid,
-        "provider_status": row.provider_status,
-        "not_before": row.not_before,
-        "created_at": row.created_at,
-        "sent_at": row.sent_at,
-        "delivered_at": row.delivered_at,
-    }
+    return mask_mobile(mobile)
 
 
 def messages_query(statuses: list[str] | None, template: str | None) -> Select:
@@ -431,10 +406,7 @@ def undelivered_query() -> Select:
 
 
 def get_message(message_id: int) -> OutboxMessage:
-    row = db.session.get(OutboxMessage, message_id)
-    if row is None:
-        raise ApiError("not_found", 404)
-    return row
+    return get_or_404(OutboxMessage, message_id)
 
 
 def retry_message(row: OutboxMessage, admin: Caller) -> OutboxMessage:
@@ -457,27 +429,6 @@ def retry_message(row: OutboxMessage, admin: Caller) -> OutboxMessage:
     )
     dispatch_after_commit(db.session(), [row.id])
     return row
-
-
-def template_views() -> list[dict[str, Any]]:
-    """Every template with a sample rendering and its length in SMS parts."""
-    views = []
-    for spec in TEMPLATES.values():
-        sample = render(spec.code, spec.sample)
-        views.append(
-            {
-                "code": spec.code,
-                "category": spec.category,
-                "urgent": spec.category == "security",
-                "can_opt_out": spec.category in OPT_OUTS,
-                "capped": spec.category in CAPPED,
-                "variables": sorted(spec.variables),
-                "sample": sample,
-                "characters": len(sample),
-                "segments": segments(sample),
-            }
-        )
-    return views
 
 
 # ------------------------------------------------------------------ delivery callbacks
@@ -505,78 +456,3 @@ def record_delivery_status(sid: str, provider_status: str, error_code: str | Non
             row.status_reason = "provider"
             row.error_code = f"twilio:{error_code}" if error_code else None
     return True
-
-
-# ------------------------------------------------------------------ stock appeals
-
-
-def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
-    """Blood group X is low in city Y: open an appeal; its first wave is written at once."""
-    from notifications.schedules import advance_appeal
-
-    today = clock.local_today()
-    if body["ends_on"] < today:
-        raise ApiError("appeal_ends_in_past", 422, errors={"ends_on": ["appeal_ends_in_past"]})
-    region = body.get("region") or current_app.config["DEFAULT_REGION"]
-    if region not in regions():
-        raise ApiError("validation_failed", 422, errors={"region": ["region_unknown"]})
-    policy = policy_for(region)
-    try:
-        policy.kind(body["kind"], today)
-    except KeyError:
-        raise ApiError(
-            "unknown_donation_kind", 422, errors={"kind": ["unknown_donation_kind"]}
-        ) from None
-    max_wave = min(
-        body.get("max_wave") or current_app.config["NOTIFY_APPEAL_MAX_WAVE"],
-        current_app.config["NOTIFY_APPEAL_MAX_WAVE"],
-    )
-    appeal = StockAppeal(
-        abo=body["abo"],
-        rhd=body["rhd"],
-        city=body["city"],
-        kind=body["kind"],
-        region=region,
-        ends_on=body["ends_on"],
-        max_wave=max_wave,
-        status=OPEN,
-        next_wave_at=clock.now(),
-        declared_by=admin.principal_id,
-    )
-    db.session.add(appeal)
-    db.session.flush()
-    audit.record(
-        "appeal.declared",
-        actor=("staff", admin.principal_id),
-        target=("appeal", appeal.id),
-        details={"abo": appeal.abo, "rhd": appeal.rhd, "city": appeal.city},
-    )
-    advance_appeal(appeal)
-    return appeal
-
-
-def get_appeal(appeal_id: int) -> StockAppeal:
-    appeal = db.session.get(StockAppeal, appeal_id)
-    if appeal is None:
-        raise ApiError("not_found", 404)
-    return appeal
-
-
-def close_appeal(appeal: StockAppeal, admin: Caller) -> StockAppeal:
-    """Stock recovered: no further waves; messages already written still go (they are true)."""
-    if appeal.status != CLOSED:
-        appeal.status = CLOSED
-        appeal.closed_at = clock.now()
-        appeal.closed_by = admin.principal_id
-        appeal.next_wave_at = None
-        audit.record(
-            "appeal.closed", actor=("staff", admin.principal_id), target=("appeal", appeal.id)
-        )
-    return appeal
-
-
-def appeals_query(status: str | None) -> Select:
-    query = select(StockAppeal)
-    if status:
-        query = query.where(StockAppeal.status == status)
-    return query.order_by(StockAppeal.declared_at.desc(), StockAppeal.id.desc())

@@ -14,6 +14,7 @@ uses them is `dated`: the outbox keeps its variables and renders it again when i
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +25,7 @@ from flask import current_app
 from jinja2 import Environment, StrictUndefined, meta, nodes, pass_context
 
 from core import clock
+from notifications.models import OutboxMessage
 
 # Categories decide the manners. `security` messages are urgent: never held back by quiet hours,
 # caps or opt-outs. `transactional` ones concern something the donor did (never opted out of,
@@ -303,3 +305,23 @@ def segments(text: str) -> int:
     if units <= single:
         return 1
     return math.ceil(units / per_part)
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be kept in a message's context")
+
+
+def kept_context(context: dict[str, Any]) -> str:
+    """A dated template's variables as the outbox keeps them (dates and times as ISO text)."""
+    return json.dumps(context, default=_json_value, ensure_ascii=False, sort_keys=True)
+
+
+def render_for_sending(row: OutboxMessage, on: date) -> str:
+    """The row's text as it reads when sent on `on`: rendered again if its template is dated."""
+    if row.context is None:
+        if row.body is None:  # erased: the erasure cancels such rows before any worker sees them
+            raise ValueError(f"outbox message {row.id} has no text to send")
+        return row.body
+    return render(row.template, json.loads(row.context), on=on)

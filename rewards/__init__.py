@@ -2,7 +2,8 @@
 
 `init_app` registers the policy sections rewards reads (`three_free`, `honours`) and how the shell
 makes a gate device (bound to its operator: `flask users create-device --role gate --operator
-ID`). Its reactions to donations and its part of the donor's card are connected in wiring.py.
+ID`). Its reactions to donations are connected in wiring.py; the donor's card (card/) shows
+its benefits.
 """
 
 from flask import Flask

@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import (
@@ -29,11 +29,13 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from core import audit, auth, clock
 from core.auth import Caller
 from core.errors import ApiError, message_for
 from core.extensions import db
+from core.lookups import get_or_404
 from core.masking import mask_name
 from core.models import Device
 from core.policy import policy_for, regions
@@ -93,10 +95,7 @@ def create_operator(fields: dict[str, Any], admin: Caller) -> GateOperator:
 
 
 def get_operator(operator_id: int) -> GateOperator:
-    operator = db.session.get(GateOperator, operator_id)
-    if operator is None:
-        raise ApiError("not_found", 404)
-    return operator
+    return get_or_404(GateOperator, operator_id)
 
 
 def operators_query(region: str | None = None) -> Select:
@@ -160,9 +159,12 @@ def make_gate_device(name: str, options: dict[str, Any]) -> tuple[Device, str]:
         raise ApiError(
             "gate_operator_required", 422, errors={"operator": ["gate_operator_required"]}
         )
-    operator = db.session.get(GateOperator, operator_id)
-    if operator is None:
-        raise ApiError("gate_operator_unknown", 404, errors={"operator": ["gate_operator_unknown"]})
+    operator = get_or_404(
+        GateOperator,
+        operator_id,
+        "gate_operator_unknown",
+        errors={"operator": ["gate_operator_unknown"]},
+    )
     kind = options.get("benefit_kind")
     if kind is not None and kind != operator.benefit_kind:
         section = three_free(policy_for(operator.region))
@@ -185,50 +187,32 @@ def gate_device(client_id: str) -> tuple[Device, GateDevice]:
 
 
 def operator_devices_query(operator: GateOperator) -> Select:
+    """The operator's devices, as rows of a device and its link (like a BoundDevice)."""
+    device, link = aliased(Device, name="device"), aliased(GateDevice, name="link")
     return (
-        select(Device, GateDevice)
-        .join(GateDevice, GateDevice.device_id == Device.id)
-        .where(GateDevice.operator_id == operator.id)
-        .order_by(Device.id)
+        select(device, link)
+        .join(link, link.device_id == device.id)
+        .where(link.operator_id == operator.id)
+        .order_by(device.id)
     )
 
 
-def devices_page(operator: GateOperator, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.execute(
-        select(func.count()).select_from(GateDevice).where(GateDevice.operator_id == operator.id)
-    ).scalar_one()
-    rows = db.session.execute(
-        operator_devices_query(operator).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return {
-        "items": [device_view(device, link) for device, link in rows],
-        "page": _page_meta(page, per_page, total),
-    }
+class BoundDevice(NamedTuple):
+    """A gate's device credential and its binding to the operator it serves."""
+
+    device: Device
+    link: GateDevice
 
 
-def _page_meta(page: int, per_page: int, total: int) -> dict[str, int]:
-    pages = (total + per_page - 1) // per_page if total else 0
-    return {"page": page, "per_page": per_page, "total": total, "pages": pages}
+class IssuedDevice(NamedTuple):
+    """A gate device with the secret just issued to it, which is shown this once."""
+
+    device: Device
+    link: GateDevice
+    client_secret: str
 
 
-def device_view(device: Device, link: GateDevice, secret: str | None = None) -> dict[str, Any]:
-    view = {
-        "client_id": device.client_id,
-        "name": device.name,
-        "location": link.location,
-        "operator_id": link.operator_id,
-        "benefit_kind": device.benefit_kind,
-        "active": device.active,
-        "created_at": device.created_at,
-        "secret_rotated_at": device.secret_rotated_at,
-        "revoked_at": device.revoked_at,
-    }
-    if secret is not None:
-        view["client_secret"] = secret
-    return view
-
-
-def rotate_gate_device(client_id: str, admin: Caller) -> dict[str, Any]:
+def rotate_gate_device(client_id: str, admin: Caller) -> IssuedDevice:
     device, link = gate_device(client_id)
     if not device.active:
         raise ApiError("device_revoked", 409)
@@ -236,17 +220,17 @@ def rotate_gate_device(client_id: str, admin: Caller) -> dict[str, Any]:
     audit.record(
         "gate_device.rotated", actor=("staff", admin.principal_id), target=("device", device.id)
     )
-    return device_view(device, link, secret)
+    return IssuedDevice(device, link, secret)
 
 
-def revoke_gate_device(client_id: str, admin: Caller) -> dict[str, Any]:
+def revoke_gate_device(client_id: str, admin: Caller) -> BoundDevice:
     device, link = gate_device(client_id)
     if device.active:
         auth.revoke_device(device)
         audit.record(
             "gate_device.revoked", actor=("staff", admin.principal_id), target=("device", device.id)
         )
-    return device_view(device, link)
+    return BoundDevice(device, link)
 
 
 # ---------------------------------------------------------------- checking codes
@@ -592,21 +576,6 @@ def usage_query(start: date, end: date, operator_id: int | None = None) -> Selec
     if operator_id is not None:
         query = query.where(BenefitUse.operator_id == operator_id)
     return query
-
-
-def _row_view(row: Any) -> dict[str, Any]:
-    return {column: getattr(row, column) for column in USAGE_COLUMNS}
-
-
-def usage_page(query: Select, page: int, per_page: int) -> dict[str, Any]:
-    total = db.session.execute(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {
-        "items": [_row_view(row) for row in rows],
-        "page": _page_meta(page, per_page, total),
-    }
 
 
 def usage_csv(query: Select) -> str:

@@ -15,7 +15,7 @@ from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from core.requests import current_donor
 from donors import services as donor_services
-from rewards import gates, schemas, services
+from rewards import applications, awards, benefits, gates, minting, schemas
 from rewards.models import GRANTED
 
 bp = Blueprint("rewards", __name__, description="The three frees: benefits, codes and gates")
@@ -29,7 +29,7 @@ bp = Blueprint("rewards", __name__, description="The three frees: benefits, code
 @bp.response(200, schemas.BenefitsSchema)
 def my_benefits():
     """The three frees: what is held, since when and by which route, and progress to the rest."""
-    return services.benefits_view(current_donor())
+    return benefits.benefits_of(current_donor())
 
 
 @bp.post("/me/benefit-applications")
@@ -40,7 +40,7 @@ def my_benefits():
 def apply(body: dict[str, Any]):
     """Apply on the counted-donations route: granted at once when the records prove it."""
     donor = current_donor()
-    outcome, view = services.apply(donor, body.get("region") or donor.region)
+    outcome, view = applications.apply(donor, body.get("region") or donor.region)
     db.session.commit()
     return {"outcome": outcome, "benefits": view}, 201 if outcome == GRANTED else 200
 
@@ -52,7 +52,7 @@ def apply(body: dict[str, Any]):
 @answers(409)
 def my_benefit_code(query: dict[str, Any]):
     """A fresh benefit code (about a minute) to show at a gate, turnstile or clinic desk."""
-    return services.benefit_code(current_donor(), query.get("region")), 200, NO_STORE
+    return minting.benefit_code(current_donor(), query.get("region")), 200, NO_STORE
 
 
 @bp.get("/me/benefit-code/qr.png")
@@ -63,7 +63,7 @@ def my_benefit_code(query: dict[str, Any]):
 @answers(409)
 def my_benefit_code_png(query: dict[str, Any]):
     """A fresh benefit code as a QR code (PNG)."""
-    minted = services.benefit_code(current_donor(), query.get("region"))
+    minted = minting.benefit_code(current_donor(), query.get("region"))
     return qr_response(minted["code"], PNG, headers=NO_STORE)
 
 
@@ -75,7 +75,7 @@ def my_benefit_code_png(query: dict[str, Any]):
 @answers(409)
 def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
-    minted = services.benefit_code(current_donor(), query.get("region"))
+    minted = minting.benefit_code(current_donor(), query.get("region"))
     return qr_response(minted["code"], SVG, headers=NO_STORE)
 
 
@@ -123,7 +123,7 @@ def gate_usage(query: dict[str, Any]):
     gates.check_range(query["from_"], query["to"])
     gate = gates.gate_of(caller())
     select = gates.usage_query(query["from_"], query["to"], gate.operator_id)
-    return gates.usage_page(select, query["page"], query["per_page"])
+    return paginate(select, query["page"], query["per_page"])
 
 
 @bp.get("/gate/usage.csv")
@@ -155,11 +155,11 @@ def _csv(text: str, filename: str) -> Response:
 @bp.response(201, schemas.AwardSchema)
 def record_award(body: dict[str, Any], donor_id: int):
     """Record an award conferred on a donor; benefits resting on it begin at once."""
-    grant = services.record_award(
-        donor_services.donor_by_id(donor_id), services.AwardRecord(**body), actor=caller()
+    grant = awards.record_award(
+        donor_services.donor_by_id(donor_id), awards.AwardRecord(**body), actor=caller()
     )
     db.session.commit()
-    return services.award_view(grant)
+    return grant
 
 
 @bp.get("/admin/donors/<int:donor_id>/awards")
@@ -169,9 +169,7 @@ def record_award(body: dict[str, Any], donor_id: int):
 def donor_awards(query: dict[str, Any], donor_id: int):
     """A donor's recorded awards, newest first, revoked ones included."""
     donor = donor_services.donor_by_id(donor_id)
-    page = paginate(services.donor_awards_query(donor), query["page"], query["per_page"])
-    page["items"] = [services.award_view(grant) for grant in page["items"]]
-    return page
+    return paginate(awards.donor_awards_query(donor), query["page"], query["per_page"])
 
 
 @bp.post("/admin/awards/<int:grant_id>/revoke")
@@ -180,9 +178,9 @@ def donor_awards(query: dict[str, Any], donor_id: int):
 @bp.response(200, schemas.AwardSchema)
 def revoke_award(body: dict[str, Any], grant_id: int):
     """Revoke a mistaken award record; benefits resting on it are withdrawn at once."""
-    grant = services.revoke_award(services.get_award(grant_id), body["reason"], caller())
+    grant = awards.revoke_award(awards.get_award(grant_id), body["reason"], caller())
     db.session.commit()
-    return services.award_view(grant)
+    return grant
 
 
 @bp.get("/admin/donors/<int:donor_id>/benefits")
@@ -191,8 +189,8 @@ def revoke_award(body: dict[str, Any], grant_id: int):
 def donor_benefits(donor_id: int):
     """A donor's three frees as the donor sees them (the access is logged)."""
     donor = donor_services.donor_by_id(donor_id)
-    view = services.benefits_view(donor)
-    services.audit_admin_view(caller(), donor)
+    view = benefits.benefits_of(donor)
+    benefits.record_benefits_seen_by_staff(caller(), donor)
     db.session.commit()
     return view
 
@@ -249,7 +247,7 @@ def create_device(body: dict[str, Any], operator_id: int):
         operator, body["name"], body.get("location"), caller()
     )
     db.session.commit()
-    return gates.device_view(device, link, secret)
+    return gates.IssuedDevice(device, link, secret)
 
 
 @bp.get("/admin/gate-operators/<int:operator_id>/devices")
@@ -259,7 +257,7 @@ def create_device(body: dict[str, Any], operator_id: int):
 def list_devices(query: dict[str, Any], operator_id: int):
     """The operator's gate devices (never their secrets)."""
     operator = gates.get_operator(operator_id)
-    return gates.devices_page(operator, query["page"], query["per_page"])
+    return paginate(gates.operator_devices_query(operator), query["page"], query["per_page"])
 
 
 @bp.post("/admin/gate-devices/<string(maxlength=64):client_id>/rotate")
@@ -293,7 +291,7 @@ def usage(query: dict[str, Any]):
     """Uses per operator, day and benefit kind, for reimbursing operators."""
     gates.check_range(query["from_"], query["to"])
     select = gates.usage_query(query["from_"], query["to"], query.get("operator_id"))
-    return gates.usage_page(select, query["page"], query["per_page"])
+    return paginate(select, query["page"], query["per_page"])
 
 
 @bp.get("/admin/benefit-usage.csv")

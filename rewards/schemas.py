@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from certificate.schemas import CountsField
-from core.schemas import Date, LocalDateTime, PageQuerySchema, StrictSchema, bounded_int, page_of
+from core.extensions import db
+from core.policy import policy_for
+from core.schemas import (
+    Date,
+    LocalDateTime,
+    PageQuerySchema,
+    StrictSchema,
+    bounded_int,
+    computed,
+    page_of,
+)
+from rewards.benefits import RegionBenefits
 from rewards.codes import MAX_CODE_LENGTH
 from rewards.gates import CATEGORIES
+from rewards.models import AwardGrant, BenefitHolding
+from rewards.rules import award_names
 
 REGION = fields.String(validate=validate.Length(min=1, max=32))
 REASON = fields.String(required=True, validate=validate.Length(min=2, max=500))
@@ -43,10 +58,16 @@ class AwardCreateSchema(StrictSchema):
     awarded_on = Date(required=True)
 
 
+def _award_name(grant: AwardGrant) -> str:
+    return award_names(policy_for(grant.region)).get(grant.award, grant.award)
+
+
 class AwardSchema(ma.Schema):
+    """An award record, its name as the region's policy gives it."""
+
     id = fields.Integer()
     award = fields.String()
-    award_name = fields.String()
+    award_name = computed(fields.String(), _award_name)
     region = fields.String()
     period = fields.String()
     decision = fields.String()
@@ -67,10 +88,16 @@ class RevokeSchema(StrictSchema):
 # ---------------------------------------------------------------- the donor's view
 
 
+def _award_of(row: BenefitHolding) -> AwardGrant | None:
+    return db.session.get(AwardGrant, row.award_grant_id) if row.award_grant_id else None
+
+
 class HoldingSchema(ma.Schema):
+    """A benefit holding, with the award it rests on (by the award route)."""
+
     route = fields.String(metadata={"description": "national_award or region_donation_count"})
     since = LocalDateTime()
-    award = fields.Nested(AwardSchema, allow_none=True)
+    award = computed(fields.Nested(AwardSchema, allow_none=True), _award_of)
 
 
 class BenefitItemSchema(ma.Schema):
@@ -105,20 +132,27 @@ class NextStepSchema(ma.Schema):
 
 
 class UncountedSchema(ma.Schema):
-    donation_date = Date()
-    kind = fields.String()
-    amount = fields.Integer()
-    unit = fields.String()
-    question = fields.String(metadata={"description": "why the rules give it no count yet"})
+    """A donation the rules give no settled count yet (certificate's CountedDonation)."""
+
+    donation_date = Date(attribute="donation.donation_date")
+    kind = fields.String(attribute="donation.kind")
+    amount = computed(fields.Integer(), lambda item: item.donation.amount[0])
+    unit = computed(fields.String(), lambda item: item.donation.amount[1])
+    question = fields.String(
+        attribute="open_question", metadata={"description": "why the rules give it no count yet"}
+    )
 
 
 class RouteSchema(ma.Schema):
+    """A route to the three frees (rewards.benefits: AwardRouteProgress or CountRouteProgress);
+    each shows only its own fields."""
+
     route = fields.String()
     met = fields.Boolean()
     question = fields.String(allow_none=True)
     # national_award
     awards_accepted = fields.List(fields.Nested(AwardNameSchema))
-    won_in_region = fields.Boolean(allow_none=True)
+    won_in_region = fields.Boolean(attribute="rule.won_in_region", allow_none=True)
     awards_held = fields.List(fields.Nested(AwardSchema))
     # region_donation_count
     on_application = fields.Boolean()
@@ -133,15 +167,28 @@ class RouteSchema(ma.Schema):
     message = fields.String(allow_none=True)
 
 
+def _benefit_items(region: RegionBenefits) -> list[dict[str, Any]]:
+    benefits = region.edition.benefits if region.edition else ()
+    return [{"kind": b.kind, "name": b.name_zh, "held": region.held} for b in benefits]
+
+
 class RegionBenefitsSchema(ma.Schema):
+    """A region's three frees for the donor (rewards.benefits.RegionBenefits)."""
+
     region = fields.String()
-    region_name = fields.String()
-    name = fields.String(allow_none=True)
-    legal_basis = fields.String(allow_none=True)
-    credential = fields.String(allow_none=True)
+    region_name = fields.String(attribute="policy.name_zh")
+    name = computed(
+        fields.String(allow_none=True), lambda r: r.section.name_zh if r.section else None
+    )
+    legal_basis = computed(
+        fields.String(allow_none=True), lambda r: r.section.legal_basis if r.section else None
+    )
+    credential = computed(
+        fields.String(allow_none=True), lambda r: r.section.credential if r.section else None
+    )
     held = fields.Boolean()
     holdings = fields.List(fields.Nested(HoldingSchema))
-    benefits = fields.List(fields.Nested(BenefitItemSchema))
+    benefits = computed(fields.List(fields.Nested(BenefitItemSchema)), _benefit_items)
     routes = fields.List(fields.Nested(RouteSchema))
 
 
@@ -269,16 +316,19 @@ class DeviceCreateSchema(StrictSchema):
 
 
 class DeviceSchema(ma.Schema):
-    client_id = fields.String()
+    """A gate device: its credential and its binding (rewards.gates.BoundDevice, or an
+    IssuedDevice, which alone carries the secret)."""
+
+    client_id = fields.String(attribute="device.client_id")
     client_secret = fields.String(metadata={"description": "shown once, on creation or rotation"})
-    name = fields.String()
-    location = fields.String(allow_none=True)
-    operator_id = fields.Integer()
-    benefit_kind = fields.String()
-    active = fields.Boolean()
-    created_at = LocalDateTime()
-    secret_rotated_at = LocalDateTime(allow_none=True)
-    revoked_at = LocalDateTime(allow_none=True)
+    name = fields.String(attribute="device.name")
+    location = fields.String(attribute="link.location", allow_none=True)
+    operator_id = fields.Integer(attribute="link.operator_id")
+    benefit_kind = fields.String(attribute="device.benefit_kind")
+    active = fields.Boolean(attribute="device.active")
+    created_at = LocalDateTime(attribute="device.created_at")
+    secret_rotated_at = LocalDateTime(attribute="device.secret_rotated_at", allow_none=True)
+    revoked_at = LocalDateTime(attribute="device.revoked_at", allow_none=True)
 
 
 DevicePageSchema = page_of(DeviceSchema, "GateDevicePage")

@@ -27,6 +27,7 @@ APPLICATION = [
     "appointments",
     "rewards",
     "notifications",
+    "card",
     "migrations",
 ]
 TOOLS = ["scripts", "bench", "tests"]

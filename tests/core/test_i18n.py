@@ -23,7 +23,16 @@ from core.messages import MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
-PACKAGES = ("core", "donors", "sites", "certificate", "appointments", "rewards", "notifications")
+PACKAGES = (
+    "core",
+    "donors",
+    "sites",
+    "certificate",
+    "appointments",
+    "rewards",
+    "notifications",
+    "card",
+)
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")

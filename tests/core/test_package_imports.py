@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("appointments", "certificate", "donors", "notifications", "rewards", "sites")
+PACKAGES = ("appointments", "card", "certificate", "donors", "notifications", "rewards", "sites")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -41,3 +41,35 @@ def test_core_imports_no_domain_package():
         for path in (ROOT / "core").glob("*.py")
     }
     assert {path: names for path, names in offending.items() if names} == {}
+
+
+def _cycles(package: str) -> list[list[str]]:
+    """Every chain of imports (lazy ones too) within `package` that leads back where it began."""
+    prefix = f"{package}."
+    graph = {
+        path.stem: {
+            name[len(prefix) :].split(".")[0]
+            for name in imported_modules(path)
+            if name.startswith(prefix) and name[len(prefix) :].split(".")[0] != path.stem
+        }
+        for path in (ROOT / package).glob("*.py")
+        if path.stem != "__init__"
+    }
+    found: list[list[str]] = []
+
+    def walk(chain: list[str]) -> None:
+        for module in sorted(graph.get(chain[-1], ())):
+            if module == chain[0]:
+                found.append([*chain, module])
+            elif module not in chain and module > chain[0]:
+                walk([*chain, module])
+
+    for start in sorted(graph):
+        walk([start])
+    return found
+
+
+def test_no_module_of_a_package_imports_itself_back():
+    """Issue 13: a cycle such as notifications' outbox <-> dispatch or services <-> schedules
+    hides which module does which job; the one that both need goes lower (notifications.rules)."""
+    assert {package: _cycles(package) for package in PACKAGES if _cycles(package)} == {}

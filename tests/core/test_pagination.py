@@ -32,3 +32,12 @@ def test_an_empty_list_has_no_pages(app):
         "items": [],
         "page": {"page": 1, "per_page": 20, "total": 0, "pages": 0},
     }
+
+
+def test_a_query_of_several_columns_pages_its_rows(app):
+    # Issue 13 item 4: the gates' usage report and device list page through the one paginate.
+    sites = [make_site() for _ in range(3)]
+    db.session.commit()
+    page = paginate(select(Site.id, Site.name).order_by(Site.id), 2, 2)
+    assert [(row.id, row.name) for row in page["items"]] == [(sites[2].id, sites[2].name)]
+    assert page["page"] == {"page": 2, "per_page": 2, "total": 3, "pages": 2}

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from core import clock
 from core.extensions import db
+from notifications.appeals import advance_appeals
 from notifications.models import OutboxMessage
-from notifications.schedules import advance_appeals
 from tests.factories import bearer, donor_record, record
 from tests.factories.appointments import in_days, open_day, quick_donor, slots_on
 from tests.factories.notifications import admin_token, desk, messages_to

@@ -9,15 +9,12 @@ from sqlalchemy import select
 from appointments import bookings
 from core import clock
 from core.extensions import db
+from core.jobs import run_daily_jobs
+from core.models import ScheduleRun
 from core.policy import policy_for
-from notifications.models import OutboxMessage, ScheduleRun
+from notifications.models import OutboxMessage
 from notifications.outbox import Draft, write
-from notifications.schedules import (
-    greet_birthdays,
-    greet_the_day,
-    remind_eligible_again,
-    run_daily_jobs,
-)
+from notifications.schedules import greet_birthdays, greet_the_day, remind_eligible_again
 from tests.factories import donor_record, make_site, resident_id
 from tests.factories.appointments import open_day
 from tests.factories.notifications import desk, donor_who_gave, local, messages_to, send_due

@@ -11,7 +11,7 @@ from PIL import Image
 
 from core import clock
 from core.qr import qr_symbol
-from rewards.services import holder_ref
+from rewards.standing import holder_ref
 from tests.factories.rewards import Scheme
 
 

@@ -8,12 +8,15 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import select
 
+from certificate.models import Donation
+from certificate.services import CountedDonation
 from core import clock
 from core.extensions import db
 from core.models import AuditEntry
 from core.policy import policy_for
+from rewards.benefits import next_steps
 from rewards.models import BenefitApplication, BenefitHolding
-from rewards.services import next_steps
+from rewards.schemas import UncountedSchema
 from tests.factories import make_site, make_staff, staff_token
 from tests.factories.rewards import WHOLE_BLOOD_STEP, Scheme
 
@@ -328,3 +331,16 @@ def test_an_admin_reads_a_donors_benefits_and_the_look_is_logged(client, sms):
     assert entry.target_id == str(donor.id)
     staff = {"Authorization": f"Bearer {scheme.staff}"}
     assert client.get(f"/api/v1/admin/donors/{donor.id}/benefits", headers=staff).status_code == 403
+
+
+def test_a_donation_not_yet_counted_is_shown_with_its_open_question(app):
+    # POLICY.md: a donation the rules give no settled count is shown with its question, never 0.
+    donation = Donation(donation_date=date(2026, 5, 4), kind="platelets", units=2, volume_ml=250)
+    item = CountedDonation(donation=donation, counts=None, open_question="not yet decided")
+    assert UncountedSchema().dump(item) == {
+        "donation_date": "2026-05-04",
+        "kind": "platelets",
+        "amount": 2,
+        "unit": "unit",
+        "question": "not yet decided",
+    }

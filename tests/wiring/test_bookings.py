@@ -12,8 +12,8 @@ from sqlalchemy import select
 from appointments import housekeeping
 from core import clock
 from core.extensions import db
+from core.jobs import run_daily_jobs
 from notifications.models import OutboxMessage
-from notifications.schedules import run_daily_jobs
 from tests.factories import bearer, donor_record, make_site
 from tests.factories.appointments import in_days, open_day, quick_donor
 from tests.factories.notifications import (

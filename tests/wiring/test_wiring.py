@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import wiring
-from certificate.events import card_requested
 from core.extensions import db
 from notifications.models import OutboxMessage
 from tests.appointments.test_visit_donation import (
@@ -34,7 +33,7 @@ def test_wiring_an_app_again_runs_each_reaction_once(app, client):
 
 def test_each_event_has_one_receiver_for_the_app_and_none_for_another(app):
     other = Flask("other")
-    for signal, _ in (*wiring.REACTIONS, (card_requested, ())):
+    for signal, _ in wiring.REACTIONS:
         assert len(list(signal.receivers_for(app))) == 1, signal.name
         assert list(signal.receivers_for(other)) == [], signal.name
 

@@ -1,0 +1,20 @@
+"""The donor's card, built above certificate and rewards (issue 13 item 4): its benefits are the
+three frees exactly as GET /me/benefits shows them, and the API document says so."""
+
+from __future__ import annotations
+
+from tests.factories.rewards import Scheme
+
+
+def test_the_api_document_describes_the_cards_benefits(client):
+    schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
+    benefits = schemas["Card"]["properties"]["benefits"]
+    assert benefits["allOf"] == [{"$ref": "#/components/schemas/Benefits"}]
+
+
+def test_the_card_shows_the_benefits_as_the_benefits_page_does(client, sms):
+    scheme = Scheme(client, sms)
+    _, _, headers, _ = scheme.holder()
+    card = client.get("/api/v1/me/card", headers=headers).get_json()
+    assert card["benefits"] == client.get("/api/v1/me/benefits", headers=headers).get_json()
+    assert card["award_counts"] == 20 and card["donations"] > 0
