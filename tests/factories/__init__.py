@@ -22,8 +22,9 @@ _sequence = itertools.count(1)
 
 
 def resident_id(birth: str = "19900101", region: str = "330102", male: bool = True) -> str:
-    """A valid ID number with a fresh sequence code (odd for men, even for women)."""
-    seq = next(_sequence) % 500 * 2 + (1 if male else 2)
+    """A valid ID number with a fresh sequence code (odd for men, even for women, 001 to 998:
+    the code has three digits, so the counter wraps before a woman's would reach 1000)."""
+    seq = next(_sequence) % 499 * 2 + (1 if male else 2)
     body = f"{region}{birth}{seq:03d}"
     return body + ric.calc_check_digit(body + "0")
 
