@@ -94,6 +94,7 @@ def register_packages(app: Flask) -> None:
     them (wiring.py: every reaction to another package's events, in order). The policies are
     loaded after this, with every package's sections known."""
     donors.init_app(app)
+    certificate.init_app(app)
     appointments.init_app(app)
     rewards.init_app(app)
     notifications.init_app(app)

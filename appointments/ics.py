@@ -14,6 +14,7 @@ from icalendar import Calendar, Event
 
 from appointments.models import CANCELLED, RESCHEDULED, Booking
 from appointments.places import change_until
+from certificate.policy import donation_rules
 from core import clock
 from core.policy import policy_for
 
@@ -21,7 +22,7 @@ from core.policy import policy_for
 def booking_calendar(booking: Booking) -> bytes:
     site, slot = booking.site, booking.slot
     host = urlparse(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
-    kind_name = policy_for(site.region).kind_name(booking.kind)
+    kind_name = donation_rules(policy_for(site.region)).kind_name(booking.kind)
     until = clock.to_local(change_until(booking)).strftime("%Y-%m-%d %H:%M")
     lines = [
         f"献血类型：{kind_name}",

@@ -25,6 +25,7 @@ from sqlalchemy import CursorResult, delete, select, update
 
 from appointments.models import ACTIVE_BOOKING, Booking, QuestionnaireResponse, Visit
 from appointments.rules import QuestionnaireEdition, booking_rules, questionnaires
+from certificate.policy import donation_rules
 from core import audit, clock
 from core.errors import ApiError, prefers_english
 from core.extensions import db
@@ -56,7 +57,7 @@ DATE_PROMPTS = {
 
 
 def _prompt(policy: RegionPolicy, code: str, on: date) -> DatePrompt | None:
-    rule = policy.deferral(code, on)
+    rule = donation_rules(policy).deferral(code, on)
     if rule.period is None:
         return None  # pregnancy, an incubation period: no date to count from
     return DATE_PROMPTS.get(rule.anchor, DATE_PROMPTS["event"])
@@ -197,12 +198,12 @@ def evaluate(
 ) -> dict[str, Any]:
     """What the answers mean on `on`: which kinds are deferred, and until when."""
     questions = {question.code: question for question in edition.questions}
-    standard = policy.standard(on)
+    standard = donation_rules(policy).standard(on)
     deferrals = []
     for answer in answers:
         if not answer["answer"]:
             continue
-        rule = policy.deferral(questions[answer["code"]].defers, on)
+        rule = donation_rules(policy).deferral(questions[answer["code"]].defers, on)
         anchor = date.fromisoformat(answer["date"]) if answer["date"] else None
         until = rule.period.add_to(anchor) if rule.period and anchor else None
         if until is not None and until <= on:
@@ -225,7 +226,7 @@ def evaluate(
         kinds.append(
             {
                 "kind": kind,
-                "kind_name": policy.kind_name(kind),
+                "kind_name": donation_rules(policy).kind_name(kind),
                 "deferred": bool(blocking),
                 "until": until,
             }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from certificate.policy import donation_rules
 from core.policy import (
     PolicyError,
     PolicyReader,
@@ -154,7 +155,7 @@ def _read_questionnaires(section: PolicyReader) -> Questionnaires:
 def _check_questionnaires(policy: RegionPolicy, questionnaires: Questionnaires) -> None:
     """Every question names a deferral rule of each health standard it may be answered under."""
     for e_index, edition in enumerate(questionnaires.editions):
-        for standard in policy.standards:
+        for standard in donation_rules(policy).standards:
             overlaps = (
                 standard.effective_to is None or edition.effective_from <= standard.effective_to
             ) and (edition.effective_to is None or standard.effective_from <= edition.effective_to)

@@ -44,6 +44,7 @@ from appointments.models import (
     WaitlistEntry,
 )
 from appointments.rules import booking_rules
+from certificate.policy import donation_rules
 from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
@@ -185,10 +186,10 @@ def check_sessions(site: Site, sessions: list[dict[str, Any]], *, weekly: bool) 
     A kind the region does not offer (plasma-only apheresis), or whose allowed amounts the policy
     leaves open, cannot be recorded, so it cannot be booked either.
     """
-    policy = policy_for(site.region)
-    kinds = set(policy.kind_codes())
-    not_offered = {code for code in kinds if not policy.kind(code).offered}
-    undecided = {code for code in kinds if policy.kind(code).amounts is None} - not_offered
+    rules = donation_rules(policy_for(site.region))
+    kinds = set(rules.kind_codes())
+    not_offered = {code for code in kinds if not rules.kind(code).offered}
+    undecided = {code for code in kinds if rules.kind(code).amounts is None} - not_offered
     problems: dict[int, dict[str, list[str]]] = {}
     spans: dict[int, list[tuple[time, time, int]]] = {}
     for index, data in enumerate(sessions):

@@ -28,6 +28,7 @@ from appointments.models import (
 from appointments.places import change_until
 from appointments.waitlist import position_in_line, shown_entry_status
 from certificate.models import REACTION_SEVERITIES
+from certificate.policy import donation_rules
 from certificate.schemas import EligibilitySchema, StaffDonorViewSchema
 from certificate.services import reaction_severity
 from core import clock
@@ -55,7 +56,7 @@ MAX_RANGE_DAYS = 31
 
 
 def _kind_name(obj: Any) -> str:
-    return policy_for(obj.site.region).kind_name(obj.kind)
+    return donation_rules(policy_for(obj.site.region)).kind_name(obj.kind)
 
 
 def _donation_reaction() -> fields.Function:

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import select
 
 from certificate.models import REACTION_NONE, VALID, Donation, DonationReaction
+from certificate.policy import donation_rules
 from core.errors import Detail
 from core.extensions import db
 from core.policy import PolicyUndecided, RegionPolicy
@@ -126,7 +127,8 @@ def check_eligibility(
     calendar year. `volume_ml` is the volume about to be recorded, for the yearly volume cap;
     without it the smallest donation the policy allows is assumed.
     """
-    rule = policy.kind(kind, on)  # unknown kinds fail here, before any rule is applied
+    # unknown kinds fail here, before any rule is applied
+    rule = donation_rules(policy).kind(kind, on)
     if not rule.offered:
         return Eligibility(kind, on, False, None, (Reason("kind_not_offered"),), policy.code)
     history = past_donations(donor.id) if history is None else history
@@ -154,7 +156,7 @@ def check_eligibility(
 
 def _age_reasons(donor: Donor, on: date, policy: RegionPolicy, *, has_history: bool):
     try:
-        limits = policy.age_limits(on)
+        limits = donation_rules(policy).age_limits(on)
     except PolicyUndecided as undecided:
         return [Reason("policy_undecided", None, {"rule": "age", "question": str(undecided)})]
     age = age_on(donor.birth_date, on)
@@ -181,7 +183,7 @@ def _interval_reasons(history: list[Donation], kind: str, on: date, policy: Regi
         )
     for previous_kind, previous_date in latest_by_kind.items():
         try:
-            period = policy.min_interval(previous_kind, kind, on)
+            period = donation_rules(policy).min_interval(previous_kind, kind, on)
         except PolicyUndecided as undecided:
             reasons.append(
                 Reason(
@@ -213,7 +215,7 @@ def _later_interval_reasons(later: list[Donation], kind: str, on: date, policy: 
         )
     for following_kind, following_date in earliest_by_kind.items():
         try:
-            period = policy.min_interval(kind, following_kind, following_date)
+            period = donation_rules(policy).min_interval(kind, following_kind, following_date)
         except PolicyUndecided as undecided:
             rule = f"interval:{kind}->{following_kind}"
             reasons.append(
@@ -227,7 +229,7 @@ def _later_interval_reasons(later: list[Donation], kind: str, on: date, policy: 
 
 
 def _yearly_cap_reasons(history: list[Donation], kind: str, on: date, policy: RegionPolicy):
-    cap = policy.kind(kind, on).max_per_year
+    cap = donation_rules(policy).kind(kind, on).max_per_year
     if cap is None:
         return []
     this_year = [d for d in history if d.kind == kind and d.donation_date.year == on.year]
@@ -242,14 +244,16 @@ def collected_volume(donation: Donation, policy: RegionPolicy) -> int:
     if donation.volume_ml is not None:
         return donation.volume_ml
     try:
-        per_unit = policy.kind(donation.kind, donation.donation_date).default_ml_per_unit
+        per_unit = (
+            donation_rules(policy).kind(donation.kind, donation.donation_date).default_ml_per_unit
+        )
     except (KeyError, PolicyUndecided):
         per_unit = None
     if per_unit is None:  # before the standard in force: the unit as the first edition had it
         per_unit = next(
             (
                 standard.kinds[donation.kind].default_ml_per_unit
-                for standard in policy.standards
+                for standard in donation_rules(policy).standards
                 if donation.kind in standard.kinds
             ),
             None,
@@ -258,7 +262,7 @@ def collected_volume(donation: Donation, policy: RegionPolicy) -> int:
 
 
 def _smallest_volume(policy: RegionPolicy, kind: str, on: date) -> int:
-    rule = policy.kind(kind, on)
+    rule = donation_rules(policy).kind(kind, on)
     try:
         smallest = min(rule.allowed_amounts)
     except PolicyUndecided:
@@ -270,7 +274,7 @@ def _volume_cap_reasons(
     history: list[Donation], kind: str, on: date, policy: RegionPolicy, volume_ml: int | None
 ):
     """GB 18467-2011: platelets + plasma at most 10 L a calendar year (POLICY.md §1.4)."""
-    cap = policy.volume_cap(kind, on)
+    cap = donation_rules(policy).volume_cap(kind, on)
     if cap is None:
         return []
     used = sum(
@@ -290,5 +294,5 @@ def eligibility_for_all_kinds(donor: Donor, on: date, policy: RegionPolicy) -> l
     deferrals = active_deferrals(donor.id, on)
     return [
         check_eligibility(donor, kind, on, policy, history=history, deferrals=deferrals)
-        for kind in policy.kind_codes(on)
+        for kind in donation_rules(policy).kind_codes(on)
     ]

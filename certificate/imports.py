@@ -21,13 +21,14 @@ from sqlalchemy import select
 
 from certificate.history import show_later_imports
 from certificate.models import IMPORTED, VALID, Donation
+from certificate.policy import KindRule, donation_rules
 from core import clock
 from core.bulk import insert_rows
 from core.crypto import cipher
 from core.extensions import db
 from core.i18n import Message, _l
 from core.ids import DinError, parse_din
-from core.policy import KindRule, PolicyUndecided, RegionPolicy
+from core.policy import PolicyUndecided, RegionPolicy
 from donors.identity import IdentityError, parse_resident_id
 from donors.models import DONOR_PENDING, Donor
 
@@ -160,11 +161,13 @@ def _kind_rule(policy: RegionPolicy, kind: str, day: date) -> KindRule:
     checked for its kind and unit against the earliest one, and its amount is not judged.
     """
     try:
-        return policy.kind(kind, day)
+        return donation_rules(policy).kind(kind, day)
     except KeyError:
         raise ValueError("unknown_donation_kind") from None
     except PolicyUndecided:
-        earliest = min(policy.standards, key=lambda standard: standard.effective_from)
+        earliest = min(
+            donation_rules(policy).standards, key=lambda standard: standard.effective_from
+        )
         if day >= earliest.effective_from or kind not in earliest.kinds:
             raise ValueError("unknown_donation_kind") from None
         return replace(earliest.kinds[kind], amounts=None)

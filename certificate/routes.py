@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, current_app, render_template, request
 
-from certificate import history, presence, schemas, services
+from certificate import deferrals, history, presence, schemas, services
 from certificate.eligibility import eligibility_for_all_kinds
 from core import clock
 from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
@@ -144,7 +144,7 @@ def record_deferral(body: dict[str, Any]):
     """
     site = require_site(caller(), body["site_id"])
     donor = presence.served_donor(site, body["donor_id"])
-    deferral = donor_services.record_deferral(
+    deferral = deferrals.record_deferral(
         donor=donor,
         reason_code=body["reason_code"],
         staff_id=caller().principal_id,
@@ -344,6 +344,6 @@ def deferral_reasons(query: dict[str, Any]):
     """
     region = query.get("region") or current_app.config["DEFAULT_REGION"]
     on = query.get("on") or clock.local_today()
-    standard, reasons = donor_services.deferral_reasons(region, on)
+    standard, reasons = deferrals.deferral_reasons(region, on)
     page = paginate(reasons, query["page"], query["per_page"])
     return {"region": region, "on": on, "standard": standard, **page}

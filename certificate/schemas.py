@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 from certificate.counts import as_number
 from certificate.eligibility import distinct, reaction_on_record
 from certificate.models import REACTION_SEVERITIES
+from certificate.policy import donation_rules
 from certificate.services import printed_din, verification_url
 from core.errors import message_for
 from core.masking import mask_id_number, mask_name
@@ -224,7 +225,7 @@ class EligibilitySchema(ma.Schema):
 
 
 def _kind_name(region: str, kind: str) -> str:
-    return policy_for(region).kind_name(kind)
+    return donation_rules(policy_for(region)).kind_name(kind)
 
 
 class EligibilityListSchema(ma.Schema):

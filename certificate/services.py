@@ -40,6 +40,7 @@ from certificate.models import (
     DonationReaction,
     DonorTotals,
 )
+from certificate.policy import donation_rules
 from certificate.visits import resolve_visit
 from core import audit, clock
 from core.auth import ADMIN, Caller
@@ -106,7 +107,7 @@ def check_amount(
     takes both; `measured=False` (a correction of imported history) lets the volume be absent.
     """
     try:
-        rule = policy.kind(kind, on)
+        rule = donation_rules(policy).kind(kind, on)
     except KeyError:
         raise ApiError(
             "unknown_donation_kind", 422, errors={"kind": ["unknown_donation_kind"]}
@@ -430,7 +431,9 @@ def count_donation(donation: Donation) -> CountedDonation:
     policy = policy_for(donation.region)
     amount, _ = donation.amount
     try:
-        counts = policy.counts_for(donation.kind, amount or 0, donation.donation_date)
+        counts = donation_rules(policy).counts_for(
+            donation.kind, amount or 0, donation.donation_date
+        )
     except PolicyUndecided as undecided:
         return CountedDonation(donation, None, undecided.question)
     return CountedDonation(donation, counts, None)
@@ -578,7 +581,9 @@ def verify_certificate(number: str, key: str | None = None) -> dict[str, Any] | 
             "name": claims.get("name"),
             "date": claims.get("date"),
             "kind": kind,
-            "kind_name": policy_for(donation.region).kind_name(kind) if kind else None,
+            "kind_name": donation_rules(policy_for(donation.region)).kind_name(kind)
+            if kind
+            else None,
             "amount": claims.get("amount"),
             "unit": claims.get("unit"),
             "site": claims.get("site"),

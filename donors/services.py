@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
@@ -20,14 +20,6 @@ from core.crypto import cipher
 from core.errors import ApiError, message_for
 from core.extensions import db
 from core.lookups import get_or_404
-from core.policy import (
-    DeferralRule,
-    HealthStandard,
-    PolicyUndecided,
-    RegionPolicy,
-    policy_for,
-    regions,
-)
 from donors.events import (
     donor_erased,
     login_code_issued,
@@ -422,52 +414,6 @@ def erase_donor(donor: Donor, code: str, client_ip: str) -> None:
     audit.record("donor.erased", actor=("donor", donor.id), target=("donor", donor.id))
 
 
-def record_deferral(
-    *,
-    donor: Donor,
-    reason_code: str,
-    staff_id: int,
-    site_id: int,
-    anchor_date: date | None,
-    until: date | None,
-    permanent: bool,
-    policy: RegionPolicy,
-) -> Deferral:
-    """Staff record that a donor may not give until a date (from the policy's period) or ever."""
-    try:
-        rule = policy.deferral(reason_code)
-    except KeyError:
-        raise ApiError(
-            "deferral_reason_unknown", 422, errors={"reason_code": ["deferral_reason_unknown"]}
-        ) from None
-    today = clock.local_today()
-    starts_on = anchor_date or today
-    if permanent:
-        until = None
-    elif until is None:
-        if rule.period is None or anchor_date is None:
-            raise ApiError("deferral_needs_date", 422, errors={"until": ["deferral_needs_date"]})
-        until = rule.period.add_to(anchor_date)
-    deferral = Deferral(
-        donor_id=donor.id,
-        reason_code=reason_code,
-        starts_on=min(starts_on, today),
-        until=until,
-        applies_to=list(rule.applies_to) if rule.applies_to else None,
-        site_id=site_id,
-        recorded_by=staff_id,
-    )
-    db.session.add(deferral)
-    db.session.flush()
-    audit.record(
-        "donor.deferred",
-        actor=("staff", staff_id),
-        target=("donor", donor.id),
-        details={"deferral": deferral.id, "reason_code": reason_code},
-    )
-    return deferral
-
-
 def lift_deferral(deferral: Deferral, staff_id: int) -> Deferral:
     """End a deferral early (recorded in error, or no longer needed); idempotent."""
     if deferral.lifted_at is None:
@@ -484,17 +430,3 @@ def lift_deferral(deferral: Deferral, staff_id: int) -> Deferral:
 
 def donor_by_id(donor_id: int) -> Donor:
     return get_or_404(Donor, donor_id, "donor_not_found")
-
-
-def deferral_reasons(region: str, on: date) -> tuple[HealthStandard, list[DeferralRule]]:
-    """The reason codes staff may enter (`record_deferral`) in a region on a date: the deferral
-    rules of the health standard then in force, in the policy's order."""
-    if region not in regions():
-        raise ApiError("region_unknown", 422, errors={"region": ["region_unknown"]})
-    try:
-        standard = policy_for(region).standard(on)
-    except PolicyUndecided:
-        raise ApiError(
-            "standard_not_in_force", 422, errors={"on": ["standard_not_in_force"]}
-        ) from None
-    return standard, list(standard.deferrals.values())

@@ -15,6 +15,7 @@ from sqlalchemy import Select, or_, select
 
 from certificate.eligibility import check_eligibility
 from certificate.models import VALID, Donation, DonorTotals
+from certificate.policy import donation_rules
 from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
@@ -48,7 +49,7 @@ def declare_appeal(body: dict[str, Any], admin: Caller) -> StockAppeal:
         raise ApiError("validation_failed", 422, errors={"region": ["region_unknown"]})
     policy = policy_for(region)
     try:
-        policy.kind(body["kind"], today)
+        donation_rules(policy).kind(body["kind"], today)
     except KeyError:
         raise ApiError(
             "unknown_donation_kind", 422, errors={"kind": ["unknown_donation_kind"]}

@@ -20,6 +20,7 @@ from sqlalchemy import Row, Select, select
 
 from certificate.eligibility import check_eligibility, past_donations
 from certificate.models import VALID, Donation, DonorTotals
+from certificate.policy import donation_rules
 from core import clock
 from core.extensions import db
 from core.jobs import Job, run_daily_jobs, run_recurring_jobs
@@ -243,7 +244,7 @@ def remind_eligible_again(on: date) -> int:
                     donor=Addressee.of(donor),
                     context={
                         "name": donor.name or "",
-                        "kind_name": "捐献" + policy.kind_name(last.kind),
+                        "kind_name": "捐献" + donation_rules(policy).kind_name(last.kind),
                     },
                     condition=Condition("eligible_again", {"donor": donor.id, "donation": last.id}),
                 )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from certificate.counts import as_text
+from certificate.policy import donation_rules
 from certificate.services import CountedDonation, counted_donations
 from core import audit, clock
 from core.auth import Caller
@@ -58,12 +59,14 @@ def next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict
     1.5 missing is one 300 ml donation.
     """
     steps = []
-    for kind in policy.kind_codes(on):
-        rule = policy.kind(kind, on)
+    for kind in donation_rules(policy).kind_codes(on):
+        rule = donation_rules(policy).kind(kind, on)
         if not rule.offered:
             continue
         try:
-            options = [(policy.counts_for(kind, a, on), a) for a in rule.allowed_amounts]
+            options = [
+                (donation_rules(policy).counts_for(kind, a, on), a) for a in rule.allowed_amounts
+            ]
         except PolicyUndecided:
             continue
         options = [(counts, amount) for counts, amount in options if counts > 0]
@@ -82,7 +85,7 @@ def next_steps(policy: RegionPolicy, remaining: Fraction, on: date) -> list[dict
         steps.append(
             {
                 "kind": kind,
-                "kind_name": policy.kind_name(kind),
+                "kind_name": donation_rules(policy).kind_name(kind),
                 "amount": plan[0]["amount"],
                 "unit": rule.unit,
                 "donations": donations,

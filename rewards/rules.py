@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from certificate.policy import donation_rules
 from core.policy import PolicyReader, PolicyUndecided, RegionPolicy, Sections
 
 THREE_FREE = "three_free"
@@ -200,8 +201,8 @@ def three_free(policy: RegionPolicy) -> ThreeFree | None:
 
 def award_names(policy: RegionPolicy) -> dict[str, str]:
     """Every award an administrator may record, by code, with its Chinese name."""
-    names = {tier.code: tier.name_zh for tier in policy.awards.tiers}
-    names[LIFETIME_HONOR] = policy.awards.lifetime_honor_name_zh
+    names = {tier.code: tier.name_zh for tier in donation_rules(policy).awards.tiers}
+    names[LIFETIME_HONOR] = donation_rules(policy).awards.lifetime_honor_name_zh
     for honour in policy.sections.get(HONOURS, {}).values():
         names[honour.code] = honour.name_zh
     return names

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
+from certificate.policy import donation_rules
 from core import clock
 from core.policy import policy_for
 from tests.factories import bearer, donor_record, make_site, make_staff, staff_token
@@ -30,7 +31,7 @@ def test_staff_list_the_reasons_of_the_standard_in_force_with_their_rules(client
     """Today the only way to learn `uri_cold` is to read a TOML file (issue 12 item 8)."""
     _, headers = staff
     body = client.get(URL, query_string={"per_page": 100}, headers=headers).get_json()
-    standard = policy_for("zhejiang").standard(date(2026, 11, 20))
+    standard = donation_rules(policy_for("zhejiang")).standard(date(2026, 11, 20))
     assert body["region"] == "zhejiang"
     assert (body["standard"]["id"], body["standard"]["effective_from"]) == (
         standard.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 
 from certificate.eligibility import check_eligibility
+from certificate.policy import donation_rules
 from core.ids import make_din
 from core.policy import PolicyError, policy_for
 from tests.factories import (
@@ -26,7 +27,7 @@ from tests.factories.policies import POLICIES, edit, load_policies
 
 
 def test_plasma_is_listed_as_not_offered_with_the_decision_as_source():
-    plasma = load_policies(POLICIES)["zhejiang"].kind("apheresis_plasma")
+    plasma = donation_rules(load_policies(POLICIES)["zhejiang"]).kind("apheresis_plasma")
     assert plasma.offered is False
     assert "Decisions (2026-11-30)" in plasma.source
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from certificate.eligibility import check_eligibility, collected_volume
 from certificate.models import Donation
+from certificate.policy import donation_rules
 from core import clock
 from core.extensions import db
 from core.ids import make_din
@@ -68,10 +69,10 @@ def give_platelets(client, staff, site, data, volume_ml: int):
 
 def test_the_policy_gives_the_cap_and_the_per_unit_default_with_sources():
     policy = load_policies(POLICIES)["zhejiang"]
-    cap = policy.volume_cap("apheresis_platelets", date(2026, 1, 1))
+    cap = donation_rules(policy).volume_cap("apheresis_platelets", date(2026, 1, 1))
     assert (cap.max_ml, set(cap.kinds)) == (10000, {"apheresis_platelets", "apheresis_plasma"})
-    assert policy.volume_cap("whole_blood", date(2026, 1, 1)) is None
-    platelets = policy.kind("apheresis_platelets", date(2026, 1, 1))
+    assert donation_rules(policy).volume_cap("whole_blood", date(2026, 1, 1)) is None
+    platelets = donation_rules(policy).kind("apheresis_platelets", date(2026, 1, 1))
     assert (platelets.volume_required, platelets.default_ml_per_unit) == (True, 250)
     assert "Decisions (2026-11-30)" in platelets.source
 

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from certificate.policy import donation_rules
 from core.policy import Period, PolicyError, PolicyUndecided
 from tests.factories.policies import POLICIES, SECTIONS, edit, load_policies
 
@@ -25,7 +26,7 @@ def test_zhejiang_and_shandong_are_loaded_over_the_national_base():
 
 def test_whole_blood_interval_is_six_calendar_months(zhejiang):
     # GB 18467-2011 (mandatory): whole blood -> whole blood at least 6 months.
-    period = zhejiang.min_interval("whole_blood", "whole_blood", date(2026, 1, 1))
+    period = donation_rules(zhejiang).min_interval("whole_blood", "whole_blood", date(2026, 1, 1))
     assert period == Period(months=6)
     assert period.add_to(date(2026, 8, 31)) == date(2027, 2, 28)
     assert period.add_to(date(2026, 3, 15)) == date(2026, 9, 15)
@@ -34,16 +35,16 @@ def test_whole_blood_interval_is_six_calendar_months(zhejiang):
 def test_no_standard_is_in_force_before_gb_18467_2011(zhejiang):
     # GB 18467-2011 took effect 2012-07-01; earlier editions are not in the sources.
     with pytest.raises(PolicyUndecided):
-        zhejiang.min_interval("whole_blood", "whole_blood", date(2012, 6, 30))
-    assert zhejiang.min_interval("whole_blood", "whole_blood", date(2012, 7, 1))
+        donation_rules(zhejiang).min_interval("whole_blood", "whole_blood", date(2012, 6, 30))
+    assert donation_rules(zhejiang).min_interval("whole_blood", "whole_blood", date(2012, 7, 1))
 
 
 def test_platelet_counts_changed_on_2010_01_01(zhejiang):
     # National awards: one platelet unit = 4 counts before 2010-01-01, 1 count since.
-    assert zhejiang.counts_for("apheresis_platelets", 2, date(2009, 12, 31)) == 8
-    assert zhejiang.counts_for("apheresis_platelets", 2, date(2010, 1, 1)) == 2
+    assert donation_rules(zhejiang).counts_for("apheresis_platelets", 2, date(2009, 12, 31)) == 8
+    assert donation_rules(zhejiang).counts_for("apheresis_platelets", 2, date(2010, 1, 1)) == 2
     # Each 200 ml of whole blood = 1 count.
-    assert zhejiang.counts_for("whole_blood", 400, date(2026, 1, 1)) == 2
+    assert donation_rules(zhejiang).counts_for("whole_blood", 400, date(2026, 1, 1)) == 2
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,7 @@ def test_whole_blood_counts_in_halves_rounded_down(zhejiang, volume_ml, counts):
     # POLICY.md "Decisions (2026-11-30)": 300 ml counts 1.5; counts are volume / 200 ml in
     # halves. A volume between halves (only in old imported records) counts the half below.
     for on in (date(2026, 1, 1), date(2009, 6, 1)):
-        assert zhejiang.counts_for("whole_blood", volume_ml, on) == counts
+        assert donation_rules(zhejiang).counts_for("whole_blood", volume_ml, on) == counts
 
 
 def test_a_count_step_finer_than_a_half_is_refused(policy_dir):
@@ -74,22 +75,24 @@ def test_an_open_question_is_refused_not_guessed(policy_dir):
     edit(policy_dir / "national.toml", 'min = "P3M"\n', 'open_question = "not in the sources"\n')
     zhejiang = load_policies(policy_dir)["zhejiang"]
     with pytest.raises(PolicyUndecided, match="not in the sources"):
-        zhejiang.min_interval("whole_blood", "apheresis_platelets", date(2026, 1, 1))
+        donation_rules(zhejiang).min_interval(
+            "whole_blood", "apheresis_platelets", date(2026, 1, 1)
+        )
 
 
 def test_a_kind_not_offered_needs_no_amounts_or_intervals(zhejiang):
     # POLICY.md "Decisions (2026-11-30)": plasma-only apheresis is not offered.
     on = date(2026, 1, 1)
-    assert zhejiang.kind("apheresis_plasma", on).offered is False
+    assert donation_rules(zhejiang).kind("apheresis_plasma", on).offered is False
     with pytest.raises(PolicyUndecided):
-        _ = zhejiang.kind("apheresis_plasma", on).allowed_amounts
-    assert zhejiang.min_interval("apheresis_plasma", "whole_blood", on) is None
+        _ = donation_rules(zhejiang).kind("apheresis_plasma", on).allowed_amounts
+    assert donation_rules(zhejiang).min_interval("apheresis_plasma", "whole_blood", on) is None
 
 
 def test_upper_ages_are_inclusive_by_the_decision(zhejiang):
     # POLICY.md "Decisions (2026-11-30)": first-time donors until the day before the 56th
     # birthday, repeat donors (an earlier donation, no reaction) until the day before the 61st.
-    limits = zhejiang.age_limits(date(2026, 1, 1))
+    limits = donation_rules(zhejiang).age_limits(date(2026, 1, 1))
     assert (limits.max_first_time, limits.max_repeat, limits.max_inclusive) == (55, 60, True)
     assert limits.repeat_requires == ("earlier_donation", "no_reaction")
     assert "Decisions (2026-11-30)" in limits.source
@@ -208,9 +211,41 @@ def test_a_section_is_known_only_to_the_app_whose_package_registered_it(policy_d
 
 def test_award_tiers_are_read_from_the_national_rules(zhejiang):
     # 全国无偿献血表彰奖励办法: bronze 20, silver 30, gold 40 counts; lifetime honour after 3 golds.
-    assert [(tier.code, tier.min_counts) for tier in zhejiang.awards.tiers] == [
+    assert [(tier.code, tier.min_counts) for tier in donation_rules(zhejiang).awards.tiers] == [
         ("bronze", 20),
         ("silver", 30),
         ("gold", 40),
     ]
-    assert zhejiang.awards.lifetime_honor_gold_awards == 3
+    assert donation_rules(zhejiang).awards.lifetime_honor_gold_awards == 3
+
+
+def test_the_loader_reads_the_standard_only_through_certificates_registered_reader(policy_dir):
+    # Issue 13: core/ holds no domain; the health standard is certificate's section.
+    from core import policy
+
+    others = {name: entry for name, entry in SECTIONS.items() if name not in ("standard", "awards")}
+    with pytest.raises(PolicyError, match="national.toml: standard: is not a section"):
+        policy.load_policies(policy_dir, {**others, "awards": SECTIONS["awards"]})
+    assert not hasattr(policy, "HealthStandard") and not hasattr(policy, "AwardRules")
+
+
+def test_a_file_without_a_required_section_is_refused(policy_dir):
+    # Issue 13: certificate requires its sections of every file, as the loader once did itself.
+    from flask import Flask
+
+    from certificate import policy as certificate_policy
+    from core import policy
+
+    national = policy_dir / "national.toml"
+    kept, in_awards = [], False
+    for line in national.read_text(encoding="utf-8").splitlines():
+        if line.startswith("["):
+            in_awards = line.lstrip("[").startswith("awards")
+        if not in_awards:
+            kept.append(line)
+    national.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    app = Flask("without_awards")
+    certificate_policy.init_app(app)
+    policy.register_sections(app, SECTIONS)
+    with pytest.raises(PolicyError, match="national.toml: awards: is required"):
+        policy.load_policies(policy_dir, policy.sections_of(app), policy.required_sections_of(app))

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from appointments import rules as appointment_rules
+from certificate import policy as certificate_policy
 from core import policy
 from core.config import PROJECT_ROOT
 from donors import faces
@@ -15,16 +16,19 @@ from rewards import rules as reward_rules
 POLICIES = PROJECT_ROOT / "policies"
 # Every package's sections, as the app registers them (app.register_packages).
 SECTIONS: policy.Sections = {
+    **certificate_policy.POLICY_SECTIONS,
     **faces.POLICY_SECTIONS,
     **appointment_rules.POLICY_SECTIONS,
     **reward_rules.POLICY_SECTIONS,
     **notification_rules.POLICY_SECTIONS,
 }
 
+REQUIRED = certificate_policy.REQUIRED_SECTIONS
+
 
 def load_policies(directory: Path = POLICIES) -> dict[str, policy.RegionPolicy]:
     """The region files of `directory`, read as the app reads them."""
-    return policy.load_policies(directory, SECTIONS)
+    return policy.load_policies(directory, SECTIONS, REQUIRED)
 
 
 def copy_policies(directory: Path) -> Path:

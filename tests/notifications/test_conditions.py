@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from certificate.policy import donation_rules
 from core import clock
 from core.extensions import db
 from core.policy import policy_for
@@ -46,7 +47,9 @@ def gave_months_ago(client, sms):
         donor, data, donation = donor_who_gave(client, sms, site, token)
     given = date.fromisoformat(donation["donation_date"])
     # GB 18467-2011: whole blood to whole blood at least 6 months.
-    eligible = policy_for().min_interval("whole_blood", "whole_blood", given).add_to(given)
+    eligible = (
+        donation_rules(policy_for()).min_interval("whole_blood", "whole_blood", given).add_to(given)
+    )
     return site, token, donor, data, donation, eligible
 
 

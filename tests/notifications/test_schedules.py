@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from appointments import bookings
+from certificate.policy import donation_rules
 from core import clock
 from core.extensions import db
 from core.jobs import run_daily_jobs
@@ -157,7 +158,7 @@ def test_a_donor_may_give_again_and_is_told_once(client, sms):
     # GB 18467-2011: whole blood to whole blood at least 6 months (calendar months).
     donor, data, donation = gave(client, sms, "19900101")
     given = date.fromisoformat(donation["donation_date"])
-    interval = policy_for().min_interval("whole_blood", "whole_blood", given)
+    interval = donation_rules(policy_for()).min_interval("whole_blood", "whole_blood", given)
     too_soon = interval.add_to(given) - timedelta(days=1)
     with clock.frozen_at(local(too_soon, 6)):
         assert remind_eligible_again(too_soon) == 0
@@ -176,7 +177,9 @@ def test_a_donor_may_give_again_and_is_told_once(client, sms):
 def test_no_eligible_again_reminder_when_a_booking_exists(client, sms):
     donor, _, donation = gave(client, sms, "19900101")
     given = date.fromisoformat(donation["donation_date"])
-    eligible = policy_for().min_interval("whole_blood", "whole_blood", given).add_to(given)
+    eligible = (
+        donation_rules(policy_for()).min_interval("whole_blood", "whole_blood", given).add_to(given)
+    )
     with clock.frozen_at(local(eligible, 6)):
         (slot, *_) = open_day(make_site(), eligible + timedelta(days=2))
         book(donor, slot.id)
