@@ -90,10 +90,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_packages(app: Flask) -> None:
-    """What each package owns (its policy sections, conditions, workers), then what connects
-    them (wiring.py: every reaction to another package's events, in order). The policies are
-    loaded after this, with every package's sections known."""
+    """What each package owns (its error texts, policy sections, conditions, workers), then
+    what connects them (wiring.py: every reaction to another package's events, in order). The
+    policies are loaded after this, with every package's sections known."""
     donors.init_app(app)
+    sites.init_app(app)
     certificate.init_app(app)
     appointments.init_app(app)
     rewards.init_app(app)
