@@ -18,22 +18,33 @@ import notifications
 import rewards
 import sites
 import wiring
+from certificate import settings as certificate_settings
 from core import auth, crypto, docs, health, http, i18n, policy, signing
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
 from core.extensions import db, jwt, limiter, migrate, ping_idle_connections
+from donors import settings as donors_settings
+from notifications import settings as notifications_settings
+from rewards import settings as rewards_settings
 
 api = ErrorShapingApi()
+# Each package's operational settings, merged over core's before the environment is applied.
+PACKAGE_SETTINGS = (
+    certificate_settings.SETTINGS,
+    donors_settings.SETTINGS,
+    notifications_settings.SETTINGS,
+    rewards_settings.SETTINGS,
+)
 
 
 def create_app(config: str | dict | None = None) -> Flask:
     """Build the app. `config` is a profile name, or a dict of overrides on the default profile."""
     app = Flask(__name__, instance_relative_config=True)
     if isinstance(config, dict):
-        settings = load_config(config.get("APP_ENV"), config)
+        settings = load_config(config.get("APP_ENV"), config, PACKAGE_SETTINGS)
     else:
-        settings = load_config(config)
+        settings = load_config(config, packages=PACKAGE_SETTINGS)
     app.config.update(settings)
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:  # per-address limits must count the client's address, not the proxy's
