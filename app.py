@@ -18,22 +18,33 @@ import notifications
 import rewards
 import sites
 import wiring
+from certificate import settings as certificate_settings
 from core import auth, crypto, docs, health, http, i18n, policy, signing
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
 from core.extensions import db, jwt, limiter, migrate, ping_idle_connections
+from donors import settings as donors_settings
+from notifications import settings as notifications_settings
+from rewards import settings as rewards_settings
 
 api = ErrorShapingApi()
+# Each package's operational settings, merged over core's before the environment is applied.
+PACKAGE_SETTINGS = (
+    certificate_settings.SETTINGS,
+    donors_settings.SETTINGS,
+    notifications_settings.SETTINGS,
+    rewards_settings.SETTINGS,
+)
 
 
 def create_app(config: str | dict | None = None) -> Flask:
     """Build the app. `config` is a profile name, or a dict of overrides on the default profile."""
     app = Flask(__name__, instance_relative_config=True)
     if isinstance(config, dict):
-        settings = load_config(config.get("APP_ENV"), config)
+        settings = load_config(config.get("APP_ENV"), config, PACKAGE_SETTINGS)
     else:
-        settings = load_config(config)
+        settings = load_config(config, packages=PACKAGE_SETTINGS)
     app.config.update(settings)
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:  # per-address limits must count the client's address, not the proxy's
@@ -90,10 +101,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_packages(app: Flask) -> None:
-    """What each package owns (its policy sections, conditions, workers), then what connects
-    them (wiring.py: every reaction to another package's events, in order). The policies are
-    loaded after this, with every package's sections known."""
+    """What each package owns (its error texts, policy sections, conditions, workers), then
+    what connects them (wiring.py: every reaction to another package's events, in order). The
+    policies are loaded after this, with every package's sections known."""
     donors.init_app(app)
+    sites.init_app(app)
     certificate.init_app(app)
     appointments.init_app(app)
     rewards.init_app(app)

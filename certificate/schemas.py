@@ -14,7 +14,6 @@ from certificate.policy import donation_rules
 from certificate.services import printed_din, verification_url
 from core.errors import message_for
 from core.masking import mask_id_number, mask_name
-from core.messages import MESSAGES
 from core.policy import policy_for
 from core.schemas import (
     Date,
@@ -25,6 +24,7 @@ from core.schemas import (
     computed,
     page_of,
 )
+from donors.messages import MESSAGES as DONOR_MESSAGES
 from donors.schemas import ResidentIdField
 
 REASON_TEXT = fields.String(validate=validate.Length(min=2, max=500))
@@ -365,7 +365,7 @@ class StaffHistoryClaimSchema(StrictSchema):
     id_number = ResidentIdField(required=True)
     id_card_checked = fields.Boolean(
         required=True,
-        validate=validate.Equal(True, error=MESSAGES["id_card_not_checked"]),
+        validate=validate.Equal(True, error=DONOR_MESSAGES["id_card_not_checked"]),
         metadata={"description": "staff saw the donor's own ID card and it matches"},
     )
 

@@ -14,6 +14,8 @@ import binascii
 import ipaddress
 import json
 import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -111,14 +113,6 @@ class BaseConfig:
 
     RATELIMIT_STORAGE_URI = "memory://"  # production: redis://…
     RATELIMIT_HEADERS_ENABLED = True
-    VERIFY_RATE_LIMIT = "60/minute"  # per client address, on the public verification page
-    VERIFY_MISS_RATE_LIMIT = "30/hour"  # per client address: numbers that name no certificate
-
-    # Wrong guesses at a bag number, per donor; then none until a day after the last one.
-    HISTORY_CLAIM_MAX_FAILURES_PER_DAY = 5
-    # How many days back staff may date a donation they record; older history comes through
-    # `flask certificate import` (an operational choice, not a regulation).
-    STAFF_ENTRY_MAX_AGE_DAYS = 7
 
     # Region policies (policies/<region>.toml); a site or donor names its region.
     POLICY_DIR = str(PROJECT_ROOT / "policies")
@@ -126,41 +120,6 @@ class BaseConfig:
 
     SMS_BACKEND = "console"
     SMS_SIGNATURE = "【无偿献血】"
-
-    # rewards
-    BENEFIT_CODE_TTL = timedelta(seconds=60)  # a code on the donor's screen lives about a minute
-    BENEFIT_OFFLINE_CLOCK_SKEW = timedelta(seconds=30)  # an offline gate's clock may drift
-    BENEFIT_OFFLINE_MAX_AGE = timedelta(days=31)  # offline uses must be uploaded within a month
-    BENEFIT_OFFLINE_BATCH_MAX = 500  # uses per upload
-    BENEFIT_USAGE_MAX_DAYS = 366  # longest settlement report
-    # (end of rewards)
-
-    # notifications
-    # inline: each message is sent in-process right after its transaction commits (embedded
-    # default; `flask notifications worker` sends what waits: retries, quiet hours, schedules).
-    # celery: the commit rings a Celery worker (Redis broker); Celery beat runs the schedules.
-    NOTIFY_DISPATCH = "inline"
-    CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
-    NOTIFY_SWEEP_SECONDS = 30.0  # how often waiting messages are looked for
-    # How often Celery beat ticks the scheduler: daily jobs when due, appeal waves, and the
-    # registered housekeeping (appointments' sweep passes on expired offers: every minute).
-    NOTIFY_SCHEDULE_SECONDS = 60.0
-    NOTIFY_BATCH_SIZE = 100
-    # A worker holds a message this long; it must exceed TWILIO_TIMEOUT_SECONDS by far, so a
-    # message is never taken over while its first send may still be on the wire.
-    NOTIFY_LEASE_SECONDS = 120
-    NOTIFY_MAX_ATTEMPTS = 8
-    NOTIFY_RETRY_BASE_SECONDS = 30  # doubled after each failed attempt
-    NOTIFY_RETRY_MAX_SECONDS = 3600
-    # Manners (operational choices, not regulations): no non-urgent message in the night, and
-    # at most so many reminders, greetings and appeals per donor in any 7 days.
-    NOTIFY_QUIET_HOURS = ("21:00", "08:00")
-    NOTIFY_WEEKLY_CAP = 3
-    NOTIFY_GREETING_TIME = "09:00"
-    NOTIFY_APPOINTMENT_REMINDER_TIME = "10:00"  # on the day before the appointment
-    NOTIFY_APPEAL_MAX_WAVE = 200
-    NOTIFY_APPEAL_WAVE_INTERVAL = timedelta(hours=4)
-    NOTIFY_ELIGIBLE_LOOKBACK_DAYS = 400  # remind donors whose last donation is this recent
     # Twilio (SMS_BACKEND=twilio): the sender is a number or a messaging service.
     TWILIO_ACCOUNT_SID = ""
     TWILIO_AUTH_TOKEN = ""
@@ -168,43 +127,8 @@ class BaseConfig:
     TWILIO_MESSAGING_SERVICE_SID = ""
     TWILIO_API_BASE = ""  # empty: Twilio itself; tests point it at a stub on loopback
     TWILIO_TIMEOUT_SECONDS = 10.0
-    # (end of notifications)
-
-    # faces
-    # Distances between dlib face encodings (smaller is more alike; the library's default cut is
-    # 0.6). Measured in bench/faces.py: see its table before changing them.
-    FACE_MATCH_THRESHOLD = 0.5  # 1:1 at check-in
-    FACE_IDENTIFY_THRESHOLD = 0.45  # 1:N: stricter, as every extra candidate is a chance to err
-    FACE_IDENTIFY_MARGIN = 0.1  # the best must beat the second best by this much
+    # Request bodies carrying base64 photos (core.requests.allows_images: faces).
     FACE_REQUEST_MAX_BYTES = 8 * 1024 * 1024  # a JSON body carrying base64 images
-    FACE_PHOTO_MAX_BYTES = 4 * 1024 * 1024  # one decoded enrolment photo
-    FACE_BURST_MAX_BYTES = 4 * 1024 * 1024  # all frames of one burst, decoded
-    FACE_IMAGE_MAX_PIXELS = 40_000_000  # refused before decoding (decompression bombs)
-    FACE_ENROL_MAX_SIDE = 1024  # photos are analysed at most this many pixels wide or high
-    FACE_FRAME_MAX_SIDE = 640  # live frames likewise (a 640x480 capture is kept as it is)
-    FACE_MIN_FACE_PIXELS = 80  # smaller faces encode poorly
-    FACE_BURST_MIN_FRAMES = 5  # frames showing the face, about a second of capture
-    FACE_BURST_MAX_FRAMES = 20
-    FACE_BURST_ENCODED_FRAMES = 3  # open-eyed frames encoded (~85 ms each on one core)
-    FACE_BURST_SAME_FACE_THRESHOLD = 0.6  # frames of one burst: the library's "same person"
-    FACE_BURST_MIN_OVERLAP = 0.5  # face boxes of consecutive frames: one continuous capture
-    FACE_BLINK_CLOSED_FRACTION = 0.7  # eyes shut: aspect ratio below 70 % of the open level
-    FACE_BLINK_REOPEN_FRACTION = 0.9  # and open again (90 %) before and after
-    FACE_KEPT_PHOTO_MAX_SIDE = 640  # a photo the donor asked us to keep
-    FACE_ENROL_RATE_LIMIT = "20/hour"  # per donor: each attempt costs ~0.3 s of CPU
-    # Per staff member, 1:1 checks and 1:N searches together: a busy donation house sees a few
-    # dozen donors an hour; a stolen staff token must not become a face-search engine.
-    FACE_STAFF_RATE_LIMIT = "120/hour"
-    # (end of faces)
-
-    # Deferrals (certificate/presence.py): staff defer only donors their site serves now; a
-    # donation there counts this many days (test results and post-donation information come
-    # later); recording and lifting deferrals share one limit per staff member.
-    DEFERRAL_AFTER_DONATION_DAYS = 30
-    DEFERRAL_RATE_LIMIT = "30/hour"
-    # Look-ups by ID number at a desk, per staff member: a busy desk's day, not a list's worth.
-    DONOR_LOOKUP_RATE_LIMIT = "120/hour"
-    # (end of deferrals)
 
     # QR images (core/qr.py). Per donor, the check-in, benefit and certificate QR images together:
     # an app polls a rotating code about twice a minute; each drawing costs milliseconds of CPU.
@@ -251,15 +175,8 @@ ENV_OVERRIDES = (
     "PUBLIC_BASE_URL",
     "TRUSTED_PROXY_HOPS",
     "RATELIMIT_STORAGE_URI",
-    "VERIFY_RATE_LIMIT",
-    "VERIFY_MISS_RATE_LIMIT",
     "SMS_BACKEND",
     "SMS_SIGNATURE",
-    "NOTIFY_DISPATCH",
-    "CELERY_BROKER_URL",
-    "NOTIFY_SWEEP_SECONDS",
-    "NOTIFY_LEASE_SECONDS",
-    "NOTIFY_BATCH_SIZE",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM",
@@ -275,6 +192,15 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says which setting and why."""
 
 
+@dataclass(frozen=True)
+class PackageSettings:
+    """A domain package's operational settings (its `settings.py`): their typed defaults, and
+    which of them the environment may set. Core keeps only the shared ones."""
+
+    defaults: Mapping[str, object]
+    from_environment: tuple[str, ...] = ()
+
+
 # What production accepts as a secret. Operational choices, not regulations: a secret shorter
 # than this, or made of fewer different characters (bytes, for keys), was typed or patterned
 # by hand, not generated.
@@ -287,8 +213,13 @@ BYTE_KEYS = ("FIELD_ENCRYPTION_KEY", "LOOKUP_HASH_KEY", "OTP_HASH_KEY")
 TEXT_SECRETS = ("SECRET_KEY", "JWT_SECRET_KEY")
 
 
-def load_config(profile: str | None = None, overrides: dict | None = None) -> dict:
-    """Build the settings for a profile, applying the environment, then explicit overrides.
+def load_config(
+    profile: str | None = None,
+    overrides: dict | None = None,
+    packages: Iterable[PackageSettings] = (),
+) -> dict:
+    """Build the settings for a profile with the packages' defaults, applying the environment,
+    then explicit overrides. A setting two of them define stops the start.
 
     The profile is `profile`, else `APP_ENV`; there is no default, as a silent development
     profile serves with published keys.
@@ -309,9 +240,16 @@ def load_config(profile: str | None = None, overrides: dict | None = None) -> di
         )
     cls = PROFILES[name]
     settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    from_environment = list(ENV_OVERRIDES)
+    for package in packages:
+        for key, value in package.defaults.items():
+            if key in settings:
+                raise ConfigError(f"{key} is defined twice (core.config and a package's settings)")
+            settings[key] = value
+        from_environment.extend(package.from_environment)
     if os.environ.get("DATABASE_URL"):
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
-    for key in ENV_OVERRIDES:
+    for key in from_environment:
         if os.environ.get(key):
             settings[key] = typed_setting(key, os.environ[key], settings[key])
     settings.update(overrides or {})

@@ -3,8 +3,9 @@
 from flask import Flask
 
 from core import policy
+from core.messages import register_messages
 from core.requests import use_donor_lookup
-from donors import faces
+from donors import faces, messages
 from donors.routes import bp
 from donors.services import get_donor
 
@@ -12,7 +13,8 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """The policy section donors reads (`face_check`); every package's donor views find the
-    calling donor here (core.requests.current_donor)."""
+    """Donors' error texts, the policy section donors reads (`face_check`); every package's
+    donor views find the calling donor here (core.requests.current_donor)."""
+    register_messages(messages.MESSAGES)
     policy.register_sections(app, faces.POLICY_SECTIONS)
     use_donor_lookup(app, get_donor)

@@ -11,9 +11,9 @@ from marshmallow import fields, validate
 
 from core.errors import message_for
 from core.masking import mask_id_number, mask_mobile, mask_name
-from core.messages import MESSAGES
 from core.schemas import Date, LocalDateTime, StrictSchema, bounded_int
 from donors.identity import IdentityError, ResidentId, parse_mobile, parse_resident_id
+from donors.messages import MESSAGES
 
 CODE_PATTERN = r"^[0-9]{6}$"
 CODE = {"maxLength": 6}  # the pattern's length, for the API document

@@ -4,7 +4,8 @@ from flask import Flask
 
 from core import policy
 from core.jobs import add_daily_job
-from notifications import rules
+from core.messages import register_messages
+from notifications import messages, rules
 from notifications.conditions import register_condition
 from notifications.dispatch import use_own_sessions
 from notifications.routes import bp, webhooks_bp
@@ -16,10 +17,11 @@ __all__ = ["bp", "init_app", "webhooks_bp"]
 
 
 def init_app(app: Flask) -> None:
-    """The policy sections notifications reads (`greetings`, `appeals`), the conditions of its
-    own messages, its daily jobs (in core.jobs' scheduler, which its tick runs), and the
-    workers (Celery, or inline). Its reactions to other packages' events,
-    and the conditions that rest on bookings and offers, are connected in wiring.py."""
+    """Notifications' error texts, the policy sections it reads (`greetings`, `appeals`), the
+    conditions of its own messages, its daily jobs (in core.jobs' scheduler, which its tick
+    runs), and the workers (Celery, or inline). Its reactions to other packages' events, and the
+    conditions that rest on bookings and offers, are connected in wiring.py."""
+    register_messages(messages.MESSAGES)
     policy.register_sections(app, rules.POLICY_SECTIONS)
     register_condition(app, "donation_valid", donations_still_valid)
     register_condition(app, "eligible_again", still_eligible_again)

@@ -10,8 +10,8 @@ import secrets
 
 import pytest
 
-from app import create_app
-from core.config import DEV_JWT_SECRET_KEY, ConfigError, load_config
+from app import PACKAGE_SETTINGS, create_app
+from core.config import DEV_JWT_SECRET_KEY, ConfigError, PackageSettings, load_config
 
 
 def random_key() -> str:
@@ -240,7 +240,7 @@ def test_an_environment_setting_is_parsed_once_into_its_type(monkeypatch):
     monkeypatch.setenv("NOTIFY_LEASE_SECONDS", "240")
     monkeypatch.setenv("TWILIO_TIMEOUT_SECONDS", "7.5")
     monkeypatch.setenv("TRUSTED_PROXY_HOPS", "1")
-    settings = load_config("testing")
+    settings = load_config("testing", packages=PACKAGE_SETTINGS)
     assert settings["NOTIFY_LEASE_SECONDS"] == 240
     assert settings["TWILIO_TIMEOUT_SECONDS"] == 7.5
     assert settings["TRUSTED_PROXY_HOPS"] == 1
@@ -249,10 +249,29 @@ def test_an_environment_setting_is_parsed_once_into_its_type(monkeypatch):
 def test_a_number_setting_that_is_not_one_stops_the_start_naming_it(monkeypatch):
     monkeypatch.setenv("NOTIFY_BATCH_SIZE", "a hundred")
     with pytest.raises(ConfigError, match="NOTIFY_BATCH_SIZE must be a whole number"):
-        load_config("testing")
+        load_config("testing", packages=PACKAGE_SETTINGS)
 
 
 def test_settings_nothing_reads_are_gone():
     # Issue 13: the clock's zone is core.clock's; Flask no longer reads JSON_AS_ASCII.
     settings = load_config("testing")
     assert "TIMEZONE" not in settings and "JSON_AS_ASCII" not in settings
+
+
+def test_each_packages_defaults_are_merged_before_the_environment(monkeypatch):
+    # Issue 13: core/config.py keeps only shared settings; a package's are in its settings.py.
+    from core.config import BaseConfig
+
+    assert not hasattr(BaseConfig, "NOTIFY_BATCH_SIZE") and not hasattr(
+        BaseConfig, "FACE_MIN_FACE_PIXELS"
+    )
+    settings = load_config("testing", packages=PACKAGE_SETTINGS)
+    assert settings["NOTIFY_BATCH_SIZE"] == 100 and settings["FACE_MIN_FACE_PIXELS"] == 80
+    monkeypatch.setenv("VERIFY_RATE_LIMIT", "10/minute")
+    assert load_config("testing", packages=PACKAGE_SETTINGS)["VERIFY_RATE_LIMIT"] == "10/minute"
+
+
+def test_a_setting_defined_twice_stops_the_start():
+    twice = PackageSettings(defaults={"OTP_LENGTH": 8})
+    with pytest.raises(ConfigError, match="OTP_LENGTH is defined twice"):
+        load_config("testing", packages=[twice])

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from core.config import BaseConfig
+from donors.settings import SETTINGS
 from tests.factories.faces import PORTRAITS, photo
+
+FACES: dict = dict(SETTINGS.defaults)
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,8 @@ def analysed() -> dict[str, Analysed]:
     for name in PORTRAITS:
         pixels = face_engine.decode(
             photo(name),
-            max_side=BaseConfig.FACE_ENROL_MAX_SIDE,
-            max_pixels=BaseConfig.FACE_IMAGE_MAX_PIXELS,
+            max_side=FACES["FACE_ENROL_MAX_SIDE"],
+            max_pixels=FACES["FACE_IMAGE_MAX_PIXELS"],
         )
         faces = face_engine.find_faces(pixels, upsample=1)
         encoding = face_engine.encode(pixels, faces[0]) if len(faces) == 1 else None

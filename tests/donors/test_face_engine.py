@@ -12,15 +12,18 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from core.config import PROJECT_ROOT, BaseConfig
+from core.config import PROJECT_ROOT
 from core.errors import ApiError
 from donors import face_engine
 from donors.faces import blinked
+from donors.settings import SETTINGS
 from tests.factories.faces import PORTRAITS, as_jpeg, person, photo, picture
 
+FACES: dict = dict(SETTINGS.defaults)
+
 LIMITS = {
-    "max_side": BaseConfig.FACE_ENROL_MAX_SIDE,
-    "max_pixels": BaseConfig.FACE_IMAGE_MAX_PIXELS,
+    "max_side": FACES["FACE_ENROL_MAX_SIDE"],
+    "max_pixels": FACES["FACE_IMAGE_MAX_PIXELS"],
 }
 
 
@@ -80,21 +83,21 @@ def test_photos_of_one_person_are_within_the_match_threshold(encodings):
     obama = [name for name in encodings if person(name) == "obama"]
     for first, second in itertools.combinations(obama, 2):
         distance = np.linalg.norm(encodings[first] - encodings[second])
-        assert distance <= BaseConfig.FACE_MATCH_THRESHOLD, (first, second, distance)
+        assert distance <= FACES["FACE_MATCH_THRESHOLD"], (first, second, distance)
 
 
 def test_photos_of_different_people_are_beyond_the_match_threshold(encodings):
     for first, second in itertools.combinations(encodings, 2):
         if person(first) != person(second):
             distance = np.linalg.norm(encodings[first] - encodings[second])
-            assert distance > BaseConfig.FACE_MATCH_THRESHOLD, (first, second, distance)
+            assert distance > FACES["FACE_MATCH_THRESHOLD"], (first, second, distance)
 
 
 def test_each_portrait_shows_one_whole_face_large_enough(analysed):
     for name in PORTRAITS:
         (box,) = analysed[name].faces
         assert not box.cut_off(*analysed[name].pixels.shape[:2]), name
-        assert box.size >= BaseConfig.FACE_MIN_FACE_PIXELS, name
+        assert box.size >= FACES["FACE_MIN_FACE_PIXELS"], name
 
 
 def test_half_a_face_at_the_edge_is_cut_off():

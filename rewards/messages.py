@@ -1,0 +1,37 @@
+"""Rewards' texts by error code: awards, benefits, benefit codes and what a gate shows.
+
+Registered into the one lookup (core.messages) by the package's `init_app`; see core/messages.py
+for how to add a code.
+"""
+
+from core.i18n import Message, _l
+
+MESSAGES: dict[str, Message] = {
+    # rewards: totals, benefits, benefit codes, gates
+    "award_unknown": _l("This award is not known in the region."),
+    "award_period_invalid": _l("The award period is like 2022-2023 or 2023."),
+    "awarded_in_future": _l("The award date is in the future."),
+    "award_already_recorded": _l("This award for this period is already recorded."),
+    "award_already_revoked": _l("This award record is already revoked."),
+    "benefit_route_unavailable": _l("The region offers no three-frees route to apply for."),
+    "no_three_free": _l("The region has no three-frees policy."),
+    "no_application": _l("The region takes no applications."),
+    "no_benefit_held": _l("You hold no three-frees benefit, so there is no benefit code."),
+    "benefit_kind_unknown": _l("The region's three frees have no such benefit."),
+    "operator_inactive": _l("This operator is deactivated."),
+    "gate_not_registered": _l("This device is not registered to an operator."),
+    "usage_range_invalid": _l("The end date is before the start."),
+    "usage_range_too_long": _l("The date range is too long."),
+    "offline_batch_too_large": _l("Too many uses in one upload."),
+    # what a gate shows (reason codes of POST /gate/verify)
+    "gate_allowed": _l("Admitted."),
+    "gate_code_invalid": _l("Not a valid benefit code."),
+    "gate_code_expired": _l("The code has expired; refresh it."),
+    "gate_wrong_region": _l("The code is for another region."),
+    "gate_wrong_kind": _l("The code does not cover this benefit."),
+    "gate_not_held": _l("The holder does not hold this benefit now."),
+    "gate_replayed": _l("This code was already used."),
+    "gate_operator_required": _l("A gate belongs to a gate operator: give the operator's id."),
+    "gate_operator_unknown": _l("There is no gate operator with this id."),
+    "benefit_kind_not_operators": _l("The operator admits holders to another benefit."),
+}

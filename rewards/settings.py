@@ -1,0 +1,24 @@
+"""Rewards' operational settings: benefit codes, offline gates and settlement reports.
+
+Merged into the configuration at start-up, before the environment is applied (core.config:
+load_config, from app.create_app); the environment may set those named in `from_environment`.
+"""
+
+from datetime import timedelta
+
+from core.config import PackageSettings
+
+SETTINGS = PackageSettings(
+    defaults={
+        "BENEFIT_CODE_TTL": timedelta(
+            seconds=60
+        ),  # a code on the donor's screen lives about a minute
+        "BENEFIT_OFFLINE_CLOCK_SKEW": timedelta(seconds=30),  # an offline gate's clock may drift
+        "BENEFIT_OFFLINE_MAX_AGE": timedelta(
+            days=31
+        ),  # offline uses must be uploaded within a month
+        "BENEFIT_OFFLINE_BATCH_MAX": 500,  # uses per upload
+        "BENEFIT_USAGE_MAX_DAYS": 366,  # longest settlement report
+    },
+    from_environment=(),
+)
