@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from appointments.models import (
     ACTIVE_BOOKING,
@@ -153,15 +153,20 @@ def city_takes_bookings(city: str, from_day: date, to_day: date) -> bool:
         db.session.scalar(
             select(Slot.id)
             .join(Site, Slot.site_id == Site.id)
-            .where(
-                Site.city == city,
-                Site.active.is_(True),
-                Slot.status == SLOT_OPEN,
-                Slot.day.between(from_day, to_day),
-            )
+            .where(*_open_in_city(city, from_day, to_day))
             .limit(1)
         )
         is not None
+    )
+
+
+def _open_in_city(city: str, from_day: date, to_day: date) -> tuple[ColumnElement[bool], ...]:
+    """Open slots over the days at the city's active sites."""
+    return (
+        Site.city == city,
+        Site.active.is_(True),
+        Slot.status == SLOT_OPEN,
+        Slot.day.between(from_day, to_day),
     )
 
 
@@ -172,10 +177,7 @@ def free_places_near(city: str, from_day: date, to_day: date) -> list[FreePlaces
         select(Site.id, Site.name, Site.city, Slot.day, Slot.kind, free)
         .join(Site, Slot.site_id == Site.id)
         .where(
-            Site.city == city,
-            Site.active.is_(True),
-            Slot.status == SLOT_OPEN,
-            Slot.day.between(from_day, to_day),
+            *_open_in_city(city, from_day, to_day),
             Slot.starts_at > clock.now(),
             Slot.booked + Slot.held < Slot.capacity,
         )
