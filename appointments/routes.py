@@ -19,12 +19,13 @@ from appointments import (
     waitlist,
 )
 from core import clock
-from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
+from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
 from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db
 from core.http import Blueprint
 from core.idempotency import idempotent
+from core.limits import limit_per_caller
 from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from core.requests import allows_images, current_donor

@@ -15,15 +15,13 @@ and in the totals, as the claim gave them the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import exists, select
 
 from certificate import services
 from certificate.models import IMPORTED, VALID, Donation
-from core import attempts, audit, clock
+from core import audit, clock, limits
 from core.auth import Caller
 from core.errors import ApiError, message_for
 from core.extensions import db
@@ -95,27 +93,23 @@ def _take_over(donor: Donor) -> tuple[int, bool]:
     return len(imported), newly
 
 
-HISTORY_CLAIM = "history_claim"
+HISTORY_CLAIM = "HISTORY_CLAIM_LIMIT_PER_DONOR"
 
 
 def claim_history(donor: Donor, raw_din: str) -> int:
     """Show imported history once the donor proves a donation number from it.
 
-    A bag number is the proof, so guessing one is bounded: a few wrong numbers per donor, then
-    none until a day after the last. Each guess takes its attempt before it is checked
-    (core.attempts), so parallel guesses cannot outrun the bound; a right one gives it back.
+    A bag number is the proof, so guessing one is bounded: a few wrong numbers per donor a day.
+    Each guess is counted before it is checked (core.limits), so parallel guesses cannot outrun
+    the bound; a right one gives its count back.
     """
     try:
         din = parse_din(raw_din)
     except DinError as error:
         raise ApiError(error.code, 422, errors={"din": [error.code]}) from error
-    budget = attempts.Budget(
-        free=current_app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"],
-        forget_after=timedelta(days=1),
-    )
     try:
-        attempt = attempts.take(HISTORY_CLAIM, str(donor.id), budget)
-    except attempts.Throttled as throttled:
+        attempt = limits.take(HISTORY_CLAIM, str(donor.id))
+    except limits.Throttled as throttled:
         raise ApiError("history_claim_too_many", 429, headers=throttled.headers) from None
     match = db.session.scalar(
         select(Donation.id).where(

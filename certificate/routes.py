@@ -9,12 +9,13 @@ from flask import Response, current_app, render_template, request
 from certificate import deferrals, history, presence, schemas, services
 from certificate.eligibility import eligibility_for_all_kinds
 from core import clock
-from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
+from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
 from core.docs import answers
 from core.errors import ApiError
 from core.extensions import db, limiter
 from core.http import Blueprint
 from core.idempotency import idempotent
+from core.limits import limit_per_caller
 from core.pagination import paginate
 from core.policy import policy_for
 from core.qr import PNG, SVG, per_donor_limit, qr_response

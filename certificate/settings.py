@@ -11,8 +11,8 @@ SETTINGS = PackageSettings(
     defaults={
         "VERIFY_RATE_LIMIT": "60/minute",  # per client address, on the public verification page
         "VERIFY_MISS_RATE_LIMIT": "30/hour",  # per client address: numbers that name no certificate
-        # Wrong guesses at a bag number, per donor; then none until a day after the last one.
-        "HISTORY_CLAIM_MAX_FAILURES_PER_DAY": 5,
+        # Wrong guesses at a bag number, per donor (core.limits: a day from the first one).
+        "HISTORY_CLAIM_LIMIT_PER_DONOR": "5 per day",
         # How many days back staff may date a donation they record; older history comes through
         # `flask certificate import` (an operational choice, not a regulation).
         "STAFF_ENTRY_MAX_AGE_DAYS": 7,

@@ -27,9 +27,9 @@ from jwt import ExpiredSignatureError
 from sqlalchemy import ColumnElement, exists, select
 
 from core import clock
-from core.crypto import cipher, dummy_password_hash, hash_password, verify_password
+from core.crypto import dummy_password_hash, hash_password, verify_password
 from core.errors import ApiError, error_body
-from core.extensions import db, jwt, limiter
+from core.extensions import db, jwt
 from core.models import AuthSession, Device
 
 DONOR = "donor"
@@ -212,25 +212,6 @@ def require_live_session(session_id: str) -> None:
     if not db.session.scalar(select(live_session(session_id))):
         raise ApiError("token_revoked", 401)
     session_checked()
-
-
-def limit_per_caller(setting: str) -> Callable:
-    """A rate limit whose value is the setting `setting`, counted per signed-in caller and shared
-    by every view it decorates (place it under `roles_required`)."""
-
-    def value() -> str:
-        return current_app.config[setting]
-
-    def key() -> str:
-        who = caller()
-        return f"{who.principal_type}:{who.principal_id}"
-
-    return limiter.shared_limit(value, scope=setting, key_func=key)
-
-
-def address_key(client_ip: str) -> str:
-    """A client address as limits count it: a keyed hash, so no address is stored in clear."""
-    return cipher().lookup_hash("ip", client_ip or "unknown")
 
 
 def authenticate_device(client_id: str, client_secret: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -86,27 +87,22 @@ class BaseConfig:
     OTP_LENGTH = 6
     OTP_TTL = timedelta(minutes=5)
     OTP_MAX_ATTEMPTS = 5  # guesses at one code, right or wrong
-    # Wrong codes from one client address, whatever the number: fewer than a code's own attempts,
-    # so one address cannot burn a donor's code unslowed; then 30 s, doubling each time.
-    OTP_GUESS_FREE_FAILURES_PER_ADDRESS = 4
-    OTP_GUESS_BACKOFF = timedelta(seconds=30)
-    OTP_GUESS_FORGET_AFTER = timedelta(hours=1)  # after the address's last wrong code
-    OTP_RESEND_AFTER = timedelta(seconds=60)
-    OTP_MAX_PER_NUMBER_PER_DAY = 10
-    OTP_MAX_PER_IP_PER_HOUR = 30
+    # Budgets (core.limits: fixed windows from a key's first count, the shortest first).
+    # Wrong codes from one client address, whatever the number: fewer a minute than a code's own
+    # attempts, so one address cannot burn a donor's code unslowed.
+    OTP_GUESS_LIMIT_PER_ADDRESS = "4 per minute; 8 per 10 minutes; 12 per hour"
+    OTP_RESEND_LIMIT_PER_NUMBER = "1 per minute"  # the app is told to offer a resend after it
+    OTP_SEND_LIMIT_PER_NUMBER = "10 per day"  # counted per Beijing calendar day
+    OTP_SEND_LIMIT_PER_ADDRESS = "30 per hour"
 
     PASSWORD_HASH_METHOD = "scrypt"
     STAFF_PASSWORD_MIN_LENGTH = 10  # `flask users create-staff`
-    # Staff logins (core.attempts). An address that keeps failing waits before it can lock an
-    # account: 3 failures free, then 1 minute, doubling. An account locks after 5 failures for
-    # 15 minutes, doubling with each further failure up to a day; the lock holds back only
-    # addresses that have failed, so the right password from anywhere else still works.
-    STAFF_LOGIN_FREE_FAILURES_PER_ADDRESS = 3
-    STAFF_LOGIN_BACKOFF = timedelta(minutes=1)
-    STAFF_LOGIN_FORGET_AFTER = timedelta(hours=1)  # after the address's last failure
-    STAFF_MAX_FAILED_LOGINS = 5
-    STAFF_LOCKOUT = timedelta(minutes=15)
-    STAFF_LOCKOUT_MAX = timedelta(hours=24)  # and the account's failures are forgotten then
+    # Staff logins (core.limits). An address that keeps failing waits before it can lock an
+    # account. An account locks after 5 failures until its first window ends, and after 10 until
+    # its day ends; the lock holds back only addresses that have failed, so the right password
+    # from anywhere else still works.
+    STAFF_LOGIN_LIMIT_PER_ADDRESS = "3 per minute; 6 per 10 minutes; 10 per hour"
+    STAFF_LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes; 10 per day"
     # How many reverse proxies in front of the app append to X-Forwarded-For: every limit per
     # client address counts the address the nearest of them saw (0: the app faces clients).
     TRUSTED_PROXY_HOPS = 0
@@ -253,6 +249,7 @@ def load_config(
         if os.environ.get(key):
             settings[key] = typed_setting(key, os.environ[key], settings[key])
     settings.update(overrides or {})
+    refuse_unreadable_limits(settings)
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         settings["SQLALCHEMY_DATABASE_URI"]
     )
@@ -261,6 +258,20 @@ def load_config(
     else:
         refuse_shared_database(name, settings)
     return settings
+
+
+def refuse_unreadable_limits(settings: dict) -> None:
+    """Every limit (a setting whose name says LIMIT and whose value is text) reads as the
+    limiter's windows, or the start stops: a typo would otherwise answer 500 on its routes."""
+    for key, value in settings.items():
+        if "_LIMIT" not in key or not isinstance(value, str):
+            continue
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(
+                f"{key} must be limits such as '5 per minute; 20 per hour', got {value!r}"
+            ) from None
 
 
 def typed_setting(key: str, text: str, default: object) -> object:

@@ -19,7 +19,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Response, current_app
 
-from core.auth import limit_per_caller
+from core.limits import limit_per_caller
 
 PNG = "png"
 SVG = "svg"

@@ -52,7 +52,6 @@ class OneTimeCode(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mobile_hash: Mapped[str] = mapped_column(String(64))
-    ip_hash: Mapped[str] = mapped_column(String(64))
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -60,10 +59,7 @@ class OneTimeCode(Model):
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (
-        Index("ix_one_time_codes_mobile_created", "mobile_hash", "created_at"),
-        Index("ix_one_time_codes_ip_created", "ip_hash", "created_at"),
-    )
+    __table_args__ = (Index("ix_one_time_codes_mobile_created", "mobile_hash", "created_at"),)
 
 
 class Deferral(Model):

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Response, request
 
-from core.auth import ADMIN, DONOR, STAFF, caller, limit_per_caller, roles_required
+from core.auth import ADMIN, DONOR, STAFF, caller, roles_required
 from core.docs import answers
 from core.extensions import db
 from core.http import Blueprint
+from core.limits import limit_per_caller
 from core.requests import allows_images, current_donor
 from core.schemas import TokenPairSchema
 from donors import faces, schemas, services

@@ -7,18 +7,20 @@ the CLI and the tests use the same rules as the API.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, func, select, update
 
-from core import attempts, audit, clock
-from core.auth import DONOR, address_key, issue_tokens, revoke_all_sessions
+from core import audit, clock, limits
+from core.auth import DONOR, issue_tokens, revoke_all_sessions
 from core.crypto import cipher
 from core.errors import ApiError, message_for
 from core.extensions import db
+from core.limits import address_key
 from core.lookups import get_or_404
 from donors.events import (
     donor_erased,
@@ -39,56 +41,55 @@ def id_number_hash(id_number: str) -> str:
     return cipher().lookup_hash("ric", id_number)
 
 
-def _retry_after(seconds: float) -> dict[str, str]:
-    return {"Retry-After": str(max(1, int(seconds + 0.999)))}
-
-
-OTP_SEND_NUMBER = "otp_send_number"
-OTP_SEND_ADDRESS = "otp_send_address"
+OTP_SEND_PER_NUMBER = "OTP_SEND_LIMIT_PER_NUMBER"
+OTP_RESEND_PER_NUMBER = "OTP_RESEND_LIMIT_PER_NUMBER"
+OTP_SEND_PER_ADDRESS = "OTP_SEND_LIMIT_PER_ADDRESS"
+OTP_GUESS_PER_ADDRESS = "OTP_GUESS_LIMIT_PER_ADDRESS"
 
 
 def request_code(e164: str, client_ip: str) -> dict[str, int]:
-    """Issue a login code for a mobile number, within the resend, daily and per-IP limits.
+    """Issue a login code for a mobile number, within the resend, daily and per-address limits.
 
     The answer is the same whether or not the number belongs to a donor, so the endpoint
     cannot be used to learn who donates.
     """
-    config = current_app.config
-    subject = mobile_hash(e164)
-    ip_key = address_key(client_ip)
-    attempts.hold(OTP_SEND_NUMBER, subject)  # parallel requests check the limits in turn
-    attempts.hold(OTP_SEND_ADDRESS, ip_key)
-    now = clock.now()
-
-    last = db.session.scalar(
-        select(OneTimeCode)
-        .where(OneTimeCode.mobile_hash == subject)
-        .order_by(OneTimeCode.created_at.desc())
-        .limit(1)
-    )
-    if last is not None and now - last.created_at < config["OTP_RESEND_AFTER"]:
-        wait = config["OTP_RESEND_AFTER"] - (now - last.created_at)
-        raise ApiError("otp_resend_too_soon", 429, headers=_retry_after(wait.total_seconds()))
-
-    day_start = _local_midnight(now)
-    sent_today = _count_codes(OneTimeCode.mobile_hash == subject, since=day_start)
-    if sent_today >= config["OTP_MAX_PER_NUMBER_PER_DAY"]:
-        wait = day_start + timedelta(days=1) - now
-        raise ApiError("otp_daily_limit", 429, headers=_retry_after(wait.total_seconds()))
-
-    hour_ago = now - timedelta(hours=1)
-    sent_from_ip = _count_codes(OneTimeCode.ip_hash == ip_key, since=hour_ago)
-    if sent_from_ip >= config["OTP_MAX_PER_IP_PER_HOUR"]:
-        oldest = db.session.execute(
-            select(func.min(OneTimeCode.created_at)).where(
-                OneTimeCode.ip_hash == ip_key, OneTimeCode.created_at >= hour_ago
-            )
-        ).scalar_one()
-        wait = clock.as_utc(oldest) + timedelta(hours=1) - now
-        raise ApiError("otp_ip_limit", 429, headers=_retry_after(wait.total_seconds()))
-
-    issue_code(e164, ip_key)
+    taken: list[limits.Attempt] = []
+    try:
+        for budget, key, refusal in _send_budgets(e164, client_ip):
+            taken.append(_take_send(budget, key, refusal))
+    except ApiError:
+        for attempt in taken:  # a refused request sends nothing, so it counts nowhere
+            attempt.give_back()
+        db.session.commit()
+        raise
+    issue_code(e164)
     return code_sent()
+
+
+def _send_budgets(e164: str, client_ip: str) -> list[tuple[str, str, str]]:
+    """Each limit a text to `e164` asked from `client_ip` counts in: budget, key, refusal."""
+    subject = mobile_hash(e164)
+    return [
+        (OTP_SEND_PER_ADDRESS, address_key(client_ip), "otp_ip_limit"),
+        (OTP_RESEND_PER_NUMBER, subject, "otp_resend_too_soon"),
+        (OTP_SEND_PER_NUMBER, f"{subject}:{clock.local_today().isoformat()}", "otp_daily_limit"),
+    ]
+
+
+def _take_send(budget: str, key: str, refusal: str) -> limits.Attempt:
+    try:
+        return limits.take(budget, key)
+    except limits.Throttled as throttled:
+        headers = throttled.headers
+        if budget == OTP_SEND_PER_NUMBER:  # the count starts again at Beijing midnight
+            headers = {"Retry-After": str(_seconds_to_local_midnight())}
+        raise ApiError(refusal, 429, headers=headers) from None
+
+
+def _seconds_to_local_midnight() -> int:
+    now = clock.local_now()
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=now.tzinfo)
+    return max(1, math.ceil((midnight - now).total_seconds()))
 
 
 def code_sent() -> dict[str, int]:
@@ -96,11 +97,11 @@ def code_sent() -> dict[str, int]:
     config = current_app.config
     return {
         "expires_in": int(config["OTP_TTL"].total_seconds()),
-        "resend_after": int(config["OTP_RESEND_AFTER"].total_seconds()),
+        "resend_after": int(limits.windows(OTP_RESEND_PER_NUMBER)[0].get_expiry()),
     }
 
 
-def issue_code(e164: str, ip_key: str) -> None:
+def issue_code(e164: str) -> None:
     """Store a new code for the number (superseding any live one) and have it delivered."""
     config = current_app.config
     now = clock.now()
@@ -119,7 +120,6 @@ def issue_code(e164: str, ip_key: str) -> None:
     ttl = config["OTP_TTL"]
     row = OneTimeCode(
         mobile_hash=subject,
-        ip_hash=ip_key,
         code_hash=cipher().code_hash(subject, code),
         created_at=now,
         expires_at=now + ttl,
@@ -138,26 +138,10 @@ def issue_code(e164: str, ip_key: str) -> None:
         raise RuntimeError("no receiver of donors.events.login_code_issued")
 
 
-def _local_midnight(moment: datetime) -> datetime:
-    local = clock.to_local(moment)
-    return clock.as_utc(local.replace(hour=0, minute=0, second=0, microsecond=0))
-
-
-def _count_codes(condition: Any, since: datetime) -> int:
-    return db.session.execute(
-        select(func.count())
-        .select_from(OneTimeCode)
-        .where(condition, OneTimeCode.created_at >= since)
-    ).scalar_one()
-
-
-OTP_GUESS_ADDRESS = "otp_guess_address"
-
-
 def check_code(e164: str, code: str, client_ip: str, *, spend: bool = True) -> None:
     """Accept the number's latest live code; count every guess, per code and per address.
 
-    A guess first takes an attempt from its client address's budget (core.attempts) and one of
+    A guess first takes an attempt from its client address's budget (core.limits) and one of
     the code's own (a conditional UPDATE: attempts < OTP_MAX_ATTEMPTS), both committed before the
     code is compared, so parallel guesses cannot outrun either count and a wrong guess counts
     whatever becomes of its request. One address therefore cannot burn a donor's code unslowed.
@@ -165,14 +149,9 @@ def check_code(e164: str, code: str, client_ip: str, *, spend: bool = True) -> N
     fails has used it up. Call it before the request changes anything else.
     """
     config = current_app.config
-    budget = attempts.Budget(
-        free=config["OTP_GUESS_FREE_FAILURES_PER_ADDRESS"],
-        forget_after=config["OTP_GUESS_FORGET_AFTER"],
-        backoff=config["OTP_GUESS_BACKOFF"],
-    )
     try:
-        attempt = attempts.take(OTP_GUESS_ADDRESS, address_key(client_ip), budget)
-    except attempts.Throttled as throttled:
+        attempt = limits.take(OTP_GUESS_PER_ADDRESS, address_key(client_ip))
+    except limits.Throttled as throttled:
         raise ApiError("otp_guess_throttled", 429, headers=throttled.headers) from None
     subject = mobile_hash(e164)
     now = clock.now()
@@ -281,7 +260,9 @@ def register_donor(
         donor.abo, donor.rhd, donor.blood_group_source = abo, rhd, "self_reported"
     db.session.flush()
     audit.record("donor.registered", actor=("donor", donor.id), target=("donor", donor.id))
-    issue_code(e164, address_key(client_ip))  # the caller proved this number a moment ago
+    for budget, key, _ in _send_budgets(e164, client_ip):  # proven a moment ago: it goes
+        limits.take(budget, key, enforce=False)
+    issue_code(e164)
     return donor
 
 

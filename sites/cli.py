@@ -24,6 +24,17 @@ PASSWORD_TOO_SHORT = _l("Use a password of at least {length} characters.")
 NO_STAFF_USER = _l("There is no staff user {username}.")
 NO_DEVICE = _l("There is no device {client_id}.")
 REFUSED_OPTIONS = _l("{reason} {options}")
+LOCKS_IN_SERVER_MEMORY = _l(
+    "Failed logins are counted in each server process's memory (RATELIMIT_STORAGE_URI is"
+    " memory://), which this shell cannot see: unlock through the API"
+    " (POST /api/v1/admin/staff/<id>/unlock), or count them in Redis."
+)
+
+
+def _say_where_locks_live() -> None:
+    """A shell is a process of its own: with the development store it sees no server's counts."""
+    if current_app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        click.echo(str(LOCKS_IN_SERVER_MEMORY), err=True)
 
 
 def _fail(error: ApiError) -> None:
@@ -99,6 +110,7 @@ def unlock(username: str, reason: str | None) -> None:
 
     Audited as done from the shell, with the operating-system user who ran it.
     """
+    _say_where_locks_live()
     user = _staff(username)
     was_locked = services.unlock_staff(
         user, ("shell", None), reason=reason, os_user=getpass.getuser()
@@ -173,9 +185,10 @@ def revoke_device(client_id: str) -> None:
 @users_cli.command("list")
 def list_users() -> None:
     """List staff, administrators and devices."""
+    _say_where_locks_live()
     for user in db.session.scalars(select(StaffUser).order_by(StaffUser.id)):
         state = "active" if user.active else "disabled"
-        if user.active and services.login_lock(user)[1]:
+        if user.active and services.login_lock(user).waiting:
             state = "locked"
         click.echo(f"{user.role:8} {user.username:20} {state:9} sites={user.site_ids}")
     for device in db.session.scalars(select(Device).order_by(Device.id)):

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, select
 
-from core import attempts, audit, clock
-from core.auth import ADMIN, STAFF, Caller, address_key, issue_tokens, revoke_all_sessions
+from core import audit, clock, limits
+from core.auth import ADMIN, STAFF, Caller, issue_tokens, revoke_all_sessions
 from core.crypto import dummy_password_hash, hash_password, verify_password
 from core.errors import ApiError
 from core.extensions import db
+from core.limits import address_key
 from core.lookups import get_or_404
 from core.policy import regions
 from sites.models import Site, StaffUser
@@ -121,26 +120,8 @@ def disable_staff(user: StaffUser) -> None:
     revoke_all_sessions("staff", user.id, "disabled")
 
 
-STAFF_LOGIN_ADDRESS = "staff_login_address"
-STAFF_LOGIN_ACCOUNT = "staff_login_account"
-
-
-def _address_budget() -> attempts.Budget:
-    config = current_app.config
-    return attempts.Budget(
-        free=config["STAFF_LOGIN_FREE_FAILURES_PER_ADDRESS"],
-        forget_after=config["STAFF_LOGIN_FORGET_AFTER"],
-        backoff=config["STAFF_LOGIN_BACKOFF"],
-    )
-
-
-def _account_budget() -> attempts.Budget:
-    config = current_app.config
-    return attempts.Budget(
-        free=config["STAFF_MAX_FAILED_LOGINS"],
-        forget_after=config["STAFF_LOCKOUT_MAX"],
-        backoff=config["STAFF_LOCKOUT"],
-    )
+STAFF_LOGIN_PER_ADDRESS = "STAFF_LOGIN_LIMIT_PER_ADDRESS"
+STAFF_LOGIN_PER_ACCOUNT = "STAFF_LOGIN_LIMIT_PER_ACCOUNT"
 
 
 def staff_login(username: str, password: str, client_ip: str) -> dict[str, Any]:
@@ -148,55 +129,55 @@ def staff_login(username: str, password: str, client_ip: str) -> dict[str, Any]:
 
     An address that keeps failing must wait (429 login_throttled) before its next password is
     even checked, whichever account it tries. An account locks after repeated failures, for
-    longer with each further one, but its lock holds back only addresses that have failed: the
-    right password from an address with no failures still logs in, so whoever keeps failing at
-    `admin` locks out only themselves. An unknown name, a wrong password and a locked account get
-    one answer (401 login_failed) after the same password hashing.
+    longer once they go on (core.limits: its windows), but its lock holds back only addresses
+    that have failed: the right password from an address with no failures still logs in, so
+    whoever keeps failing at `admin` locks out only themselves. An unknown name, a wrong password
+    and a locked account get one answer (401 login_failed) after the same password hashing.
     """
     try:
-        attempt = attempts.take(STAFF_LOGIN_ADDRESS, address_key(client_ip), _address_budget())
-    except attempts.Throttled as throttled:
+        attempt = limits.take(STAFF_LOGIN_PER_ADDRESS, address_key(client_ip))
+    except limits.Throttled as throttled:
         raise ApiError("login_throttled", 429, headers=throttled.headers) from None
     user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
     right = verify_password(user.password_hash if user else dummy_password_hash(), password)
     if user is None:
         raise ApiError("login_failed", 401)
     account = str(user.id)
-    _, lock = attempts.standing(STAFF_LOGIN_ACCOUNT, account, _account_budget())
+    locked = limits.standing(STAFF_LOGIN_PER_ACCOUNT, account).waiting
     if not right:
-        failure = attempts.take(STAFF_LOGIN_ACCOUNT, account, _account_budget(), enforce=False)
-        if failure.failures_before + 1 == current_app.config["STAFF_MAX_FAILED_LOGINS"]:
+        failure = limits.take(STAFF_LOGIN_PER_ACCOUNT, account, enforce=False)
+        if failure.filled:
             audit.record("staff.locked", actor=("staff", user.id), target=("staff", user.id))
             db.session.commit()
         raise ApiError("login_failed", 401)
-    if lock and attempt.failures_before:
+    if locked and attempt.failures_before:
         raise ApiError("login_failed", 401)
     if not user.active:
         raise ApiError("account_disabled", 403)
     attempt.give_back()
-    if not lock:  # a lock ends by itself or by an administrator, not by the login it let through
-        attempts.forget(STAFF_LOGIN_ACCOUNT, account)
+    if not locked:  # a lock ends by itself or by an administrator, not by the login it let through
+        limits.forget(STAFF_LOGIN_PER_ACCOUNT, account)
     user.last_login_at = clock.now()
     audit.record("staff.login", actor=("staff", user.id))
     return issue_tokens("staff", user.id, user.role)
 
 
-def login_lock(user: StaffUser) -> tuple[int, timedelta]:
+def login_lock(user: StaffUser) -> limits.Standing:
     """The account's remembered failed logins and how long its lock still holds."""
-    return attempts.standing(STAFF_LOGIN_ACCOUNT, str(user.id), _account_budget())
+    return limits.standing(STAFF_LOGIN_PER_ACCOUNT, str(user.id))
 
 
 def unlock_staff(user: StaffUser, actor: tuple[str, int | None], **details: Any) -> bool:
     """Forget the account's failed logins, ending its lock; audited. Whether it was locked."""
-    _, lock = login_lock(user)
-    forgotten = attempts.forget(STAFF_LOGIN_ACCOUNT, str(user.id))
+    locked = login_lock(user).waiting
+    forgotten = limits.forget(STAFF_LOGIN_PER_ACCOUNT, str(user.id))
     audit.record(
         "staff.unlocked",
         actor=actor,
         target=("staff", user.id),
-        details={"was_locked": bool(lock), "had_failures": forgotten, **details},
+        details={"was_locked": locked, "had_failures": forgotten, **details},
     )
-    return bool(lock)
+    return locked
 
 
 def get_staff(staff_id: int) -> StaffUser:

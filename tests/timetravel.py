@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 
 import time_machine
 
@@ -58,6 +60,23 @@ def start_run_clock(moment: datetime) -> time_machine.travel:
     traveller = time_machine.travel(_destination(moment), tick=True)
     traveller.start()
     return traveller
+
+
+@contextmanager
+def later(by: timedelta) -> Iterator[None]:
+    """Run the block `by` later for the whole process: the service's clock and the limiter's
+    windows (core.limits counts in the store's time, not the service's) move together.
+
+    The service's clock follows the process unless a test froze it (`clock.frozen_at`); a frozen
+    one is moved by the same amount.
+    """
+    before = clock.now()
+    with time_machine.travel(_destination(datetime.now(UTC) + by), tick=True):
+        if clock.now() - before >= by / 2:
+            yield
+        else:
+            with clock.travelled(by):
+                yield
 
 
 def at_service_time(program: str, *args: str) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from certificate import history
 from certificate.models import Certificate, DonorTotals
-from core import clock
+from core import clock, limits
 from core.errors import ApiError
 from core.extensions import db
 from core.models import AuditEntry
@@ -279,36 +279,35 @@ def test_parallel_guesses_at_a_donation_number_are_checked_only_within_the_limit
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(guess, guesses))
-    limit = app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]
+    limit = limits.windows(history.HISTORY_CLAIM)[0].amount
     assert sorted(answers) == [422] * limit + [429] * (40 - limit)
     db.session.expire_all()
     assert failed_claims_audited() == limit
 
 
 def test_the_right_number_after_wrong_ones_claims_and_the_limit_returns_a_day_later(
-    client, app, imported
+    client, app, imported, time_machine
 ):
     donor, headers, rows = imported
-    limit = app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]
-    with clock.frozen_at(clock.now()):
-        for _ in range(limit - 1):
-            assert claim(client, headers, fresh_din()).status_code == 422
-        assert claim(client, headers, rows[0]["din"]).status_code == 200
-        # the right number gave its attempt back: one more wrong number is still checked
+    (window,) = limits.windows(history.HISTORY_CLAIM)
+    time_machine.move_to(clock.now(), tick=False)
+    for _ in range(window.amount - 1):
         assert claim(client, headers, fresh_din()).status_code == 422
-        refused = claim(client, headers, fresh_din())
-        assert refused.status_code == 429
-        assert refused.get_json()["code"] == "history_claim_too_many"
-        assert int(refused.headers["Retry-After"]) == timedelta(days=1).total_seconds()
-        with clock.travelled(timedelta(days=1)):  # past the access token's life: ask directly
-            with pytest.raises(ApiError) as a_day_later:
-                history.claim_history(donor, fresh_din())
+    assert claim(client, headers, rows[0]["din"]).status_code == 200
+    # the right number gave its count back: one more wrong number is still checked
+    assert claim(client, headers, fresh_din()).status_code == 422
+    refused = claim(client, headers, fresh_din())
+    assert refused.status_code == 429
+    assert refused.get_json()["code"] == "history_claim_too_many"
+    assert int(refused.headers["Retry-After"]) == window.get_expiry() == 24 * 3600
+    time_machine.shift(window.get_expiry())  # past the access token's life: ask directly
+    with pytest.raises(ApiError) as a_day_later:
+        history.claim_history(donor, fresh_din())
     assert a_day_later.value.code == "history_claim_failed"
 
 
 def test_a_malformed_donation_number_is_not_a_guess(client, app, imported):
     _, headers, _ = imported
-    limit = app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]
-    for _ in range(limit + 2):
+    for _ in range(limits.windows(history.HISTORY_CLAIM)[0].amount + 2):
         assert claim(client, headers, "not-a-din").status_code == 422
     assert claim(client, headers, fresh_din()).get_json()["code"] == "history_claim_failed"

@@ -6,7 +6,9 @@ import csv
 
 from sqlalchemy import func, select, text
 
+from certificate.history import HISTORY_CLAIM
 from certificate.models import Donation, DonorTotals
+from core import limits
 from core.extensions import db
 from core.ids import make_din
 from donors.models import Donor
@@ -146,7 +148,7 @@ def test_guessing_donation_numbers_is_bounded(app, client, sms, tmp_path):
     run_import(app, path)
     _, data = donor_record(client, sms, id_number=person, name="王小明")
     headers = bearer(data["tokens"]["access_token"])
-    limit = app.config["HISTORY_CLAIM_MAX_FAILURES_PER_DAY"]
+    limit = limits.windows(HISTORY_CLAIM)[0].amount
     for sequence in range(40, 40 + limit):
         wrong = client.post(
             "/api/v1/me/history-claims", json={"din": din(sequence)}, headers=headers

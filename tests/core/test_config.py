@@ -275,3 +275,12 @@ def test_a_setting_defined_twice_stops_the_start():
     twice = PackageSettings(defaults={"OTP_LENGTH": 8})
     with pytest.raises(ConfigError, match="OTP_LENGTH is defined twice"):
         load_config("testing", packages=[twice])
+
+
+@pytest.mark.parametrize(
+    "key", ["STAFF_LOGIN_LIMIT_PER_ADDRESS", "OTP_GUESS_LIMIT_PER_ADDRESS", "VERIFY_RATE_LIMIT"]
+)
+def test_a_limit_the_limiter_cannot_read_stops_the_start(key):
+    # Issue 13 item 5: every limit is the limiter's; a typo would answer 500 on its routes.
+    with pytest.raises(ConfigError, match=key):
+        load_config("testing", {key: "five a minute"})

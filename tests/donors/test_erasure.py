@@ -22,6 +22,7 @@ from notifications.models import OutboxMessage
 from tests.factories import bearer, donor_record, last_code, record, send_code
 from tests.factories.appointments import in_days, open_day, quick_donor
 from tests.factories.notifications import auth_headers, desk, messages_to
+from tests.timetravel import later
 
 
 def count(model, *where) -> int:
@@ -68,7 +69,7 @@ def test_erasure_leaves_no_health_answers_or_pending_messages_and_keeps_the_dona
     assert count(
         OutboxMessage, OutboxMessage.donor_id == donor.id, OutboxMessage.status == "pending"
     )
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         request_erasure(client, sms, data)
     assert count(QuestionnaireResponse, QuestionnaireResponse.donor_id == donor.id) == 0
     pending = [OutboxMessage.donor_id == donor.id, OutboxMessage.status == "pending"]
@@ -95,7 +96,7 @@ def test_an_erased_donors_places_pass_to_other_donors(client, sms, daytime):
         headers=auth_headers(waiting),
     )
     assert joined.status_code == 201, joined.get_json()
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         request_erasure(client, sms, data)
     assert [body for body in messages_to(sms, waiting) if "名额空出" in body]
 
@@ -116,7 +117,7 @@ def test_an_erased_donor_leaves_every_waiting_list(client, sms, daytime):
         headers=auth_headers(data),
     )
     assert joined.status_code == 201, joined.get_json()
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         request_erasure(client, sms, data)
     entry = db.session.get(WaitlistEntry, joined.get_json()["id"])
     assert entry.status == "left"
@@ -130,7 +131,7 @@ def test_erasure_ends_an_open_visit_and_refuses_a_code_fetched_before(client, sm
     assert (
         client.post("/api/v1/staff/checkins", json=scan, headers=bearer(staff)).status_code == 201
     )
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         fetched = client.get("/api/v1/me/checkin-code", headers=auth_headers(data))
         request_erasure(client, sms, data)
         scan = {"site_id": site.id, "code": fetched.get_json()["code"]}

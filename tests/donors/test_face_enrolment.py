@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select, text
 
-from core import clock
 from core.extensions import db
 from core.models import AuditEntry
 from donors import face_engine
@@ -25,6 +24,7 @@ from tests.factories import (
     staff_token,
 )
 from tests.factories.faces import b64, consent, enrol, photo, with_small_face, without_face
+from tests.timetravel import later
 
 
 @pytest.fixture
@@ -311,7 +311,7 @@ def test_withdrawing_with_nothing_enrolled_is_harmless(client, donor):
 def test_erasing_the_account_erases_the_face(client, sms, consenting):
     enrol(client, consenting["token"], "obama_1.jpg", keep_photo=True)
     number = consenting["data"]["plain"]["mobile"]
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         send_code(client, number)
         response = client.post(
             "/api/v1/me/erasure",

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from core import clock
 from core.extensions import db
 from core.models import AuditEntry
 from tests.factories import bearer, last_code, mobile, register_donor, send_code
+from tests.timetravel import later
 
 
 def test_a_donor_reads_their_own_profile(client, sms):
@@ -84,7 +84,7 @@ def test_the_new_mobile_must_not_belong_to_another_donor(client, sms):
     first = register_donor(client, sms)
     second = register_donor(client, sms)
     taken = first["plain"]["mobile"]
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         send_code(client, taken)
         response = client.post(
             "/api/v1/me/mobile",
@@ -97,7 +97,7 @@ def test_the_new_mobile_must_not_belong_to_another_donor(client, sms):
 
 def erase(client, sms, data):
     number = data["plain"]["mobile"]
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         send_code(client, number)
         return client.post(
             "/api/v1/me/erasure",

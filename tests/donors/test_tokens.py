@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from core import clock
 from tests.factories import bearer, register_donor
+from tests.timetravel import later
 
 
 def refresh(client, token):
@@ -75,7 +76,7 @@ def test_logout_of_one_session_keeps_the_others(client, sms):
     number = data["plain"]["mobile"]
     from tests.factories import last_code, send_code
 
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         send_code(client, number)
         other = client.post(
             "/api/v1/auth/login", json={"mobile": number, "code": last_code(sms, number)}

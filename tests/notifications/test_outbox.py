@@ -25,6 +25,7 @@ from tests.factories.notifications import (
     to,
     use_twilio,
 )
+from tests.timetravel import later
 
 
 def outbox(**where) -> list[OutboxMessage]:
@@ -217,15 +218,15 @@ def test_erasure_wipes_the_texts_that_name_the_donor_and_cancels_what_waits(clie
 
     site, token = desk(client)
     donor, data, _ = donor_who_gave(client, sms, site, token)
-    later = clock.now() + timedelta(hours=1)
+    due = clock.now() + timedelta(hours=1)
     (waiting,) = write(
         "birthday",
         [Draft(key="birthday:erase", donor=donor, context={"name": "张伟"})],
-        not_before=later,
-        expires_at=later + timedelta(hours=1),
+        not_before=due,
+        expires_at=due + timedelta(hours=1),
     )
     db.session.commit()
-    with clock.travelled(timedelta(minutes=2)):
+    with later(timedelta(minutes=2)):
         send_code(client, data["plain"]["mobile"])
         erased = client.post(
             "/api/v1/me/erasure",
