@@ -108,6 +108,8 @@ class BaseConfig:
     TRUSTED_PROXY_HOPS = 0
 
     RATELIMIT_STORAGE_URI = "memory://"  # production: redis://…
+    # A store that cannot be reached raises limits' StorageError: core.errors answers 503.
+    RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True}
     RATELIMIT_HEADERS_ENABLED = True
 
     # Region policies (policies/<region>.toml); a site or donor names its region.

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_smorest import Api
+from limits.errors import StorageError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -200,6 +201,13 @@ def register_error_handlers(app: Flask) -> None:
     def handle_database_unavailable(error: OperationalError) -> ResponseReturnValue:
         db.session.rollback()
         log.error("database error: %s", type(error.orig).__name__)
+        return error_body("service_unavailable", 503), 503
+
+    @app.errorhandler(StorageError)
+    def handle_limits_unavailable(error: StorageError) -> ResponseReturnValue:
+        """The limiter's store (Redis) cannot be reached: nothing is checked unlimited."""
+        db.session.rollback()
+        log.error("limiter store error: %s", type(error.storage_error).__name__)
         return error_body("service_unavailable", 503), 503
 
     @app.errorhandler(Exception)

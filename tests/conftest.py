@@ -34,6 +34,7 @@ from core.extensions import db, limiter
 from tests.factories.policies import copy_policies
 from tests.isolation import COMMITTED, committed, rolled_back
 from tests.pgserver import PostgresServer
+from tests.redisserver import RedisServer
 from tests.timetravel import WORKER_START, run_start, start_run_clock
 
 DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]
@@ -96,6 +97,14 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """Debian's redis-server on loopback, for this test process (Celery's broker, the limiter)."""
+    server = RedisServer().start()
     yield server
     server.stop()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -27,7 +27,7 @@ class PostgresServer:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="donor-pg-"))
         self.data = self.base / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             user = pwd.getpwnam("postgres")

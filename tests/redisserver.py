@@ -13,11 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.pgserver import free_port
 
 
 def ensure_redis_server() -> str:
@@ -39,7 +35,7 @@ def ensure_redis_server() -> str:
 class RedisServer:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="donor-redis-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen | None = None
 
     @property

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from app import create_app
 from core.extensions import db
-from tests.pgserver import _free_port
+from tests.pgserver import free_port
 
 
 def test_healthz_answers_ok(client):
@@ -22,7 +22,7 @@ def test_readyz_answers_ready_when_the_database_answers(client):
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     app = create_app(
         {
             "APP_ENV": "testing",

@@ -1,4 +1,4 @@
-"""Fixtures of the notification tests: a Twilio stub, a Redis server (`daytime` is shared, in
+"""Fixtures of the notification tests: a Twilio stub (`daytime` and `redis_server` are shared, in
 tests/conftest.py)."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import pytest
 from flask import Flask
 
 from tests.factories.notifications import use_twilio
-from tests.redisserver import RedisServer
 from tests.twiliostub import TwilioStub
 
 
@@ -25,10 +24,3 @@ def twilio(app: Flask, twilio_stub: TwilioStub, monkeypatch) -> TwilioStub:
     """The app sends through the real twilio client, to the stub."""
     use_twilio(app, twilio_stub, monkeypatch)
     return twilio_stub
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
