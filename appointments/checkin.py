@@ -290,7 +290,7 @@ def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
         "donation_id": visit.donation_id,
         "donor": donor,
         "eligibility": eligibility_for_all_kinds(donor, today, policy),
-        "questionnaire": questionnaire.staff_summary(response),
+        "questionnaire": questionnaire.form_at_visit(response),
         "booking": booking,
     }
 

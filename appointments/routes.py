@@ -217,7 +217,7 @@ def leave_waitlist(entry_id: int):
 @answers(409)
 def current_form():
     """The health form in force, as this donor is asked it, with the consent to sign."""
-    return questionnaire.form_view(current_donor())
+    return questionnaire.form_for(current_donor())
 
 
 @bp.get("/questionnaires")
@@ -228,7 +228,7 @@ def questionnaire_editions(query: dict[str, Any]):
     """Every edition of the health form, newest first: its questions with their answer codes, the
     deferral a yes leads to, who is asked and whether a date goes with the yes."""
     region = query.get("region") or (current_donor().region if caller().role == DONOR else None)
-    editions = questionnaire.editions_view(region, query.get("on"))
+    editions = questionnaire.editions_of(region, query.get("on"))
     return paginate(editions, query["page"], query["per_page"])
 
 
@@ -241,7 +241,7 @@ def sign_form(body: dict[str, Any]):
     donor = current_donor()
     response = questionnaire.sign(donor, body, request.remote_addr or "", _user_agent())
     db.session.commit()
-    return questionnaire.donor_view(donor, response)
+    return questionnaire.own_signed_form(donor, response)
 
 
 def _user_agent() -> str:
@@ -264,7 +264,7 @@ def my_form():
     response = questionnaire.latest_response(donor.id)
     if response is None:
         raise ApiError("questionnaire_not_found", 404)
-    return questionnaire.donor_view(donor, response)
+    return questionnaire.own_signed_form(donor, response)
 
 
 # ---------------------------------------------------------------- check-in code (donor)
