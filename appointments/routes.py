@@ -325,9 +325,8 @@ def check_in(body: dict[str, Any]):
     """
     id_number = body["id_number"].number if "id_number" in body else None
     visit, new = checkin.check_in(caller(), body["site_id"], body.get("code"), id_number)
-    view = checkin.visit_view(visit, caller())
     db.session.commit()
-    return view, 201 if new else 200
+    return visit, 201 if new else 200
 
 
 @bp.get("/staff/visits")
@@ -352,9 +351,9 @@ def site_visits(query: dict[str, Any]):
 @bp.response(200, schemas.VisitSchema)
 def site_visit(visit_id: int):
     """One visit at a site you serve, with the donor's answers (the access is logged)."""
-    view = checkin.visit_view(checkin.staff_visit(caller(), visit_id), caller())
+    visit = checkin.visit_at_desk(caller(), visit_id)
     db.session.commit()
-    return view
+    return visit
 
 
 @bp.post("/staff/visits/<int:visit_id>/close")
@@ -363,11 +362,9 @@ def site_visit(visit_id: int):
 @bp.response(200, schemas.VisitSchema)
 def close_visit(body: dict[str, Any], visit_id: int):
     """End a visit without a donation (deferred at screening, left)."""
-    visit = checkin.staff_visit(caller(), visit_id)
-    checkin.close_visit(visit, body["outcome"], caller().principal_id)
-    view = checkin.visit_view(visit, caller())
+    visit = checkin.close_at_desk(caller(), visit_id, body["outcome"])
     db.session.commit()
-    return view
+    return visit
 
 
 staff_face_limit = limit_per_caller("FACE_STAFF_RATE_LIMIT")

@@ -61,10 +61,10 @@ def _kind_name(obj: Any) -> str:
     return donation_rules(policy_for(obj.site.region)).kind_name(obj.kind)
 
 
-def _donation_reaction() -> fields.Function:
+def _donation_reaction(donation_id: str = "donation_id") -> fields.Function:
     """The reaction recorded on the visit's donation: severity only, never the note."""
     return fields.Function(
-        lambda visit: reaction_severity(ma.utils.get_value(visit, "donation_id")),
+        lambda visit: reaction_severity(ma.utils.get_value(visit, donation_id)),
         allow_none=True,
         metadata={
             "description": "the reaction recorded on the visit's donation: "
@@ -525,24 +525,29 @@ class CountsSchema(ma.Schema):
 
 
 class VisitSchema(ma.Schema):
-    id = fields.Integer()
-    site_id = fields.Integer()
-    day = Date()
-    status = fields.String(metadata={"description": ", ".join(VISIT_STATUSES)})
-    method = fields.String(metadata={"description": "qr or id_number"})
-    opened_at = LocalDateTime()
-    closed_at = LocalDateTime(allow_none=True)
-    outcome = fields.String(allow_none=True)
+    """A `VisitAtDesk`."""
+
+    id = fields.Integer(attribute="visit.id")
+    site_id = fields.Integer(attribute="visit.site_id")
+    day = Date(attribute="visit.day")
+    status = fields.String(
+        attribute="visit.status", metadata={"description": ", ".join(VISIT_STATUSES)}
+    )
+    method = fields.String(attribute="visit.method", metadata={"description": "qr or id_number"})
+    opened_at = LocalDateTime(attribute="visit.opened_at")
+    closed_at = LocalDateTime(attribute="visit.closed_at", allow_none=True)
+    outcome = fields.String(attribute="visit.outcome", allow_none=True)
     face_verified_at = LocalDateTime(
+        attribute="visit.face_verified_at",
         allow_none=True,
         metadata={"description": "when a face check showed the donor's own face, live"},
     )
-    donation_id = fields.Integer(allow_none=True)
-    donation_reaction = _donation_reaction()
-    donor = fields.Nested(StaffDonorViewSchema)
+    donation_id = fields.Integer(attribute="visit.donation_id", allow_none=True)
+    donation_reaction = _donation_reaction("visit.donation_id")
+    donor = fields.Nested(StaffDonorViewSchema, attribute="visit.donor")
     eligibility = fields.List(fields.Nested(EligibilitySchema))
     questionnaire = fields.Nested(StaffQuestionnaireSchema)
-    booking = fields.Nested(VisitBookingSchema, allow_none=True)
+    booking = fields.Nested(VisitBookingSchema, attribute="visit.booking", allow_none=True)
 
 
 class VisitListItemSchema(ma.Schema):
