@@ -62,7 +62,16 @@ CHECKIN_TOKEN_TYPE = "checkin+jwt"
 CODE_ID_LENGTH = 22  # hex characters of a rotation step's jti: 88 bits
 
 
-def issue_code(donor: Donor) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CheckinCode:
+    """The donor's check-in code for now, for the app to draw as a QR code until it expires."""
+
+    code: str  # compact JWS naming only the donor's internal id, a jti and the expiry
+    expires_at: datetime
+    expires_in: int  # seconds from now
+
+
+def issue_code(donor: Donor) -> CheckinCode:
     """The donor's code for now; the app fetches another before it expires.
 
     Codes rotate every half of their life: every fetch within one step gets the same code (its
@@ -81,11 +90,7 @@ def issue_code(donor: Donor) -> dict[str, Any]:
     claims = {"sub": str(donor.id), "jti": jti, "exp": expires}
     token = keyring().sign(claims, CHECKIN_TOKEN_TYPE)
     expires_at = datetime.fromtimestamp(expires, UTC)
-    return {
-        "code": token,
-        "expires_at": expires_at,
-        "expires_in": max(int((expires_at - clock.now()).total_seconds()), 0),
-    }
+    return CheckinCode(token, expires_at, max(int((expires_at - clock.now()).total_seconds()), 0))
 
 
 def _invalid() -> ApiError:

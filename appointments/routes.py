@@ -281,9 +281,9 @@ def checkin_code():
 
 def _qr_code(image_format: str) -> Response:
     code = checkin.issue_code(current_donor())
-    expires = clock.to_local(code["expires_at"]).isoformat()
+    expires = clock.to_local(code.expires_at).isoformat()
     headers = {**NO_STORE, "Expires-At": expires}
-    return qr_response(code["code"], image_format, headers=headers, cached=True)
+    return qr_response(code.code, image_format, headers=headers, cached=True)
 
 
 @bp.get("/me/checkin-code/qr.png")

@@ -460,6 +460,8 @@ class StaffQuestionnaireSchema(QuestionnaireResponseSchema):
 
 
 class CheckinCodeSchema(ma.Schema):
+    """A `CheckinCode`."""
+
     code = fields.String(metadata={"description": "what the QR code holds (compact JWS)"})
     expires_at = LocalDateTime()
     expires_in = fields.Integer(metadata={"description": "seconds; fetch a new code before"})
