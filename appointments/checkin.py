@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -34,10 +35,12 @@ from appointments.models import (
     VISIT_OPEN,
     Booking,
     CheckinCodeUse,
+    QuestionnaireResponse,
     Visit,
 )
+from appointments.questionnaire import NoSignedForm, SignedForm
 from appointments.rules import booking_rules
-from certificate.eligibility import eligibility_for_all_kinds
+from certificate.eligibility import Eligibility, eligibility_for_all_kinds
 from certificate.models import Donation
 from certificate.services import audit_staff_access
 from certificate.visits import VisitRef
@@ -59,7 +62,16 @@ CHECKIN_TOKEN_TYPE = "checkin+jwt"
 CODE_ID_LENGTH = 22  # hex characters of a rotation step's jti: 88 bits
 
 
-def issue_code(donor: Donor) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CheckinCode:
+    """The donor's check-in code for now, for the app to draw as a QR code until it expires."""
+
+    code: str  # compact JWS naming only the donor's internal id, a jti and the expiry
+    expires_at: datetime
+    expires_in: int  # seconds from now
+
+
+def issue_code(donor: Donor) -> CheckinCode:
     """The donor's code for now; the app fetches another before it expires.
 
     Codes rotate every half of their life: every fetch within one step gets the same code (its
@@ -78,11 +90,7 @@ def issue_code(donor: Donor) -> dict[str, Any]:
     claims = {"sub": str(donor.id), "jti": jti, "exp": expires}
     token = keyring().sign(claims, CHECKIN_TOKEN_TYPE)
     expires_at = datetime.fromtimestamp(expires, UTC)
-    return {
-        "code": token,
-        "expires_at": expires_at,
-        "expires_in": max(int((expires_at - clock.now()).total_seconds()), 0),
-    }
+    return CheckinCode(token, expires_at, max(int((expires_at - clock.now()).total_seconds()), 0))
 
 
 def _invalid() -> ApiError:
@@ -106,11 +114,10 @@ def _read_code(code: str) -> tuple[Donor, str, datetime]:
 
 def check_in(
     staff: Caller, site_id: int, code: str | None, id_number: str | None
-) -> tuple[Visit, bool]:
-    """Open today's visit at a site the caller serves, by scanned code or ID number.
-
-    A donor already checked in there today gets the same visit back (`False`: not new).
-    """
+) -> tuple[VisitAtDesk, bool]:
+    """Open today's visit at a site the caller serves, by scanned code or ID number, and hand it
+    to the caller. A donor already checked in there today gets the same visit back (`False`:
+    not new)."""
     site = require_site(staff, site_id)
     donor: Donor | None
     if code is not None:
@@ -133,7 +140,8 @@ def check_in(
         if donor is None or donor.status != DONOR_ACTIVE:
             raise ApiError("donor_not_found", 404)
         method = "id_number"
-    return _open_visit(staff, site, donor, method)
+    visit, new = _open_visit(staff, site, donor, method)
+    return _at_desk(staff, visit), new
 
 
 def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> tuple[Visit, bool]:
@@ -254,7 +262,7 @@ def identify_at_site(staff: Caller, site_id: int, frames: Sequence[bytes]) -> fa
     return faces.identify_face(candidates, frames, actor=staff, site_id=site.id)
 
 
-def _questionnaire_of(visit: Visit):
+def _questionnaire_of(visit: Visit) -> QuestionnaireResponse | None:
     """The answers attached at check-in, or for an open visit those signed since."""
     if visit.questionnaire_response is not None:
         return visit.questionnaire_response
@@ -263,11 +271,18 @@ def _questionnaire_of(visit: Visit):
     return None
 
 
-def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
-    """What staff at the site see: masked identity, blood group, eligibility, form, booking."""
-    donor = visit.donor
-    today = clock.local_today()
-    policy = policy_for(visit.site.region)
+@dataclass(frozen=True)
+class VisitAtDesk:
+    """What staff at the site see of a visit: the visit with the donor (masked) and the booking,
+    the donor's eligibility today, and the health form that counts for it."""
+
+    visit: Visit
+    eligibility: list[Eligibility]
+    questionnaire: SignedForm | NoSignedForm
+
+
+def _at_desk(staff: Caller, visit: Visit) -> VisitAtDesk:
+    """The visit handed to staff at its site; their reading the donor's answers is recorded."""
     response = _questionnaire_of(visit)
     if response is not None:
         audit.record(
@@ -276,23 +291,24 @@ def visit_view(visit: Visit, staff: Caller) -> dict[str, Any]:
             target=("questionnaire", response.id),
             details={"visit": visit.id},
         )
-    booking = visit.booking
-    return {
-        "id": visit.id,
-        "site_id": visit.site_id,
-        "day": visit.day,
-        "status": visit.status,
-        "method": visit.method,
-        "opened_at": visit.opened_at,
-        "closed_at": visit.closed_at,
-        "outcome": visit.outcome,
-        "face_verified_at": visit.face_verified_at,
-        "donation_id": visit.donation_id,
-        "donor": donor,
-        "eligibility": eligibility_for_all_kinds(donor, today, policy),
-        "questionnaire": questionnaire.staff_summary(response),
-        "booking": booking,
-    }
+    policy = policy_for(visit.site.region)
+    return VisitAtDesk(
+        visit,
+        eligibility_for_all_kinds(visit.donor, clock.local_today(), policy),
+        questionnaire.form_at_visit(response),
+    )
+
+
+def visit_at_desk(staff: Caller, visit_id: int) -> VisitAtDesk:
+    """One visit at a site the caller serves, with the donor's answers."""
+    return _at_desk(staff, staff_visit(staff, visit_id))
+
+
+def close_at_desk(staff: Caller, visit_id: int, outcome: str) -> VisitAtDesk:
+    """Staff end a visit at their site without a donation (deferred at screening, left)."""
+    visit = staff_visit(staff, visit_id)
+    close_visit(visit, outcome, staff.principal_id)
+    return _at_desk(staff, visit)
 
 
 # ---------------------------------------------------------------- donations

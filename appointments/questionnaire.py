@@ -18,13 +18,13 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, delete, select, update
 
 from appointments.models import ACTIVE_BOOKING, Booking, QuestionnaireResponse, Visit
-from appointments.rules import QuestionnaireEdition, booking_rules, questionnaires
+from appointments.rules import Question, QuestionnaireEdition, booking_rules, questionnaires
 from certificate.policy import donation_rules
 from core import audit, clock
 from core.errors import ApiError, prefers_english
@@ -70,29 +70,45 @@ def current_edition(donor: Donor, on: date | None = None) -> QuestionnaireEditio
         raise ApiError("questionnaire_not_in_force", 409) from None
 
 
-def form_view(donor: Donor) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AskedQuestion:
+    """A question as a form asks it on a day: with the date a "yes" goes with, if any."""
+
+    question: Question
+    prompt: DatePrompt | None
+
+    @property
+    def date_asked(self) -> bool:
+        return self.prompt is not None
+
+    @property
+    def date_required(self) -> bool:
+        return self.prompt is not None and self.prompt.required
+
+
+@dataclass(frozen=True)
+class AskedForm:
+    """An edition of the region's health form with its questions as asked (the current one, or
+    any edition a client reads to build or read the form offline)."""
+
+    edition: QuestionnaireEdition
+    region: str
+    questions: tuple[AskedQuestion, ...]
+    in_force: bool
+    source: str
+
+
+def form_for(donor: Donor) -> AskedForm:
     """The current form as this donor is asked it (some questions are for women only)."""
     today = clock.local_today()
     edition = current_edition(donor, today)
     policy = policy_for(donor.region)
-    english = prefers_english()
-    questions = []
-    for question in edition.questions_for(donor.sex):
-        prompt = _prompt(policy, question.defers, today)
-        questions.append(
-            {
-                "code": question.code,
-                "text": question.text_en if english else question.text_zh,
-                "date_prompt": (prompt.en if english else prompt.zh) if prompt else None,
-                "date_required": bool(prompt and prompt.required),
-            }
-        )
-    return {
-        "version": edition.version,
-        "region": donor.region,
-        "questions": questions,
-        "consent": edition.consent_en if english else edition.consent_zh,
-    }
+    questions = tuple(
+        AskedQuestion(question, _prompt(policy, question.defers, today))
+        for question in edition.questions_for(donor.sex)
+    )
+    source = questionnaires(donor.region).source
+    return AskedForm(edition, donor.region, questions, in_force=True, source=source)
 
 
 def _asked_on(edition: QuestionnaireEdition, today: date) -> date:
@@ -105,7 +121,7 @@ def _asked_on(edition: QuestionnaireEdition, today: date) -> date:
     return today
 
 
-def editions_view(region: str | None, on: date | None = None) -> list[dict[str, Any]]:
+def editions_of(region: str | None, on: date | None = None) -> list[AskedForm]:
     """The region's health-form editions, newest first (only the one in force on `on`, if
     given): each question's code, text, the deferral code a "yes" records, who is asked it and
     whether a date goes with the yes. What a client needs to build or read the form offline."""
@@ -113,42 +129,30 @@ def editions_view(region: str | None, on: date | None = None) -> list[dict[str, 
     if region not in regions():
         raise ApiError("region_unknown", 422, errors={"region": ["region_unknown"]})
     policy, forms = policy_for(region), questionnaires(region)
-    today, english = clock.local_today(), prefers_english()
-    views = []
-    for edition in sorted(forms.editions, key=lambda e: e.effective_from, reverse=True):
-        if on is not None and not edition.covers(on):
-            continue
-        asked_on = _asked_on(edition, today)
-        questions = []
-        for question in edition.questions:
-            try:
-                prompt = _prompt(policy, question.defers, asked_on)
-            except (KeyError, PolicyUndecided):
-                prompt = None
-            questions.append(
-                {
-                    "code": question.code,
-                    "text": question.text_en if english else question.text_zh,
-                    "defers": question.defers,
-                    "only_sex": question.only_sex,
-                    "date_asked": prompt is not None,
-                    "date_required": bool(prompt and prompt.required),
-                    "date_prompt": (prompt.en if english else prompt.zh) if prompt else None,
-                }
-            )
-        views.append(
-            {
-                "version": edition.version,
-                "region": region,
-                "effective_from": edition.effective_from,
-                "effective_to": edition.effective_to,
-                "in_force": edition.covers(today),
-                "consent": edition.consent_en if english else edition.consent_zh,
-                "questions": questions,
-                "source": forms.source,
-            }
-        )
-    return views
+    today = clock.local_today()
+    editions = sorted(forms.editions, key=lambda e: e.effective_from, reverse=True)
+    return [
+        _edition_as_read(policy, edition, region, today, forms.source)
+        for edition in editions
+        if on is None or edition.covers(on)
+    ]
+
+
+def _edition_as_read(
+    policy: RegionPolicy, edition: QuestionnaireEdition, region: str, today: date, source: str
+) -> AskedForm:
+    """Every question of an edition, with the date prompts of the day it is (or was) asked on.
+
+    A past or coming edition may name a rule its day's standard lacks: no date prompt then."""
+    asked_on = _asked_on(edition, today)
+    questions = []
+    for question in edition.questions:
+        try:
+            prompt = _prompt(policy, question.defers, asked_on)
+        except (KeyError, PolicyUndecided):
+            prompt = None
+        questions.append(AskedQuestion(question, prompt))
+    return AskedForm(edition, region, tuple(questions), edition.covers(today), source)
 
 
 def _check_answers(
@@ -343,30 +347,50 @@ def valid_response(donor: Donor, at: datetime | None = None) -> QuestionnaireRes
     return response
 
 
-def response_view(response: QuestionnaireResponse, *, with_answers: bool) -> dict[str, Any]:
-    """The signed record; the answers themselves only for the donor or the check-in site."""
+@dataclass(frozen=True)
+class SignedForm:
+    """A signed health form as the donor, or staff at the site of the donor's visit, read it: the
+    record, the answers as signed with their questions' texts, and what they meant that day."""
+
+    response: QuestionnaireResponse
+    document: dict[str, Any]  # the signed answer document: answers, consent, nonce
+    result: dict[str, Any]  # what the answers meant on the day they were signed
+    edition: QuestionnaireEdition | None  # None once the policy no longer lists it
+    status: ClassVar[str] = "valid"  # staff's word for a form that counts for the visit
+
+    @property
+    def intact(self) -> bool:
+        """The stored answers still match the hash signed."""
+        return hashlib.sha256(canonical(self.document)).hexdigest() == self.response.answers_sha256
+
+    @property
+    def answers(self) -> list[dict[str, Any]]:
+        """The answers as signed, each with its question's text in the reader's language."""
+        english = prefers_english()
+        questions = self.edition.questions if self.edition is not None else ()
+        texts = {q.code: q.text_en if english else q.text_zh for q in questions}
+        answers = self.document["answers"]
+        return [{**answer, "text": texts.get(answer["code"])} for answer in answers]
+
+
+@dataclass(frozen=True)
+class OwnSignedForm(SignedForm):
+    """The donor's own signed form, and whether it defers the kind they are booked for."""
+
+    booking_affected: bool
+
+
+@dataclass(frozen=True)
+class NoSignedForm:
+    """No form signed recently enough to count for the visit: staff see only that."""
+
+    status: str = "missing"
+
+
+def signed_form(response: QuestionnaireResponse) -> SignedForm:
     stored = json.loads(response.answers)
-    document = stored["document"]
-    view: dict[str, Any] = {
-        "id": response.id,
-        "version": response.version,
-        "signed_at": response.signed_at,
-        "answers_sha256": response.answers_sha256,
-        "intact": hashlib.sha256(canonical(document)).hexdigest() == response.answers_sha256,
-        "result": stored["result"],
-    }
-    if with_answers:
-        edition = questionnaires(response.region).edition(response.version)
-        texts = {}
-        if edition is not None:
-            english = prefers_english()
-            texts = {q.code: q.text_en if english else q.text_zh for q in edition.questions}
-        view["answers"] = [
-            {**answer, "text": texts.get(answer["code"])} for answer in document["answers"]
-        ]
-        view["ip"] = response.ip
-        view["user_agent"] = response.user_agent
-    return view
+    edition = questionnaires(response.region).edition(response.version)
+    return SignedForm(response, stored["document"], stored["result"], edition)
 
 
 def booking_affected(donor: Donor, result: dict[str, Any]) -> bool:
@@ -382,14 +406,17 @@ def booking_affected(donor: Donor, result: dict[str, Any]) -> bool:
     return False
 
 
-def donor_view(donor: Donor, response: QuestionnaireResponse) -> dict[str, Any]:
-    view = response_view(response, with_answers=True)
-    view["booking_affected"] = booking_affected(donor, view["result"])
-    return view
+def own_signed_form(donor: Donor, response: QuestionnaireResponse) -> OwnSignedForm:
+    form = signed_form(response)
+    return OwnSignedForm(
+        form.response,
+        form.document,
+        form.result,
+        form.edition,
+        booking_affected=booking_affected(donor, form.result),
+    )
 
 
-def staff_summary(response: QuestionnaireResponse | None) -> dict[str, Any]:
-    """The status staff see at check-in, answers included (they serve the donor's site)."""
-    if response is None:
-        return {"status": "missing"}
-    return {"status": "valid", **response_view(response, with_answers=True)}
+def form_at_visit(response: QuestionnaireResponse | None) -> SignedForm | NoSignedForm:
+    """What staff see of the form at check-in, answers included (they serve the donor's site)."""
+    return signed_form(response) if response is not None else NoSignedForm()

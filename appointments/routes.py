@@ -218,7 +218,7 @@ def leave_waitlist(entry_id: int):
 @answers(409)
 def current_form():
     """The health form in force, as this donor is asked it, with the consent to sign."""
-    return questionnaire.form_view(current_donor())
+    return questionnaire.form_for(current_donor())
 
 
 @bp.get("/questionnaires")
@@ -229,7 +229,7 @@ def questionnaire_editions(query: dict[str, Any]):
     """Every edition of the health form, newest first: its questions with their answer codes, the
     deferral a yes leads to, who is asked and whether a date goes with the yes."""
     region = query.get("region") or (current_donor().region if caller().role == DONOR else None)
-    editions = questionnaire.editions_view(region, query.get("on"))
+    editions = questionnaire.editions_of(region, query.get("on"))
     return paginate(editions, query["page"], query["per_page"])
 
 
@@ -242,7 +242,7 @@ def sign_form(body: dict[str, Any]):
     donor = current_donor()
     response = questionnaire.sign(donor, body, request.remote_addr or "", _user_agent())
     db.session.commit()
-    return questionnaire.donor_view(donor, response)
+    return questionnaire.own_signed_form(donor, response)
 
 
 def _user_agent() -> str:
@@ -265,7 +265,7 @@ def my_form():
     response = questionnaire.latest_response(donor.id)
     if response is None:
         raise ApiError("questionnaire_not_found", 404)
-    return questionnaire.donor_view(donor, response)
+    return questionnaire.own_signed_form(donor, response)
 
 
 # ---------------------------------------------------------------- check-in code (donor)
@@ -282,9 +282,9 @@ def checkin_code():
 
 def _qr_code(image_format: str) -> Response:
     code = checkin.issue_code(current_donor())
-    expires = clock.to_local(code["expires_at"]).isoformat()
+    expires = clock.to_local(code.expires_at).isoformat()
     headers = {**NO_STORE, "Expires-At": expires}
-    return qr_response(code["code"], image_format, headers=headers, cached=True)
+    return qr_response(code.code, image_format, headers=headers, cached=True)
 
 
 @bp.get("/me/checkin-code/qr.png")
@@ -326,9 +326,8 @@ def check_in(body: dict[str, Any]):
     """
     id_number = body["id_number"].number if "id_number" in body else None
     visit, new = checkin.check_in(caller(), body["site_id"], body.get("code"), id_number)
-    view = checkin.visit_view(visit, caller())
     db.session.commit()
-    return view, 201 if new else 200
+    return visit, 201 if new else 200
 
 
 @bp.get("/staff/visits")
@@ -353,9 +352,9 @@ def site_visits(query: dict[str, Any]):
 @bp.response(200, schemas.VisitSchema)
 def site_visit(visit_id: int):
     """One visit at a site you serve, with the donor's answers (the access is logged)."""
-    view = checkin.visit_view(checkin.staff_visit(caller(), visit_id), caller())
+    visit = checkin.visit_at_desk(caller(), visit_id)
     db.session.commit()
-    return view
+    return visit
 
 
 @bp.post("/staff/visits/<int:visit_id>/close")
@@ -364,11 +363,9 @@ def site_visit(visit_id: int):
 @bp.response(200, schemas.VisitSchema)
 def close_visit(body: dict[str, Any], visit_id: int):
     """End a visit without a donation (deferred at screening, left)."""
-    visit = checkin.staff_visit(caller(), visit_id)
-    checkin.close_visit(visit, body["outcome"], caller().principal_id)
-    view = checkin.visit_view(visit, caller())
+    visit = checkin.close_at_desk(caller(), visit_id, body["outcome"])
     db.session.commit()
-    return view
+    return visit
 
 
 staff_face_limit = limit_per_caller("FACE_STAFF_RATE_LIMIT")

@@ -26,12 +26,14 @@ from appointments.models import (
     VISIT_OPEN,
 )
 from appointments.places import change_until
+from appointments.questionnaire import AskedForm, AskedQuestion
 from appointments.waitlist import position_in_line, shown_entry_status
 from certificate.models import REACTION_SEVERITIES
 from certificate.policy import donation_rules
 from certificate.schemas import EligibilitySchema, StaffDonorViewSchema
 from certificate.services import reaction_severity
 from core import clock
+from core.i18n import prefers_english
 from core.masking import mask_id_number, mask_name
 from core.policy import policy_for
 from core.schemas import (
@@ -59,10 +61,10 @@ def _kind_name(obj: Any) -> str:
     return donation_rules(policy_for(obj.site.region)).kind_name(obj.kind)
 
 
-def _donation_reaction() -> fields.Function:
+def _donation_reaction(donation_id: str = "donation_id") -> fields.Function:
     """The reaction recorded on the visit's donation: severity only, never the note."""
     return fields.Function(
-        lambda visit: reaction_severity(ma.utils.get_value(visit, "donation_id")),
+        lambda visit: reaction_severity(ma.utils.get_value(visit, donation_id)),
         allow_none=True,
         metadata={
             "description": "the reaction recorded on the visit's donation: "
@@ -366,20 +368,46 @@ WaitlistPageSchema = page_of(WaitlistEntrySchema, "WaitlistPage")
 # ---------------------------------------------------------------- health form
 
 
+def _in_language(zh: str, en: str) -> str:
+    """The policy's own wording, in the reader's language."""
+    return en if prefers_english() else zh
+
+
+def _question_text(asked: AskedQuestion) -> str:
+    return _in_language(asked.question.text_zh, asked.question.text_en)
+
+
+def _date_prompt(asked: AskedQuestion) -> str | None:
+    return _in_language(asked.prompt.zh, asked.prompt.en) if asked.prompt else None
+
+
+def _consent(form: AskedForm) -> str:
+    return _in_language(form.edition.consent_zh, form.edition.consent_en)
+
+
 class QuestionSchema(ma.Schema):
-    code = fields.String()
-    text = fields.String()
-    date_prompt = fields.String(
-        allow_none=True, metadata={"description": "the date to give with a yes; null: none"}
+    """An `AskedQuestion` of the form a donor answers."""
+
+    code = fields.String(attribute="question.code")
+    text = computed(fields.String(), _question_text)
+    date_prompt = computed(
+        fields.String(
+            allow_none=True, metadata={"description": "the date to give with a yes; null: none"}
+        ),
+        _date_prompt,
     )
     date_required = fields.Boolean()
 
 
 class QuestionnaireFormSchema(ma.Schema):
-    version = fields.String()
+    """The current `AskedForm` as its donor is asked it."""
+
+    version = fields.String(attribute="edition.version")
     region = fields.String()
     questions = fields.List(fields.Nested(QuestionSchema))
-    consent = fields.String(metadata={"description": "the consent the donor signs"})
+    consent = computed(
+        fields.String(metadata={"description": "the consent the donor signs"}), _consent
+    )
 
 
 class StrictBoolean(fields.Boolean):
@@ -406,21 +434,25 @@ class QuestionnaireSubmitSchema(StrictSchema):
 
 
 class QuestionnaireResponseSchema(ma.Schema):
-    id = fields.Integer()
-    version = fields.String()
-    signed_at = LocalDateTime()
-    answers_sha256 = fields.String()
+    """A `SignedForm`; `booking_affected` only for its donor (an `OwnSignedForm`)."""
+
+    id = fields.Integer(attribute="response.id")
+    version = fields.String(attribute="response.version")
+    signed_at = LocalDateTime(attribute="response.signed_at")
+    answers_sha256 = fields.String(attribute="response.answers_sha256")
     intact = fields.Boolean(metadata={"description": "the stored answers still match the hash"})
     result = fields.Dict(metadata={"description": "outcome, deferrals with dates, kinds"})
     answers = fields.List(fields.Dict())
-    ip = fields.String()
-    user_agent = fields.String()
+    ip = fields.String(attribute="response.ip")
+    user_agent = fields.String(attribute="response.user_agent")
     booking_affected = fields.Boolean(
         metadata={"description": "true: the answers defer the booked kind past its day"}
     )
 
 
 class StaffQuestionnaireSchema(QuestionnaireResponseSchema):
+    """A `SignedForm` at a visit, or a `NoSignedForm` (its status alone)."""
+
     status = fields.String(metadata={"description": "valid, or missing"})
 
 
@@ -428,6 +460,8 @@ class StaffQuestionnaireSchema(QuestionnaireResponseSchema):
 
 
 class CheckinCodeSchema(ma.Schema):
+    """A `CheckinCode`."""
+
     code = fields.String(metadata={"description": "what the QR code holds (compact JWS)"})
     expires_at = LocalDateTime()
     expires_in = fields.Integer(metadata={"description": "seconds; fetch a new code before"})
@@ -493,24 +527,29 @@ class CountsSchema(ma.Schema):
 
 
 class VisitSchema(ma.Schema):
-    id = fields.Integer()
-    site_id = fields.Integer()
-    day = Date()
-    status = fields.String(metadata={"description": ", ".join(VISIT_STATUSES)})
-    method = fields.String(metadata={"description": "qr or id_number"})
-    opened_at = LocalDateTime()
-    closed_at = LocalDateTime(allow_none=True)
-    outcome = fields.String(allow_none=True)
+    """A `VisitAtDesk`."""
+
+    id = fields.Integer(attribute="visit.id")
+    site_id = fields.Integer(attribute="visit.site_id")
+    day = Date(attribute="visit.day")
+    status = fields.String(
+        attribute="visit.status", metadata={"description": ", ".join(VISIT_STATUSES)}
+    )
+    method = fields.String(attribute="visit.method", metadata={"description": "qr or id_number"})
+    opened_at = LocalDateTime(attribute="visit.opened_at")
+    closed_at = LocalDateTime(attribute="visit.closed_at", allow_none=True)
+    outcome = fields.String(attribute="visit.outcome", allow_none=True)
     face_verified_at = LocalDateTime(
+        attribute="visit.face_verified_at",
         allow_none=True,
         metadata={"description": "when a face check showed the donor's own face, live"},
     )
-    donation_id = fields.Integer(allow_none=True)
-    donation_reaction = _donation_reaction()
-    donor = fields.Nested(StaffDonorViewSchema)
+    donation_id = fields.Integer(attribute="visit.donation_id", allow_none=True)
+    donation_reaction = _donation_reaction("visit.donation_id")
+    donor = fields.Nested(StaffDonorViewSchema, attribute="visit.donor")
     eligibility = fields.List(fields.Nested(EligibilitySchema))
     questionnaire = fields.Nested(StaffQuestionnaireSchema)
-    booking = fields.Nested(VisitBookingSchema, allow_none=True)
+    booking = fields.Nested(VisitBookingSchema, attribute="visit.booking", allow_none=True)
 
 
 class VisitListItemSchema(ma.Schema):
@@ -558,29 +597,38 @@ class QuestionnaireEditionQuerySchema(PageQuerySchema):
 
 
 class EditionQuestionSchema(ma.Schema):
-    code = fields.String(metadata={"description": "the answer's code in POST /me/questionnaire"})
-    text = fields.String()
+    """An `AskedQuestion` of any edition, with what a client needs to build the form offline."""
+
+    code = fields.String(
+        attribute="question.code",
+        metadata={"description": "the answer's code in POST /me/questionnaire"},
+    )
+    text = computed(fields.String(), _question_text)
     defers = fields.String(
+        attribute="question.defers",
         metadata={
             "description": "the deferral reason code a yes leads to (GET /staff/deferral-reasons)"
-        }
+        },
     )
     only_sex = fields.String(
+        attribute="question.only_sex",
         allow_none=True,
         metadata={"description": "asked only of this sex (female or male); null: everyone"},
     )
     date_asked = fields.Boolean(metadata={"description": "a yes goes with a date"})
     date_required = fields.Boolean(metadata={"description": "a yes must give the date"})
-    date_prompt = fields.String(allow_none=True)
+    date_prompt = computed(fields.String(allow_none=True), _date_prompt)
 
 
 class QuestionnaireEditionSchema(ma.Schema):
-    version = fields.String()
+    """An `AskedForm`: one edition of the region's health form."""
+
+    version = fields.String(attribute="edition.version")
     region = fields.String()
-    effective_from = Date()
-    effective_to = Date(allow_none=True)
+    effective_from = Date(attribute="edition.effective_from")
+    effective_to = Date(attribute="edition.effective_to", allow_none=True)
     in_force = fields.Boolean(metadata={"description": "the edition donors answer today"})
-    consent = fields.String()
+    consent = computed(fields.String(), _consent)
     questions = fields.List(fields.Nested(EditionQuestionSchema))
     source = fields.String()
 

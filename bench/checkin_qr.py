@@ -76,7 +76,7 @@ def main() -> None:
         db.session.commit()
         token = auth.issue_tokens("donor", donor.id, auth.DONOR)["access_token"]
         db.session.commit()
-        code = issue_code(donor)["code"]
+        code = issue_code(donor).code
         step = booking_rules(donor.region).checkin_code_life / 2
 
     png = rate(lambda _: render(code, PNG), args.seconds)

@@ -54,6 +54,8 @@ class QuietHoursSchema(ma.Schema):
 
 
 class PreferencesSchema(ma.Schema):
+    """A donor's `NotificationSettings`."""
+
     greetings = fields.Boolean()
     appeals = fields.Boolean()
     reminders = fields.Boolean()

@@ -5,8 +5,9 @@ No `request` in here: routes, the CLI, the Celery tasks and the tests call the s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 from flask import current_app
 from sqlalchemy import Select, select, update
@@ -345,20 +346,41 @@ def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
 PREFERENCE_FIELDS = tuple(OPT_OUTS.values())
 
 
-def preferences(donor: Donor) -> dict[str, Any]:
+class QuietHours(NamedTuple):
+    """Local times between which non-urgent messages wait."""
+
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """What a donor hears: the kinds they may turn off (all on until they do), and the manners
+    every message to them keeps."""
+
+    greetings: bool
+    appeals: bool
+    reminders: bool
+    quiet_hours: QuietHours
+    weekly_cap: int
+    updated_at: datetime | None  # None: never changed
+    # codes, thanks, where the blood went, appointment reminders: never turned off
+    transactional: ClassVar[bool] = True
+
+
+def preferences(donor: Donor) -> NotificationSettings:
     row = db.session.get(NotificationPreference, donor.id)
-    values = {name: getattr(row, name) if row else True for name in PREFERENCE_FIELDS}
-    quiet_start, quiet_end = current_app.config["NOTIFY_QUIET_HOURS"]
-    return {
-        **values,
-        "transactional": True,
-        "quiet_hours": {"start": quiet_start, "end": quiet_end},
-        "weekly_cap": current_app.config["NOTIFY_WEEKLY_CAP"],
-        "updated_at": row.updated_at if row else None,
-    }
+    return NotificationSettings(
+        greetings=row.greetings if row else True,
+        appeals=row.appeals if row else True,
+        reminders=row.reminders if row else True,
+        quiet_hours=QuietHours(*current_app.config["NOTIFY_QUIET_HOURS"]),
+        weekly_cap=current_app.config["NOTIFY_WEEKLY_CAP"],
+        updated_at=row.updated_at if row else None,
+    )
 
 
-def update_preferences(donor: Donor, changes: dict[str, bool]) -> dict[str, Any]:
+def update_preferences(donor: Donor, changes: dict[str, bool]) -> NotificationSettings:
     """Greetings, appeals and reminders can be turned off; what concerns the donor's own
     donations, bookings and account cannot."""
     row = db.session.get(NotificationPreference, donor.id)

@@ -4,8 +4,8 @@ benefits held in one region, which gates check with public keys alone (rewards.c
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app
 
@@ -22,7 +22,18 @@ from rewards.models import (
 from rewards.standing import active_holdings
 
 
-def benefit_code(donor: Donor, region: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BenefitCode:
+    """A code minted for the donor to show at a gate: what it holds, and how long it lasts."""
+
+    code: str  # compact JWS naming the donor's pseudonym, the region and its benefits
+    region: str
+    kinds: tuple[str, ...]  # the region's benefit kinds the code admits to
+    expires_at: datetime
+    expires_in: int  # seconds, from when it was minted
+
+
+def benefit_code(donor: Donor, region: str | None = None) -> BenefitCode:
     """A fresh signed code naming the donor's pseudonym and the benefits held in one region."""
     held_regions = sorted({row.region for row in active_holdings(donor.id)})
     if region is None:
@@ -34,13 +45,13 @@ def benefit_code(donor: Donor, region: str | None = None) -> dict[str, Any]:
     ttl = current_app.config["BENEFIT_CODE_TTL"]
     token_codes = "".join(benefit.token_code for benefit in edition.benefits)
     code, expires = mint_code(holder.ref, region, token_codes, ttl)
-    return {
-        "code": code,
-        "region": region,
-        "kinds": list(edition.kinds),
-        "expires_at": datetime.fromtimestamp(expires, tz=clock.LOCAL_ZONE),
-        "expires_in": int(ttl.total_seconds()),
-    }
+    return BenefitCode(
+        code=code,
+        region=region,
+        kinds=edition.kinds,
+        expires_at=datetime.fromtimestamp(expires, tz=clock.LOCAL_ZONE),
+        expires_in=int(ttl.total_seconds()),
+    )
 
 
 def mint_code(ref: str, region: str, token_codes: str, ttl: timedelta) -> tuple[str, int]:

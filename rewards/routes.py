@@ -64,7 +64,7 @@ def my_benefit_code(query: dict[str, Any]):
 def my_benefit_code_png(query: dict[str, Any]):
     """A fresh benefit code as a QR code (PNG)."""
     minted = minting.benefit_code(current_donor(), query.get("region"))
-    return qr_response(minted["code"], PNG, headers=NO_STORE)
+    return qr_response(minted.code, PNG, headers=NO_STORE)
 
 
 @bp.get("/me/benefit-code/qr.svg")
@@ -76,7 +76,7 @@ def my_benefit_code_png(query: dict[str, Any]):
 def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
     minted = minting.benefit_code(current_donor(), query.get("region"))
-    return qr_response(minted["code"], SVG, headers=NO_STORE)
+    return qr_response(minted.code, SVG, headers=NO_STORE)
 
 
 # ---------------------------------------------------------------- gates

@@ -213,6 +213,8 @@ class BenefitCodeQuerySchema(StrictSchema):
 
 
 class BenefitCodeSchema(ma.Schema):
+    """A minted `BenefitCode`."""
+
     code = fields.String(metadata={"description": "compact JWS (EdDSA, typ benefit+jwt)"})
     region = fields.String()
     kinds = fields.List(fields.String())

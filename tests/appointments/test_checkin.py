@@ -289,3 +289,24 @@ def test_staff_close_a_visit_without_a_donation(client):
     assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
     again = client.post(path, json={"outcome": "left_without_donating"}, headers=bearer(staff))
     assert again.status_code == 409 and again.get_json()["code"] == "visit_not_open"
+
+
+def test_every_staff_look_at_a_visits_answers_is_logged_once_and_only_then(client):
+    # DESIGN.md "Security and privacy": health answers are sensitive; log every staff access.
+    site, staff = site_and_staff(client)
+    stranger = staff_token(client, make_staff([make_site()]))
+    _, token = quick_donor()
+    answer_form(client, token)
+    visit = check_in(client, staff, site, code=code_of(client, token)).get_json()["id"]
+    assert client.get(f"/api/v1/staff/visits/{visit}", headers=bearer(staff)).status_code == 200
+    closed = client.post(
+        f"/api/v1/staff/visits/{visit}/close", json={"outcome": "other"}, headers=bearer(staff)
+    )
+    assert closed.status_code == 200
+    assert client.get(f"/api/v1/staff/visits/{visit}", headers=bearer(stranger)).status_code == 404
+    walk_in, _ = quick_donor()
+    assert check_in(client, staff, site, id_number=walk_in.id_number).status_code == 201
+    looks = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "questionnaire.viewed_by_staff")
+    ).all()
+    assert [look.details for look in looks] == [{"visit": visit}] * 3
