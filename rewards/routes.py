@@ -15,7 +15,7 @@ from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from core.requests import current_donor
 from donors import services as donor_services
-from rewards import applications, awards, benefits, gates, minting, schemas
+from rewards import applications, awards, benefits, gates, honours, minting, schemas
 from rewards.models import GRANTED
 
 bp = Blueprint("rewards", __name__, description="The three frees: benefits, codes and gates")
@@ -77,6 +77,14 @@ def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
     minted = minting.benefit_code(current_donor(), query.get("region"))
     return qr_response(minted["code"], SVG, headers=NO_STORE)
+
+
+@bp.get("/me/honours")
+@roles_required(DONOR)
+@bp.response(200, schemas.HonoursSchema)
+def my_honours():
+    """Honours: tiers reached on the record and when, awards conferred, and the next tier."""
+    return honours.honours_of(current_donor())
 
 
 # ---------------------------------------------------------------- gates

@@ -366,3 +366,76 @@ class UsageRowSchema(ma.Schema):
 
 
 UsagePageSchema = page_of(UsageRowSchema, "BenefitUsagePage")
+
+
+# ---------------------------------------------------------------- honours (rewards.honours)
+
+
+class TierReachedSchema(ma.Schema):
+    """A national tier reached on the record (not yet an award: awards come by decision)."""
+
+    tier = fields.String(metadata={"description": "bronze, silver, gold or lifetime_honor"})
+    name = fields.String()
+    occurrence = fields.Integer(metadata={"description": "the n-th time (golds repeat)"})
+    reached_on = Date(metadata={"description": "the date of the donation that crossed it"})
+    at_counts = CountsField(metadata={"description": "the cumulative counts it was reached at"})
+
+
+class NextTierSchema(ma.Schema):
+    """The next tier on the record and exactly what is missing."""
+
+    tier = fields.String()
+    name = fields.String()
+    occurrence = fields.Integer()
+    with_lifetime_honor = fields.Boolean(
+        metadata={"description": "this gold is the one that brings the lifetime honour"}
+    )
+    required = CountsField(metadata={"description": "counts this tier needs (a gold: 40 anew)"})
+    counted = CountsField(metadata={"description": "counts towards it so far"})
+    missing = CountsField()
+    next_steps = fields.List(
+        fields.Nested(NextStepSchema),
+        metadata={
+            "description": "per kind, the fewest donations that close the gap: of the largest "
+            "allowed amount, the last the smallest that still closes it"
+        },
+    )
+    message = fields.String()
+
+
+class RegionAwardSchema(ma.Schema):
+    """A region's own award: reached on the record where the policy gives criteria; otherwise
+    a name an administrator grants by decision."""
+
+    award = fields.String(attribute="award.code")
+    name = fields.String()
+    region = fields.String()
+    region_name = fields.String()
+    has_criteria = fields.Boolean()
+    reached = fields.Boolean()
+    reached_on = Date(allow_none=True)
+    rare_blood = fields.Boolean(
+        metadata={"description": "the donor's laboratory blood group counts as rare here"}
+    )
+    counted_ml = fields.Integer(allow_none=True)
+    required_ml = fields.Integer(allow_none=True)
+    missing_ml = fields.Integer(allow_none=True)
+    next_steps = fields.List(fields.Nested(NextStepSchema))
+    message = fields.String()
+
+
+class HonoursSchema(ma.Schema):
+    """The donor's honours (rewards.honours.DonorHonours)."""
+
+    counted = CountsField(
+        metadata={"description": "counts by the national award rules, every region"}
+    )
+    tiers = fields.List(fields.Nested(TierReachedSchema))
+    highest = fields.Nested(TierReachedSchema, allow_none=True)
+    next = fields.Nested(NextTierSchema, allow_none=True)
+    region_awards = fields.List(fields.Nested(RegionAwardSchema))
+    awards_granted = fields.List(
+        fields.Nested(AwardSchema),
+        metadata={"description": "awards conferred by decision (revoked records left out)"},
+    )
+    not_yet_counted = fields.List(fields.Nested(UncountedSchema))
