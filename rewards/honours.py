@@ -68,7 +68,8 @@ NTH_TIME = _l("{name} (time {occurrence})")
 WITH_HONOUR = _l("{name}, with the {honour}")
 VOLUME_REACHED = _l("{name}: the {required} ml required are reached.")
 VOLUME_PROGRESS = _l(
-    "{name}: {counted} ml of {kinds} given in the region, {required} ml required, {missing} ml to go"
+    "{name}: {counted} ml of {kinds} given in the region, {required} ml required,"
+    " {missing} ml to go"
 )
 GRANTED_BY_ADMINISTRATOR = _l("{name}: conferred by decision; the record alone does not decide it.")
 
