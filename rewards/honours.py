@@ -454,3 +454,21 @@ def honours_of(donor: Donor) -> DonorHonours:
         awards_granted=granted_awards(donor),
         not_yet_counted=[item for item in counted if item.counts is None],
     )
+
+
+@dataclass(frozen=True)
+class HonoursSummary:
+    """What the donor's card shows of the honours: the highest tier and the next one's distance."""
+
+    counted: Fraction
+    highest: TierReached | None
+    next: NextTier | None
+
+
+def honours_summary(donor: Donor) -> HonoursSummary:
+    policy = policy_for(donor.region)
+    total, reached, _ = record_tiers(donor)
+    summary = DonorHonours(total, reached, None, [], [], [])
+    return HonoursSummary(
+        total, summary.highest, next_tier(total, reached, policy, clock.local_today())
+    )

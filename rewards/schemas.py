@@ -439,3 +439,21 @@ class HonoursSchema(ma.Schema):
         metadata={"description": "awards conferred by decision (revoked records left out)"},
     )
     not_yet_counted = fields.List(fields.Nested(UncountedSchema))
+
+
+class NextTierSummarySchema(ma.Schema):
+    """The next tier in short: which, and how many counts are missing."""
+
+    tier = fields.String()
+    name = fields.String()
+    occurrence = fields.Integer()
+    missing = CountsField()
+    message = fields.String()
+
+
+class HonoursSummarySchema(ma.Schema):
+    """The card's line on honours (rewards.honours.HonoursSummary); GET /me/honours has the rest."""
+
+    counted = CountsField()
+    highest = fields.Nested(TierReachedSchema, allow_none=True)
+    next = fields.Nested(NextTierSummarySchema, allow_none=True)
