@@ -457,3 +457,72 @@ class HonoursSummarySchema(ma.Schema):
     counted = CountsField()
     highest = fields.Nested(TierReachedSchema, allow_none=True)
     next = fields.Nested(NextTierSummarySchema, allow_none=True)
+
+
+# ---------------------------------------------------------------- honour cards
+
+
+class HonourCardQuerySchema(StrictSchema):
+    """Which honour: a tier or region award reached on the record, or an award conferred."""
+
+    honour = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "bronze, silver, gold, lifetime_honor or a region award's code"},
+    )
+    occurrence = bounded_int(
+        1, 1000, strict=False, load_default=1, metadata={"description": "the n-th gold"}
+    )
+    award_id = bounded_int(
+        1, 2**31 - 1, strict=False, metadata={"description": "an award conferred (its record id)"}
+    )
+
+    @ma.validates_schema
+    def honour_or_award(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("honour" in data) == ("award_id" in data):
+            raise ma.ValidationError("honour_card_which", "honour")
+
+
+class HonourCardSchema(ma.Schema):
+    """A card as the donor's app keeps it (rewards.honour_cards.IssuedCard)."""
+
+    number = fields.String(attribute="card.number")
+    url = fields.String(metadata={"description": "the link its QR code carries: /v/h/<number>"})
+    kid = fields.String(attribute="card.kid")
+    signed_token = fields.String(
+        attribute="card.signed_token",
+        metadata={"description": "compact JWS (EdDSA, typ honour-card+jwt); see the JWKS"},
+    )
+    issued_at = LocalDateTime(attribute="card.issued_at")
+
+
+class HonourCardFactsSchema(ma.Schema):
+    """The masked facts a card attests, as signed."""
+
+    number = fields.String(attribute="no")
+    name = fields.String(allow_none=True, metadata={"description": "masked: surname only"})
+    honour = fields.String()
+    honour_name = fields.String()
+    occurrence = fields.Integer()
+    source = fields.String(
+        metadata={
+            "description": "record (a tier reached), region (a region award's criteria "
+            "met on the record) or award (conferred by decision)"
+        }
+    )
+    on = fields.String(metadata={"description": "the date reached, or conferred"})
+    region = fields.String()
+    region_name = fields.String()
+    period = fields.String()
+    decision = fields.String()
+
+
+class HonourCardCheckSchema(ma.Schema):
+    """Anyone's check of an honour card (rewards.honour_cards.CardCheck)."""
+
+    status = fields.String(
+        metadata={"description": "valid, withdrawn (no longer holds), or invalid (signature)"}
+    )
+    signature = fields.String()
+    kid = fields.String()
+    signed_token = fields.String(allow_none=True)
+    card = fields.Nested(HonourCardFactsSchema, attribute="claims")
