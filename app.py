@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(card.bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
+    api.register_blueprint(rewards.public_bp)
     api.register_blueprint(core_routes.keys_bp)
     api.register_blueprint(notifications.webhooks_bp)
 

@@ -16,7 +16,7 @@ from certificate.schemas import (
     KindTotalsSchema,
 )
 from core.schemas import Date, computed
-from rewards.schemas import BenefitsSchema
+from rewards.schemas import BenefitsSchema, HonoursSummarySchema
 
 
 def _blood_group(card: Card) -> dict[str, Any] | None:
@@ -43,6 +43,10 @@ class CardSchema(ma.Schema):
     next_eligible = fields.List(fields.Nested(EligibilitySchema))
     benefits = fields.Nested(
         BenefitsSchema, metadata={"description": "the three frees, as GET /me/benefits"}
+    )
+    honours = fields.Nested(
+        HonoursSummarySchema,
+        metadata={"description": "the highest tier reached and the next; GET /me/honours in full"},
     )
     history_to_confirm = fields.Nested(
         HistoryToConfirmSchema,

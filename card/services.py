@@ -13,6 +13,7 @@ from core import clock
 from core.policy import policy_for
 from donors.models import Donor
 from rewards.benefits import DonorBenefits, benefits_of
+from rewards.honours import HonoursSummary, honours_summary
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Card:
     next_eligible: list[Eligibility]
     history_to_confirm: dict[str, Any] | None
     benefits: DonorBenefits
+    honours: HonoursSummary
 
 
 def card_for(donor: Donor) -> Card:
@@ -35,4 +37,5 @@ def card_for(donor: Donor) -> Card:
         ),
         history_to_confirm=history_to_confirm(donor),
         benefits=benefits_of(donor),
+        honours=honours_summary(donor),
     )

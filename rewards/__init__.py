@@ -11,9 +11,9 @@ from flask import Flask
 from core import auth, policy
 from core.messages import register_messages
 from rewards import gates, messages, rules
-from rewards.routes import bp
+from rewards.routes import bp, public_bp
 
-__all__ = ["bp", "init_app"]
+__all__ = ["bp", "init_app", "public_bp"]
 
 
 def init_app(app: Flask) -> None:

@@ -34,4 +34,8 @@ MESSAGES: dict[str, Message] = {
     "gate_operator_required": _l("A gate belongs to a gate operator: give the operator's id."),
     "gate_operator_unknown": _l("There is no gate operator with this id."),
     "benefit_kind_not_operators": _l("The operator admits holders to another benefit."),
+    # honour cards
+    "honour_not_held": _l("You do not hold this honour, so there is no card for it."),
+    "honour_card_which": _l("Give either an honour or an award id."),
+    "honour_card_unknown": _l("There is no honour card with this number."),
 }

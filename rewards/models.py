@@ -153,3 +153,25 @@ class BenefitUse(Model):
         UniqueConstraint("ref", "jti", name="uq_benefit_uses_code"),
         Index("ix_benefit_uses_operator_day", "operator_id", "used_on"),
     )
+
+
+class HonourCard(Model):
+    """A signed card for an honour the donor holds, shown as a QR code and verified at /v/h/<no>.
+
+    `basis` names what the card rests on ("record:gold:2": the second gold reached on the record;
+    "region:zhejiang:zhejiang_dedication"; "award:<grant id>"), one card per basis and donor; the
+    verification page checks it still holds. The signed token is what an offline check reads.
+    """
+
+    __tablename__ = "honour_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    basis: Mapped[str] = mapped_column(String(80))
+    award_grant_id: Mapped[int | None] = mapped_column(ForeignKey("award_grants.id"))
+    kid: Mapped[str] = mapped_column(String(64))
+    signed_token: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    __table_args__ = (UniqueConstraint("donor_id", "basis", name="uq_honour_cards_donor_basis"),)

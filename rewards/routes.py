@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, render_template, request
 
 from core.auth import ADMIN, DONOR, GATE, caller, roles_required
 from core.docs import answers
 from core.errors import ApiError
-from core.extensions import db
+from core.extensions import db, limiter
 from core.http import Blueprint
 from core.pagination import paginate
 from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from core.requests import current_donor
+from core.schemas import ErrorSchema
 from donors import services as donor_services
-from rewards import applications, awards, benefits, gates, minting, schemas
+from rewards import applications, awards, benefits, gates, honour_cards, honours, minting, schemas
 from rewards.models import GRANTED
 
 bp = Blueprint("rewards", __name__, description="The three frees: benefits, codes and gates")
+public_bp = Blueprint(
+    "honour_verification",
+    __name__,
+    description="Public verification of honour cards",
+    template_folder="templates",
+)
 
 
 # ---------------------------------------------------------------- donors
@@ -77,6 +84,92 @@ def my_benefit_code_svg(query: dict[str, Any]):
     """A fresh benefit code as a QR code (SVG)."""
     minted = minting.benefit_code(current_donor(), query.get("region"))
     return qr_response(minted.code, SVG, headers=NO_STORE)
+
+
+@bp.get("/me/honours")
+@roles_required(DONOR)
+@bp.response(200, schemas.HonoursSchema)
+def my_honours():
+    """Honours: tiers reached on the record and when, awards conferred, and the next tier."""
+    return honours.honours_of(current_donor())
+
+
+@bp.get("/me/honours/card")
+@roles_required(DONOR)
+@bp.arguments(schemas.HonourCardQuerySchema, location="query")
+@bp.response(200, schemas.HonourCardSchema)
+@answers(409)
+def my_honour_card(query: dict[str, Any]):
+    """A signed honour card for a tier or award the donor holds (the same card when asked again)."""
+    issued = honour_cards.issue_card(current_donor(), **query)
+    db.session.commit()
+    return issued
+
+
+@bp.get("/me/honours/card.png")
+@roles_required(DONOR)
+@per_donor_limit
+@bp.arguments(schemas.HonourCardQuerySchema, location="query")
+@bp.response(200, content_type="image/png")
+@answers(409)
+def my_honour_card_png(query: dict[str, Any]):
+    """The honour card's QR code (PNG; limited per donor): the link /v/h/<number> verifies."""
+    issued = honour_cards.issue_card(current_donor(), **query)
+    db.session.commit()
+    return qr_response(issued.url, PNG, cached=True)
+
+
+@bp.get("/me/honours/card.svg")
+@roles_required(DONOR)
+@per_donor_limit
+@bp.arguments(schemas.HonourCardQuerySchema, location="query")
+@bp.response(200, content_type="image/svg+xml")
+@answers(409)
+def my_honour_card_svg(query: dict[str, Any]):
+    """The honour card's QR code (SVG; limited per donor): the link /v/h/<number> verifies."""
+    issued = honour_cards.issue_card(current_donor(), **query)
+    db.session.commit()
+    return qr_response(issued.url, SVG, cached=True)
+
+
+def _verify_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]
+
+
+def _verify_miss_limit() -> str:
+    return current_app.config["VERIFY_MISS_RATE_LIMIT"]
+
+
+@public_bp.get("/v/h/<string(maxlength=64):number>")
+@limiter.limit(_verify_limit)
+@limiter.limit(_verify_miss_limit, deduct_when=lambda response: response.status_code == 404)
+@public_bp.response(200, schemas.HonourCardCheckSchema)
+@public_bp.alt_response(
+    200,
+    schema={"type": "string"},
+    content_type="text/html",
+    description="JSON, or a page for a phone's browser (Accept: text/html)",
+    success=True,
+)
+@public_bp.alt_response(404, schema=ErrorSchema, description="honour_card_unknown")
+@public_bp.alt_response(
+    404, schema={"type": "string"}, content_type="text/html", description="honour_card_unknown"
+)
+def verify_honour_card(number: str):
+    """Verify an honour card: JSON for clients, a small Chinese page for a phone's browser.
+
+    The limits are the certificate page's (per address; the second counts unknown numbers).
+    """
+    result = honour_cards.verify_card(number)
+    wants_html = (
+        request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    )
+    if wants_html:
+        page = render_template("verify_honour.html", result=result, number=number)
+        return Response(page, status=200 if result else 404, mimetype="text/html")
+    if result is None:
+        raise ApiError("honour_card_unknown", 404)
+    return result
 
 
 # ---------------------------------------------------------------- gates

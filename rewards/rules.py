@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from certificate.policy import donation_rules
-from core.policy import PolicyReader, PolicyUndecided, RegionPolicy, Sections
+from core.policy import PolicyError, PolicyReader, PolicyUndecided, RegionPolicy, Sections
 
 THREE_FREE = "three_free"
 HONOURS = "honours"
@@ -205,4 +205,157 @@ def award_names(policy: RegionPolicy) -> dict[str, str]:
     names[LIFETIME_HONOR] = donation_rules(policy).awards.lifetime_honor_name_zh
     for honour in policy.sections.get(HONOURS, {}).values():
         names[honour.code] = honour.name_zh
+    for award in getattr(region_awards(policy), "awards", ()):
+        names[award.code] = award.name_zh
     return names
+
+
+# ---------------------------------------------------------------- the dedication record and
+# the region's own awards (rewards/honours.py reads them)
+
+DEDICATION_RECORD = "dedication_record"
+REGION_AWARDS = "region_awards"
+
+
+@dataclass(frozen=True)
+class DedicationRecord:
+    """Which national tier repeats (gold), its count restarting after its threshold."""
+
+    repeating_tier: str
+    names_en: dict[str, str]
+    source: str
+
+
+@dataclass(frozen=True)
+class VolumeCriteria:
+    """Reached at `min_ml` of the `counted_kinds` given in the region, or `rare_blood_min_ml`
+    for a donor of a rare blood type."""
+
+    counted_kinds: tuple[str, ...]
+    min_ml: int
+    rare_blood_min_ml: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class RegionAward:
+    """A region's own award: with criteria the record shows when it is reached; without, a name
+    an administrator grants (its `open_question` says why)."""
+
+    code: str
+    name_zh: str
+    name_en: str | None
+    criteria: VolumeCriteria | None
+    open_question: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class RareBlood:
+    """What counts as a rare blood type for the region's awards (an operational decision)."""
+
+    rhd: tuple[str, ...]
+    blood_group_sources: tuple[str, ...]
+    operational: bool
+    source: str
+
+    def covers(self, rhd: str | None, blood_group_source: str | None) -> bool:
+        return rhd in self.rhd and blood_group_source in self.blood_group_sources
+
+
+@dataclass(frozen=True)
+class RegionAwards:
+    awards: tuple[RegionAward, ...]
+    rare_blood: RareBlood | None
+    source: str
+
+
+def read_dedication_record(reader: PolicyReader) -> DedicationRecord:
+    names = reader.get("names_en", dict, required=False) or {}
+    if not all(isinstance(name, str) and name for name in names.values()):
+        raise reader.fail("names_en", "must map tier codes to names")
+    record = DedicationRecord(reader.text("repeating_tier"), names, reader.source())
+    reader.finish()
+    return record
+
+
+def _texts(reader: PolicyReader, name: str) -> tuple[str, ...]:
+    values = reader.get(name, list)
+    if not values or not all(isinstance(value, str) and value for value in values):
+        raise reader.fail(name, "must be a non-empty list of codes")
+    return tuple(values)
+
+
+def _read_volume_criteria(reader: PolicyReader) -> VolumeCriteria:
+    criteria = VolumeCriteria(
+        counted_kinds=_texts(reader, "counted_kinds"),
+        min_ml=reader.positive("min_ml"),
+        rare_blood_min_ml=reader.positive("rare_blood_min_ml", required=False),
+        source=reader.source(),
+    )
+    reader.finish()
+    return criteria
+
+
+def _read_region_award(reader: PolicyReader) -> RegionAward:
+    criteria = _read_volume_criteria(reader.table("criteria")) if reader.has("criteria") else None
+    question = reader.text("open_question", required=False)
+    if (criteria is None) == (question is None):
+        raise reader.fail("criteria", "give criteria, or an open_question saying why none")
+    award = RegionAward(
+        code=reader.text("code"),
+        name_zh=reader.text("name_zh"),
+        name_en=reader.text("name_en", required=False),
+        criteria=criteria,
+        open_question=question,
+        source=reader.source(),
+    )
+    reader.finish()
+    return award
+
+
+def _read_rare_blood(reader: PolicyReader) -> RareBlood:
+    rare = RareBlood(
+        rhd=_texts(reader, "rhd"),
+        blood_group_sources=_texts(reader, "blood_group_sources"),
+        operational=reader.get("operational", bool),
+        source=reader.source(),
+    )
+    reader.finish()
+    return rare
+
+
+def read_region_awards(reader: PolicyReader) -> RegionAwards:
+    awards = tuple(_read_region_award(item) for item in reader.tables("awards"))
+    codes = [award.code for award in awards]
+    if len(codes) != len(set(codes)):
+        raise reader.fail("awards", "an award code appears twice")
+    rare = _read_rare_blood(reader.table("rare_blood")) if reader.has("rare_blood") else None
+    if rare is None and any(a.criteria and a.criteria.rare_blood_min_ml for a in awards):
+        raise reader.fail("rare_blood", "a criterion names rare blood: say what counts as rare")
+    section = RegionAwards(awards, rare, reader.source())
+    reader.finish()
+    return section
+
+
+def _check_dedication_record(policy: RegionPolicy, record: DedicationRecord) -> None:
+    """The repeating tier is one of the dedication tiers of the `awards` section."""
+    if record.repeating_tier not in {t.code for t in donation_rules(policy).awards.tiers}:
+        raise PolicyError(
+            policy.path,
+            f"{DEDICATION_RECORD}.repeating_tier",
+            f"{record.repeating_tier!r} is not a tier of awards.dedication_tiers",
+        )
+
+
+POLICY_SECTIONS[DEDICATION_RECORD] = (read_dedication_record, _check_dedication_record)
+POLICY_SECTIONS[REGION_AWARDS] = (read_region_awards, None)
+
+
+def dedication_record(policy: RegionPolicy) -> DedicationRecord | None:
+    return policy.sections.get(DEDICATION_RECORD)
+
+
+def region_awards(policy: RegionPolicy) -> RegionAwards | None:
+    """The region's own awards, or None where its policy names none."""
+    return policy.sections.get(REGION_AWARDS)

@@ -368,3 +368,163 @@ class UsageRowSchema(ma.Schema):
 
 
 UsagePageSchema = page_of(UsageRowSchema, "BenefitUsagePage")
+
+
+# ---------------------------------------------------------------- honours (rewards.honours)
+
+
+class TierReachedSchema(ma.Schema):
+    """A national tier reached on the record (not yet an award: awards come by decision)."""
+
+    tier = fields.String(metadata={"description": "bronze, silver, gold or lifetime_honor"})
+    name = fields.String()
+    occurrence = fields.Integer(metadata={"description": "the n-th time (golds repeat)"})
+    reached_on = Date(metadata={"description": "the date of the donation that crossed it"})
+    at_counts = CountsField(metadata={"description": "the cumulative counts it was reached at"})
+
+
+class NextTierSchema(ma.Schema):
+    """The next tier on the record and exactly what is missing."""
+
+    tier = fields.String()
+    name = fields.String()
+    occurrence = fields.Integer()
+    with_lifetime_honor = fields.Boolean(
+        metadata={"description": "this gold is the one that brings the lifetime honour"}
+    )
+    required = CountsField(metadata={"description": "counts this tier needs (a gold: 40 anew)"})
+    counted = CountsField(metadata={"description": "counts towards it so far"})
+    missing = CountsField()
+    next_steps = fields.List(
+        fields.Nested(NextStepSchema),
+        metadata={
+            "description": "per kind, the fewest donations that close the gap: of the largest "
+            "allowed amount, the last the smallest that still closes it"
+        },
+    )
+    message = fields.String()
+
+
+class RegionAwardSchema(ma.Schema):
+    """A region's own award: reached on the record where the policy gives criteria; otherwise
+    a name an administrator grants by decision."""
+
+    award = fields.String(attribute="award.code")
+    name = fields.String()
+    region = fields.String()
+    region_name = fields.String()
+    has_criteria = fields.Boolean()
+    reached = fields.Boolean()
+    reached_on = Date(allow_none=True)
+    rare_blood = fields.Boolean(
+        metadata={"description": "the donor's laboratory blood group counts as rare here"}
+    )
+    counted_ml = fields.Integer(allow_none=True)
+    required_ml = fields.Integer(allow_none=True)
+    missing_ml = fields.Integer(allow_none=True)
+    next_steps = fields.List(fields.Nested(NextStepSchema))
+    message = fields.String()
+
+
+class HonoursSchema(ma.Schema):
+    """The donor's honours (rewards.honours.DonorHonours)."""
+
+    counted = CountsField(
+        metadata={"description": "counts by the national award rules, every region"}
+    )
+    tiers = fields.List(fields.Nested(TierReachedSchema))
+    highest = fields.Nested(TierReachedSchema, allow_none=True)
+    next = fields.Nested(NextTierSchema, allow_none=True)
+    region_awards = fields.List(fields.Nested(RegionAwardSchema))
+    awards_granted = fields.List(
+        fields.Nested(AwardSchema),
+        metadata={"description": "awards conferred by decision (revoked records left out)"},
+    )
+    not_yet_counted = fields.List(fields.Nested(UncountedSchema))
+
+
+class NextTierSummarySchema(ma.Schema):
+    """The next tier in short: which, and how many counts are missing."""
+
+    tier = fields.String()
+    name = fields.String()
+    occurrence = fields.Integer()
+    missing = CountsField()
+    message = fields.String()
+
+
+class HonoursSummarySchema(ma.Schema):
+    """The card's line on honours (rewards.honours.HonoursSummary); GET /me/honours has the rest."""
+
+    counted = CountsField()
+    highest = fields.Nested(TierReachedSchema, allow_none=True)
+    next = fields.Nested(NextTierSummarySchema, allow_none=True)
+
+
+# ---------------------------------------------------------------- honour cards
+
+
+class HonourCardQuerySchema(StrictSchema):
+    """Which honour: a tier or region award reached on the record, or an award conferred."""
+
+    honour = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "bronze, silver, gold, lifetime_honor or a region award's code"},
+    )
+    occurrence = bounded_int(
+        1, 1000, strict=False, load_default=1, metadata={"description": "the n-th gold"}
+    )
+    award_id = bounded_int(
+        1, 2**31 - 1, strict=False, metadata={"description": "an award conferred (its record id)"}
+    )
+
+    @ma.validates_schema
+    def honour_or_award(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("honour" in data) == ("award_id" in data):
+            raise ma.ValidationError("honour_card_which", "honour")
+
+
+class HonourCardSchema(ma.Schema):
+    """A card as the donor's app keeps it (rewards.honour_cards.IssuedCard)."""
+
+    number = fields.String(attribute="card.number")
+    url = fields.String(metadata={"description": "the link its QR code carries: /v/h/<number>"})
+    kid = fields.String(attribute="card.kid")
+    signed_token = fields.String(
+        attribute="card.signed_token",
+        metadata={"description": "compact JWS (EdDSA, typ honour-card+jwt); see the JWKS"},
+    )
+    issued_at = LocalDateTime(attribute="card.issued_at")
+
+
+class HonourCardFactsSchema(ma.Schema):
+    """The masked facts a card attests, as signed."""
+
+    number = fields.String(attribute="no")
+    name = fields.String(allow_none=True, metadata={"description": "masked: surname only"})
+    honour = fields.String()
+    honour_name = fields.String()
+    occurrence = fields.Integer()
+    source = fields.String(
+        metadata={
+            "description": "record (a tier reached), region (a region award's criteria "
+            "met on the record) or award (conferred by decision)"
+        }
+    )
+    on = fields.String(metadata={"description": "the date reached, or conferred"})
+    region = fields.String()
+    region_name = fields.String()
+    period = fields.String()
+    decision = fields.String()
+
+
+class HonourCardCheckSchema(ma.Schema):
+    """Anyone's check of an honour card (rewards.honour_cards.CardCheck)."""
+
+    status = fields.String(
+        metadata={"description": "valid, withdrawn (no longer holds), or invalid (signature)"}
+    )
+    signature = fields.String()
+    kid = fields.String()
+    signed_token = fields.String(allow_none=True)
+    card = fields.Nested(HonourCardFactsSchema, attribute="claims")

@@ -18,3 +18,22 @@ def test_the_card_shows_the_benefits_as_the_benefits_page_does(client, sms):
     card = client.get("/api/v1/me/card", headers=headers).get_json()
     assert card["benefits"] == client.get("/api/v1/me/benefits", headers=headers).get_json()
     assert card["award_counts"] == 20 and card["donations"] > 0
+
+
+def test_the_card_shows_the_highest_tier_and_how_far_the_next_is(client, sms):
+    # Issue 14 item 3: /me/card carries a summary; POLICY.md §2: bronze 20, silver 30 counts.
+    scheme = Scheme(client, sms)
+    _, _, headers, _ = scheme.holder()
+    card = client.get("/api/v1/me/card", headers=headers).get_json()
+    full = client.get("/api/v1/me/honours", headers=headers).get_json()
+    assert card["honours"]["highest"] == full["highest"]
+    assert card["honours"]["highest"]["tier"] == "bronze"
+    assert (card["honours"]["next"]["tier"], card["honours"]["next"]["missing"]) == ("silver", 10)
+    assert card["honours"]["next"]["message"] == full["next"]["message"]
+
+
+def test_a_new_donors_card_has_no_tier_and_twenty_counts_to_go(client, sms):
+    scheme = Scheme(client, sms)
+    _, _, headers = scheme.donor()
+    honours = client.get("/api/v1/me/card", headers=headers).get_json()["honours"]
+    assert (honours["counted"], honours["highest"], honours["next"]["missing"]) == (0, None, 20)
