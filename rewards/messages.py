@@ -36,6 +36,7 @@ MESSAGES: dict[str, Message] = {
     "benefit_kind_not_operators": _l("The operator admits holders to another benefit."),
     # points and the souvenir store
     "points_insufficient": _l("Not enough points."),
+    "points_zero": _l("An adjustment adds or takes at least one point."),
     "points_not_offered": _l("The region offers no points."),
     "served_in_future": _l("The day served is in the future."),
     "pickup_sites_required": _l("An item picked up names its pick-up sites."),

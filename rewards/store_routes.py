@@ -3,7 +3,6 @@ catalogue, record volunteer hours, adjust points and read the monthly report."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Response
@@ -229,9 +228,12 @@ def cancel_redemption(body: dict[str, Any], order_id: int):
 @answers(422)
 def record_volunteer_hours(body: dict[str, Any], donor_id: int):
     """Record hours a donor served as a volunteer, with a reason; they earn points."""
-    minutes = int(Decimal(body["hours"]) * 60)
     service, entry = points.record_volunteer_hours(
-        donor_services.donor_by_id(donor_id), body["served_on"], minutes, body["reason"], caller()
+        donor_services.donor_by_id(donor_id),
+        body["served_on"],
+        body["minutes"],
+        body["reason"],
+        caller(),
     )
     db.session.commit()
     return {"service": service, "entry": entry}, 201

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -57,12 +57,8 @@ PointsEntryPageSchema = page_of(PointsEntrySchema, "PointsEntryPage")
 
 class VolunteerHoursSchema(StrictSchema):
     served_on = Date(required=True)
-    hours = fields.Decimal(
-        required=True,
-        places=1,
-        as_string=False,
-        validate=validate.Range(min=0.5, max=24),
-        metadata={"description": "hours served that day (0.5 to 24, in tenths)"},
+    minutes = bounded_int(
+        1, 24 * 60, required=True, metadata={"description": "minutes served that day"}
     )
     reason = REASON
 
@@ -92,7 +88,7 @@ class AdjustmentSchema(StrictSchema):
     @ma.validates("points")
     def _not_zero(self, value: int, **_: object) -> None:
         if value == 0:
-            raise ma.ValidationError("must not be zero")
+            raise ma.ValidationError("points_zero")
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -217,24 +213,18 @@ class HandoverResultSchema(RedemptionSchema):
 
 # ---------------------------------------------------------------- the monthly report
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-class MonthField(fields.Field):
-    """A month as YYYY-MM, loaded as its first day."""
-
-    def _deserialize(self, value, attr, data, **kwargs) -> date:  # type: ignore[no-untyped-def]
-        match = _MONTH.match(value) if isinstance(value, str) else None
-        if not match or not 2000 <= int(match.group(1)) <= 2200:
-            raise ma.ValidationError("month_invalid")
-        return date(int(match.group(1)), int(match.group(2)), 1)
-
 
 class MonthQuerySchema(StrictSchema):
-    month = MonthField(
+    month = fields.String(
         required=True,
-        metadata={"description": "YYYY-MM, a Beijing calendar month", "type": "string"},
+        validate=[validate.Length(equal=7), validate.Regexp(r"^20\d\d-(0[1-9]|1[0-2])$")],
+        metadata={"description": "YYYY-MM, a Beijing calendar month"},
     )
+
+    @ma.post_load
+    def _first_day(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        year, month = data["month"].split("-")
+        return {**data, "month": date(int(year), int(month), 1)}
 
 
 class SiteOrdersSchema(ma.Schema):

@@ -96,11 +96,11 @@ def test_a_signed_health_form_earns_points_once_in_the_policys_period(shop, clie
 
 
 def test_volunteer_hours_earn_points_with_a_reason_and_are_audited(shop, client):
-    # [points] per_volunteer_hour = 10: 2.5 hours earn 25.
+    # [points] per_volunteer_hour = 10: 150 minutes earn 25.
     donor, data, headers = shop.donor()
     response = client.post(
         f"/api/v1/admin/donors/{donor.id}/volunteer-hours",
-        json={"served_on": clock.local_today().isoformat(), "hours": 2.5, "reason": "献血屋引导"},
+        json={"served_on": clock.local_today().isoformat(), "minutes": 150, "reason": "献血屋引导"},
         headers=shop.admin,
     )
     assert response.status_code == 201, response.get_json()
