@@ -20,7 +20,8 @@ record and records the new one in the same transaction):
       and `place_offered` below); a visit closed meanwhile refuses the donation (409
       visit_not_open) and everything rolls back;
    b. rewards marks the donor's standing to be recomputed just before commit;
-   c. notifications writes the thank-you (or, for a correction already thanked, the notice of
+   c. rewards credits the donation's points to the donor's ledger (rewards.points);
+   d. notifications writes the thank-you (or, for a correction already thanked, the notice of
       the new number) to the outbox;
 2. just before commit, rewards recomputes the donor's standing once (`core.transaction`): the
    benefits held are opened or withdrawn by the whole transaction, so a correction never
@@ -29,7 +30,15 @@ record and records the new one in the same transaction):
    Celery; nothing is told of a transaction that rolled back.
 
 A donation is voided (`donation_voided`): rewards marks the standing (recomputed just before
-commit), then notifications cancels the thank-you if it has not gone.
+commit) and takes back what is left of the donation's points, then notifications cancels the
+thank-you if it has not gone.
+
+A donor signs a health form (`questionnaire_signed`, appointments): rewards credits its points
+(at most once in the policy's `health_form_once_per`).
+
+Points about to expire: a daily job asks rewards for the lots that expire within the policy's
+warning lead and has notifications write one reminder per lot, sent only while the lot still has
+points left (`points_left`). The expiry itself is rewards' own daily job.
 
 A donor is erased (`donor_erased`, inside the erasure's transaction): appointments ends an open
 visit, releases future bookings and waiting places (offered to other donors at once) and erases
@@ -76,7 +85,12 @@ from blinker import Signal
 from flask import Flask
 
 from appointments import checkin, directory, erasure, housekeeping, schedule, waitlist
-from appointments.events import booking_cancelled, booking_made, place_offered
+from appointments.events import (
+    booking_cancelled,
+    booking_made,
+    place_offered,
+    questionnaire_signed,
+)
 from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
 from certificate.events import donation_recorded, donation_voided
@@ -96,7 +110,7 @@ from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
-from rewards import standing
+from rewards import points, standing
 
 Reaction = Callable[..., Any]
 
@@ -198,6 +212,21 @@ def offer_still_open(args: list[dict[str, Any]]) -> list[str | None]:
     return answers
 
 
+def warn_of_expiring_points(on: date) -> int:
+    """Reminders of points that expire within the warning lead, once per lot."""
+    lots = [
+        messages.ExpiringPoints(lot.donor_id, lot.lot_id, lot.points, lot.expires_on)
+        for lot in points.lots_to_warn(on)
+    ]
+    return messages.warn_points_expiring(lots, on)
+
+
+def points_still_left(args: list[dict[str, Any]]) -> list[str | None]:
+    """A points reminder goes only while its lot still has points left."""
+    left = points.points_left({item["lot"] for item in args})
+    return [None if left.get(item["lot"], 0) > 0 else "points_used" for item in args]
+
+
 def _sweep() -> dict[str, int]:
     return asdict(housekeeping.sweep())
 
@@ -214,9 +243,18 @@ def _offer_notice(moment: datetime) -> datetime:
 REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
     (
         donation_recorded,
-        (checkin.fulfil_visit, standing.restand_before_commit, listeners.thank_the_donor),
+        (
+            checkin.fulfil_visit,
+            standing.restand_before_commit,
+            points.earn_for_the_donation,
+            listeners.thank_the_donor,
+        ),
     ),
-    (donation_voided, (standing.restand_before_commit, listeners.unthank_the_donor)),
+    (
+        donation_voided,
+        (standing.restand_before_commit, points.reverse_the_donation, listeners.unthank_the_donor),
+    ),
+    (questionnaire_signed, (points.earn_for_the_health_form,)),
     (donor_erased, (erasure.forget_donor, listeners.forget_the_donor)),
     (login_code_issued, (listeners.deliver_the_code,)),
     (mobile_changed, (listeners.tell_the_old_number,)),
@@ -253,6 +291,8 @@ def init_app(app: Flask) -> None:
     use_booking_directory(app, AppointmentsDirectory())
     register_condition(app, "booking_active", booking_still_active)
     register_condition(app, "offer_open", offer_still_open)
+    register_condition(app, "points_left", points_still_left)
     waitlist.use_offer_notice(app, _offer_notice)
     add_recurring_job(app, RecurringJob("appointments_sweep", _sweep))
     add_daily_job(app, Job("appointments_open_slots", _open_slots))
+    add_daily_job(app, Job("points_expiry_warnings", warn_of_expiring_points))

@@ -14,7 +14,6 @@ A donation recorded for the visit fulfils the visit and its booking in the same 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -46,12 +45,17 @@ from certificate.services import audit_staff_access
 from certificate.visits import VisitRef
 from core import audit, clock
 from core.auth import Caller
-from core.crypto import cipher
 from core.errors import ApiError
 from core.extensions import db
 from core.lookups import get_or_404
 from core.policy import policy_for
-from core.signing import SignatureInvalid, keyring
+from core.signing import (
+    CodeExpired,
+    RotatingCode,
+    SignatureInvalid,
+    read_rotating_code,
+    rotating_code,
+)
 from donors import faces
 from donors.models import DONOR_ACTIVE, Donor
 from donors.services import find_donor_by_id_number
@@ -62,35 +66,20 @@ CHECKIN_TOKEN_TYPE = "checkin+jwt"
 CODE_ID_LENGTH = 22  # hex characters of a rotation step's jti: 88 bits
 
 
-@dataclass(frozen=True)
-class CheckinCode:
-    """The donor's check-in code for now, for the app to draw as a QR code until it expires."""
-
-    code: str  # compact JWS naming only the donor's internal id, a jti and the expiry
-    expires_at: datetime
-    expires_in: int  # seconds from now
-
-
-def issue_code(donor: Donor) -> CheckinCode:
+def issue_code(donor: Donor) -> RotatingCode:
     """The donor's code for now; the app fetches another before it expires.
 
-    Codes rotate every half of their life: every fetch within one step gets the same code (its
-    `jti` a keyed hash of the donor and the step, and Ed25519 signatures are deterministic), so
-    the app's polls and the QR images of one code cost one drawing, in any worker. A step's code
-    once scanned is not handed out again: the donor gets a fresh random one instead.
+    Codes rotate every half of their life (core.signing.rotating_code): every fetch within one
+    step gets the same code, and a step's code once scanned is not handed out again.
     """
-    life = int(booking_rules(donor.region).checkin_code_life.total_seconds())
-    step = max(life // 2, 1)
-    now = clock.now().timestamp()
-    window = int(now // step)
-    jti = cipher().lookup_hash("checkin-code", f"{donor.id}:{window}")[:CODE_ID_LENGTH]
-    expires = (window + 2) * step  # between half the life and the whole life from now
-    if db.session.get(CheckinCodeUse, jti) is not None:
-        jti, expires = secrets.token_urlsafe(16), int(now) + life
-    claims = {"sub": str(donor.id), "jti": jti, "exp": expires}
-    token = keyring().sign(claims, CHECKIN_TOKEN_TYPE)
-    expires_at = datetime.fromtimestamp(expires, UTC)
-    return CheckinCode(token, expires_at, max(int((expires_at - clock.now()).total_seconds()), 0))
+    return rotating_code(
+        CHECKIN_TOKEN_TYPE,
+        str(donor.id),
+        booking_rules(donor.region).checkin_code_life,
+        scope="checkin-code",
+        used=lambda jti: db.session.get(CheckinCodeUse, jti) is not None,
+        jti_length=CODE_ID_LENGTH,
+    )
 
 
 def _invalid() -> ApiError:
@@ -99,13 +88,15 @@ def _invalid() -> ApiError:
 
 def _read_code(code: str) -> tuple[Donor, str, datetime]:
     try:
-        claims = keyring().verify(code, CHECKIN_TOKEN_TYPE, verify_exp=False)
+        claims = read_rotating_code(code, CHECKIN_TOKEN_TYPE)
         donor_id, jti = int(claims["sub"]), str(claims["jti"])
         expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
-    except (SignatureInvalid, KeyError, TypeError, ValueError, OverflowError, OSError):
+    except CodeExpired:
+        raise ApiError(
+            "checkin_code_expired", 422, errors={"code": ["checkin_code_expired"]}
+        ) from None
+    except (SignatureInvalid, ValueError, OverflowError):
         raise _invalid() from None
-    if expires_at <= clock.now():
-        raise ApiError("checkin_code_expired", 422, errors={"code": ["checkin_code_expired"]})
     donor = db.session.get(Donor, donor_id)
     if donor is None or donor.status != DONOR_ACTIVE or not 8 <= len(jti) <= 64:
         raise _invalid()

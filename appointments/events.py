@@ -17,3 +17,5 @@ booking_cancelled = _signals.signal(
 )  # booking.cancelled_by: donor | site | system
 place_offered = _signals.signal("place-offered")  # entry.offered_slot, entry.offer_expires_at
 offer_expired = _signals.signal("offer-expired")
+# A donor signed a health form: `response=` the signed QuestionnaireResponse.
+questionnaire_signed = _signals.signal("questionnaire-signed")

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, cast
 from flask import current_app
 from sqlalchemy import CursorResult, delete, select, update
 
+from appointments.events import questionnaire_signed
 from appointments.models import ACTIVE_BOOKING, Booking, QuestionnaireResponse, Visit
 from appointments.rules import Question, QuestionnaireEdition, booking_rules, questionnaires
 from certificate.policy import donation_rules
@@ -253,7 +254,8 @@ def canonical(document: dict[str, Any]) -> bytes:
 def sign(
     donor: Donor, body: dict[str, Any], client_ip: str, user_agent: str
 ) -> QuestionnaireResponse:
-    """Record the donor's answers and consent; the record can never be changed afterwards."""
+    """Record the donor's answers and consent; the record can never be changed afterwards.
+    Other packages hear of it (`questionnaire_signed`: rewards' points, wired in wiring.py)."""
     today = clock.local_today()
     edition = current_edition(donor, today)
     if body["version"] != edition.version:
@@ -291,6 +293,7 @@ def sign(
         target=("questionnaire", response.id),
         details={"version": edition.version, "sha256": response.answers_sha256},
     )
+    questionnaire_signed.send(current_app._get_current_object(), response=response)  # type: ignore[attr-defined]
     return response
 
 

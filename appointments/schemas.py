@@ -460,7 +460,7 @@ class StaffQuestionnaireSchema(QuestionnaireResponseSchema):
 
 
 class CheckinCodeSchema(ma.Schema):
-    """A `CheckinCode`."""
+    """A check-in code (`core.signing.RotatingCode`)."""
 
     code = fields.String(metadata={"description": "what the QR code holds (compact JWS)"})
     expires_at = LocalDateTime()

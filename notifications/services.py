@@ -6,7 +6,7 @@ No `request` in here: routes, the CLI, the Celery tasks and the tests call the s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 from flask import current_app
@@ -339,6 +339,56 @@ def tell_place_offered(offer: PlaceOffer) -> OutboxMessage | None:
         ),
         expires_at=clock.as_utc(offer.expires_at),
     )
+
+
+# ------------------------------------------------------------------ points
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    """Points of one lot (rewards' ledger) that expire soon: `expires_on` is the first day they
+    are gone. The app's wiring hands them here as plain values."""
+
+    donor_id: int
+    lot_id: int
+    points: int
+    expires_on: date
+
+
+def warn_points_expiring(lots: list[ExpiringPoints], on: date) -> int:
+    """Tell each donor, once per lot (`points-expiring:<lot>`), of points about to expire; a
+    reminder (the opt-outs and the weekly cap apply), sent only while the lot still has points
+    left (`points_left`)."""
+    donors = {
+        donor.id: donor
+        for donor in db.session.scalars(
+            select(Donor).where(Donor.id.in_({lot.donor_id for lot in lots}))
+        )
+    }
+    written = 0
+    for lot in lots:
+        donor = donors.get(lot.donor_id)
+        if donor is None:
+            continue
+        draft = Draft(
+            key=f"points-expiring:{lot.lot_id}",
+            donor=Addressee.of(donor),
+            context={
+                "name": salutation_name(donor),
+                "points": lot.points,
+                "last_day": lot.expires_on - timedelta(days=1),
+            },
+            condition=Condition("points_left", {"lot": lot.lot_id}),
+        )
+        write_one(
+            "points_expiring",
+            draft,
+            not_before=local_moment(on, current_app.config["NOTIFY_GREETING_TIME"]),
+            expires_at=local_moment(lot.expires_on, "00:00"),
+            dispatch=False,
+        )
+        written += 1
+    return written
 
 
 # ------------------------------------------------------------------ preferences

@@ -218,6 +218,13 @@ TEMPLATES: dict[str, MessageTemplate] = {
             {"name": "张伟", "kind_name": "捐献全血"},
         ),
         _template(
+            "points_expiring",
+            REMINDER,
+            SALUTATION + "您有{{ points }}献血积分有效期至{{ last_day|day }}，"
+            "逾期作废，欢迎在小程序积分商城兑换纪念品。",
+            {"name": "张伟", "points": 40, "last_day": date(2026, 6, 14)},
+        ),
+        _template(
             "birthday",
             GREETING,
             SALUTATION + "生日快乐！感谢您用热血守护生命，愿您健康平安。",

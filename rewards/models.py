@@ -1,17 +1,28 @@
-"""Awards won, benefits held, gate operators and their devices, and every use at a gate."""
+"""Awards won, benefits held, gate operators and their devices, every use at a gate; the points
+ledger, volunteer service, and the souvenir store's items and redemptions."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from fractions import Fraction
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.counts import from_halves
 from core import clock
 from core.extensions import Model
-from core.types import UTCDateTime
+from core.types import EncryptedText, UTCDateTime
 
 ADMIN_SOURCE = "admin"
 IMPORT_SOURCE = "import"
@@ -175,3 +186,164 @@ class HonourCard(Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     __table_args__ = (UniqueConstraint("donor_id", "basis", name="uq_honour_cards_donor_basis"),)
+
+
+# ---------------------------------------------------------------- points (rewards/points.py)
+
+# Why a row of the ledger exists; `cause_id` names the row's cause of that kind.
+DONATION_POINTS = "donation"  # cause_id: the donation
+DONATION_VOIDED = "donation_voided"  # cause_id: the voided donation
+HEALTH_FORM_POINTS = "health_form"  # cause_id: the signed health form (questionnaire response)
+VOLUNTEER_POINTS = "volunteer_hours"  # cause_id: the volunteer service entry
+REDEMPTION = "redemption"  # cause_id: the redemption (order)
+REFUND = "refund"  # cause_id: the cancelled redemption
+ADJUSTMENT = "adjustment"  # no cause_id: the administrator's reason is in `note`
+EXPIRY = "expiry"  # cause_id: the lot that expired
+CAUSES = (
+    DONATION_POINTS,
+    DONATION_VOIDED,
+    HEALTH_FORM_POINTS,
+    VOLUNTEER_POINTS,
+    REDEMPTION,
+    REFUND,
+    ADJUSTMENT,
+    EXPIRY,
+)
+
+
+class PointsAccount(Model):
+    """One row per donor with points, locked (UPDATE) by every change to the donor's ledger, so
+    two changes for one donor run one after the other on PostgreSQL as on SQLite. It holds no
+    balance: the balance is the sum of the ledger."""
+
+    __tablename__ = "points_accounts"
+
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PointsEntry(Model):
+    """One change of a donor's points, with its cause; never edited, never deleted.
+
+    A row with a positive amount and an `expires_on` is a lot: spending and expiry consume the
+    lots that expire first. A row aimed at one lot (`lot_id`: its expiry, or the reversal of the
+    donation that earned it) takes only from that lot.
+    """
+
+    __tablename__ = "points_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    amount: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(20))
+    # No foreign key: a cause may belong to another package (a donation, a health form that an
+    # erasure deletes); the ledger keeps its number.
+    cause_id: Mapped[int | None] = mapped_column(Integer)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("points_ledger.id"))
+    region: Mapped[str] = mapped_column(String(32))
+    earned_on: Mapped[date | None] = mapped_column(Date)  # local day a lot was earned
+    expires_on: Mapped[date | None] = mapped_column(Date)  # a lot is gone from this local day
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    __table_args__ = (
+        # Each cause counts once: a donation earns once, a lot expires once, an order refunds once.
+        UniqueConstraint("cause", "cause_id", name="uq_points_ledger_cause"),
+        Index("ix_points_ledger_donor_expires", "donor_id", "expires_on"),
+        Index("ix_points_ledger_created", "created_at"),
+    )
+
+
+class VolunteerService(Model):
+    """Hours a donor served as a volunteer, recorded by an administrator with a reason."""
+
+    __tablename__ = "volunteer_services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    served_on: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+# ---------------------------------------------------------------- the souvenir store (store.py)
+
+PICKUP = "pickup"
+DELIVERY = "delivery"
+FULFILMENTS = (PICKUP, DELIVERY)
+
+PLACED = "placed"
+READY_AT_SITE = "ready_at_site"
+COLLECTED = "collected"
+SHIPPED = "shipped"
+CANCELLED = "cancelled"
+ORDER_STATUSES = (PLACED, READY_AT_SITE, COLLECTED, SHIPPED, CANCELLED)
+
+
+class StoreItem(Model):
+    """A souvenir donors may redeem points for: picked up at one of its sites, or delivered."""
+
+    __tablename__ = "store_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    picture_url: Mapped[str | None] = mapped_column(String(500))
+    price: Mapped[int] = mapped_column(Integer)  # in points
+    stock: Mapped[int] = mapped_column(Integer)
+    fulfilment: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sites: Mapped[list[StoreItemSite]] = relationship(
+        cascade="all, delete-orphan", order_by="StoreItemSite.site_id"
+    )
+
+    @property
+    def site_ids(self) -> list[int]:
+        return [link.site_id for link in self.sites]
+
+    __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
+
+
+class StoreItemSite(Model):
+    """A site where an item is picked up."""
+
+    __tablename__ = "store_item_sites"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("store_items.id"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+
+
+class Redemption(Model):
+    """A donor's order of an item, paid in points; cancelled, it refunds them and the stock."""
+
+    __tablename__ = "redemptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("store_items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=PLACED)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))  # where it is picked up
+    delivery_address: Mapped[str | None] = mapped_column(EncryptedText)
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    item: Mapped[StoreItem] = relationship()
+
+    __table_args__ = (
+        Index("ix_redemptions_site_status", "site_id", "status"),
+        Index("ix_redemptions_placed", "placed_at"),
+    )

@@ -1,4 +1,5 @@
-"""The policy sections this package reads: `three_free` (per region) and `honours` (national).
+"""The policy sections this package reads: `three_free` (per region), `honours` (national) and
+`points` (national, overridable per region; an operational setting, not a regulation).
 
 A region's three frees are dated editions, each listing the benefits and the routes to them
 (an award won, or counted donations on application). Every figure comes from the policy file with
@@ -11,10 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from certificate.policy import donation_rules
-from core.policy import PolicyError, PolicyReader, PolicyUndecided, RegionPolicy, Sections
+from core.policy import (
+    Period,
+    PolicyError,
+    PolicyReader,
+    PolicyUndecided,
+    RegionPolicy,
+    Sections,
+)
 
 THREE_FREE = "three_free"
 HONOURS = "honours"
+POINTS = "points"
 AWARD_ROUTE = "national_award"
 COUNT_ROUTE = "region_donation_count"
 ROUTES = (AWARD_ROUTE, COUNT_ROUTE)
@@ -191,7 +200,85 @@ def read_honours(reader: PolicyReader) -> dict[str, Honour]:
     return honours
 
 
-POLICY_SECTIONS: Sections = {THREE_FREE: (read_three_free, None), HONOURS: (read_honours, None)}
+@dataclass(frozen=True)
+class DonationPoints:
+    """`points` for every full `per_ml` millilitres, or for every `per_unit` units, of a kind."""
+
+    kind: str
+    points: int
+    per_ml: int | None
+    per_unit: int | None
+
+    def earned(self, volume_ml: int | None, units: int | None) -> int:
+        if self.per_unit is not None:
+            return self.points * ((units or 0) // self.per_unit)
+        return self.points * ((volume_ml or 0) // (self.per_ml or 1))
+
+
+@dataclass(frozen=True)
+class PointsRules:
+    """What earns points and when they expire (the region's `[points]`; not a regulation)."""
+
+    donations: dict[str, DonationPoints]
+    per_volunteer_hour: int
+    per_health_form: int
+    health_form_once_per: Period
+    expire_after: Period
+    warn_before: Period
+    note: str
+    source: str
+
+    def expires_on(self, earned_on: date) -> date:
+        return self.expire_after.add_to(earned_on)
+
+    def for_donation(self, kind: str, volume_ml: int | None, units: int | None) -> int:
+        rule = self.donations.get(kind)
+        return rule.earned(volume_ml, units) if rule else 0
+
+
+def _read_donation_points(kind: str, reader: PolicyReader) -> DonationPoints:
+    points = reader.positive("points")
+    per_ml = reader.positive("per_ml", required=False)
+    per_unit = reader.positive("per_unit", required=False)
+    if (per_ml is None) == (per_unit is None):
+        raise reader.fail("per_ml", "give per_ml or per_unit, not both")
+    reader.finish()
+    return DonationPoints(kind, points, per_ml, per_unit)
+
+
+def read_points(reader: PolicyReader) -> PointsRules:
+    if reader.get("operational", bool) is not True:
+        raise reader.fail("operational", "must be true: points are not a regulator's figure")
+    table = reader.table("donations")
+    donations = {
+        kind: _read_donation_points(kind, table.table(kind)) for kind in sorted(table.data)
+    }
+    table.finish()
+    return PointsRules(
+        donations=donations,
+        per_volunteer_hour=reader.positive("per_volunteer_hour"),
+        per_health_form=reader.positive("per_health_form"),
+        health_form_once_per=reader.period("health_form_once_per"),
+        expire_after=reader.period("expire_after"),
+        warn_before=reader.period("warn_before"),
+        note=reader.text("note"),
+        source=reader.source(),
+    )
+
+
+POLICY_SECTIONS: Sections = {
+    THREE_FREE: (read_three_free, None),
+    HONOURS: (read_honours, None),
+    POINTS: (read_points, None),
+}
+
+
+def points_rules(policy: RegionPolicy) -> PointsRules:
+    """The region's points rules; a region without them earns no points (PolicyUndecided)."""
+    try:
+        return policy.section(POINTS)
+    except KeyError:
+        raise PolicyUndecided(POINTS, f"{policy.code} sets no points") from None
 
 
 def three_free(policy: RegionPolicy) -> ThreeFree | None:

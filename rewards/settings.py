@@ -1,4 +1,5 @@
-"""Rewards' operational settings: benefit codes, offline gates and settlement reports.
+"""Rewards' operational settings: benefit codes, offline gates, settlement reports and the
+souvenir store's pick-up codes.
 
 Merged into the configuration at start-up, before the environment is applied (core.config:
 load_config, from app.create_app); the environment may set those named in `from_environment`.
@@ -19,6 +20,8 @@ SETTINGS = PackageSettings(
         ),  # offline uses must be uploaded within a month
         "BENEFIT_OFFLINE_BATCH_MAX": 500,  # uses per upload
         "BENEFIT_USAGE_MAX_DAYS": 366,  # longest settlement report
+        # A souvenir's pick-up code on the donor's screen (rewards.store), like a check-in code.
+        "REDEMPTION_CODE_TTL": timedelta(seconds=120),
     },
     from_environment=(),
 )
