@@ -134,10 +134,8 @@ def _race(app, shop, donors_headers, item, count=50):
 
 
 @pytest.mark.committed_db
-def test_fifty_donors_racing_for_the_last_item_get_one_between_them(app, client, sms, database_url):
+def test_fifty_donors_racing_for_the_last_item_get_one_between_them(app, client, sms):
     # rewards/store.py: a conditional stock UPDATE under each donor's points lock.
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the race is run on PostgreSQL, what production runs")
     shop = Store(client, sms)
     item = shop.item(price=10, stock=1)
     donors = []
@@ -158,10 +156,8 @@ def test_fifty_donors_racing_for_the_last_item_get_one_between_them(app, client,
 
 
 @pytest.mark.committed_db
-def test_one_donor_racing_themself_spends_their_points_once(app, client, sms, database_url):
+def test_one_donor_racing_themself_spends_their_points_once(app, client, sms):
     # rewards/points.py: the balance check holds under the donor's points lock.
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the race is run on PostgreSQL, what production runs")
     shop = Store(client, sms)
     item = shop.item(price=100, stock=50)
     donor, data, headers = shop.donor()
