@@ -20,6 +20,8 @@ from core.i18n import _l
 from donors import services as donor_services
 from donors.identity import parse_mobile, parse_resident_id
 from donors.models import Donor
+from rewards import store
+from rewards.models import DELIVERY, PICKUP
 from sites import services as site_services
 from sites.models import Site, StaffUser
 
@@ -159,6 +161,24 @@ def record_demo_history() -> None:
             )
 
 
+def _demo_store() -> None:
+    """Two souvenirs, so the store is not empty: a badge to pick up at the first demo site and a
+    mug delivered by post; the demo administrator puts them in the catalogue."""
+    admin = db.session.scalar(select(StaffUser).where(StaffUser.username == "admin"))
+    site = db.session.scalar(select(Site).where(Site.facility_code == "W3301"))
+    assert admin is not None and site is not None
+    actor = auth.Caller("staff", admin.id, admin.role, "demo", {})
+    store.create_item(
+        store.ItemDetails(
+            "无偿献血纪念徽章", price=100, stock=50, fulfilment=PICKUP, site_ids=(site.id,)
+        ),
+        actor,
+    )
+    store.create_item(
+        store.ItemDetails("献血主题保温杯", price=300, stock=20, fulfilment=DELIVERY), actor
+    )
+
+
 @demo_cli.command("load")
 def load() -> None:
     """Create demo sites, staff (password logins) and donors (log in with an SMS code)."""
@@ -197,6 +217,7 @@ def load() -> None:
     db.session.flush()
     record_demo_history()
     gate, secret = _demo_gate_and_holder()
+    _demo_store()
     opened = _open_demo_slots()
     db.session.commit()
     click.echo("demo data loaded:")
@@ -209,6 +230,7 @@ def load() -> None:
     click.echo(
         "  张伟 holds Zhejiang's three frees (bronze award 2022-2023, recorded for the demo)"
     )
+    click.echo("  store  two souvenirs: GET /api/v1/rewards/catalog; 张伟 has points to spend")
     # Chinese in a query string goes percent-encoded: curl encodes what --data-urlencode gives.
     click.echo(
         f"  slots  {opened} opened: curl -s -G {base}/api/v1/sites/search"
