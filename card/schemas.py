@@ -17,6 +17,7 @@ from certificate.schemas import (
 )
 from core.schemas import Date, computed
 from rewards.schemas import BenefitsSchema, HonoursSummarySchema
+from rewards.store_schemas import PointsBalanceSchema
 
 
 def _blood_group(card: Card) -> dict[str, Any] | None:
@@ -47,6 +48,10 @@ class CardSchema(ma.Schema):
     honours = fields.Nested(
         HonoursSummarySchema,
         metadata={"description": "the highest tier reached and the next; GET /me/honours in full"},
+    )
+    points = fields.Nested(
+        PointsBalanceSchema,
+        metadata={"description": "the points balance and the next expiry, as GET /me/points"},
     )
     history_to_confirm = fields.Nested(
         HistoryToConfirmSchema,

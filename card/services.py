@@ -14,6 +14,7 @@ from core.policy import policy_for
 from donors.models import Donor
 from rewards.benefits import DonorBenefits, benefits_of
 from rewards.honours import HonoursSummary, honours_summary
+from rewards.points import Balance, balance
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Card:
     history_to_confirm: dict[str, Any] | None
     benefits: DonorBenefits
     honours: HonoursSummary
+    points: Balance
 
 
 def card_for(donor: Donor) -> Card:
@@ -38,4 +40,5 @@ def card_for(donor: Donor) -> Card:
         history_to_confirm=history_to_confirm(donor),
         benefits=benefits_of(donor),
         honours=honours_summary(donor),
+        points=balance(donor),
     )

@@ -37,3 +37,12 @@ def test_a_new_donors_card_has_no_tier_and_twenty_counts_to_go(client, sms):
     _, _, headers = scheme.donor()
     honours = client.get("/api/v1/me/card", headers=headers).get_json()["honours"]
     assert (honours["counted"], honours["highest"], honours["next"]["missing"]) == (0, None, 20)
+
+
+def test_the_card_shows_the_points_as_the_points_page_does(client, sms):
+    # Issue 14 item 4 ([points] in policies/national.toml): the card carries the balance.
+    scheme = Scheme(client, sms)
+    _, _, headers, _ = scheme.holder()
+    card = client.get("/api/v1/me/card", headers=headers).get_json()
+    assert card["points"] == client.get("/api/v1/me/points", headers=headers).get_json()
+    assert card["points"]["points"] > 0
