@@ -45,7 +45,7 @@ from rewards.models import (
 )
 from rewards.points import credit, debit, lock_account
 from sites.models import Site
-from sites.services import serves_site
+from sites.services import require_site, serves_site
 
 REDEMPTION_TOKEN_TYPE = "redemption+jwt"
 
@@ -202,6 +202,12 @@ def redemptions_query(status: str | None, site_id: int | None) -> Select:
     if site_id is not None:
         query = query.where(Redemption.site_id == site_id)
     return query
+
+
+def site_redemptions_query(staff: Caller, site_id: int, status: str | None) -> Select:
+    """The orders to be picked up at a site the caller serves (403 site_not_served otherwise)."""
+    require_site(staff, site_id)
+    return redemptions_query(status, site_id)
 
 
 def donor_redemption(donor: Donor, order_id: int) -> Redemption:

@@ -121,6 +121,17 @@ def hand_over(body: dict[str, Any]):
     return order
 
 
+@store_bp.get("/staff/sites/<int:site_id>/redemptions")
+@roles_required(STAFF, ADMIN)
+@store_bp.arguments(schemas.SiteRedemptionQuerySchema, location="query")
+@store_bp.response(200, schemas.RedemptionPageSchema)
+@answers(403)
+def site_redemptions(query: dict[str, Any], site_id: int):
+    """Orders to be picked up at a site the caller serves, newest first, by status."""
+    select = store.site_redemptions_query(caller(), site_id, query.get("status"))
+    return paginate(select, query["page"], query["per_page"])
+
+
 @store_bp.post("/staff/redemptions/<int:order_id>/ready")
 @roles_required(STAFF, ADMIN)
 @store_bp.response(200, schemas.RedemptionSchema)

@@ -177,8 +177,11 @@ class RedemptionSchema(ma.Schema):
 RedemptionPageSchema = page_of(RedemptionSchema, "RedemptionPage")
 
 
-class RedemptionQuerySchema(PageQuerySchema):
+class SiteRedemptionQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(ORDER_STATUSES))
+
+
+class RedemptionQuerySchema(SiteRedemptionQuerySchema):
     site_id = bounded_int(*ID, strict=False)
 
 

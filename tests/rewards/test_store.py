@@ -15,7 +15,7 @@ from core import clock
 from core.extensions import db
 from rewards import points
 from rewards.models import StoreItem
-from tests.factories import bearer
+from tests.factories import bearer, make_site
 from tests.factories.points import Store
 
 
@@ -105,6 +105,23 @@ def test_staff_hand_over_a_pickup_order_by_scanning_the_donors_code(shop, client
     assert handed.get_json()["status"] == "collected" and handed.get_json()["donor_name"] == "张*"
     again = client.post("/api/v1/staff/redemptions/handover", json=code, headers=staff)
     assert again.status_code == 409
+
+
+def test_staff_list_the_orders_to_pick_up_at_their_site_and_no_other(shop, client):
+    donor, data, headers = shop.donor()
+    shop.grant(donor.id, 200)
+    first = shop.redeem(headers, shop.item()).get_json()
+    second = shop.redeem(headers, shop.item()).get_json()
+    staff = bearer(shop.staff)
+    client.post(f"/api/v1/staff/redemptions/{second['id']}/ready", headers=staff)
+    path = f"/api/v1/staff/sites/{shop.site.id}/redemptions"
+    listed = client.get(path, headers=staff).get_json()
+    assert [order["id"] for order in listed["items"]] == [second["id"], first["id"]]
+    placed = client.get(path, query_string={"status": "placed"}, headers=staff).get_json()
+    assert [order["id"] for order in placed["items"]] == [first["id"]]
+    other = make_site()
+    refused = client.get(f"/api/v1/staff/sites/{other.id}/redemptions", headers=staff)
+    assert (refused.status_code, refused.get_json()["code"]) == (403, "site_not_served")
 
 
 def test_another_donors_order_is_unknown(shop):
