@@ -42,8 +42,9 @@ points left (`points_left`). The expiry itself is rewards' own daily job.
 
 A donor is erased (`donor_erased`, inside the erasure's transaction): appointments ends an open
 visit, releases future bookings and waiting places (offered to other donors at once) and erases
-the signed health forms; then notifications cancels every unsent text to the donor (including any
-the releases just wrote).
+the signed health forms; rewards cancels the donor's open souvenir orders (the stock comes back)
+and drops their delivery addresses; then notifications cancels every unsent text to the donor
+(including any the releases just wrote).
 
 A login code is issued (`login_code_issued`): notifications writes the text, sent after commit;
 a code nobody sends is refused. The mobile changed (`mobile_changed`): the old number is told.
@@ -110,7 +111,7 @@ from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
-from rewards import points, standing
+from rewards import points, standing, store
 
 Reaction = Callable[..., Any]
 
@@ -255,7 +256,7 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
         (standing.restand_before_commit, points.reverse_the_donation, listeners.unthank_the_donor),
     ),
     (questionnaire_signed, (points.earn_for_the_health_form,)),
-    (donor_erased, (erasure.forget_donor, listeners.forget_the_donor)),
+    (donor_erased, (erasure.forget_donor, store.forget_donor, listeners.forget_the_donor)),
     (login_code_issued, (listeners.deliver_the_code,)),
     (mobile_changed, (listeners.tell_the_old_number,)),
     (registration_for_registered_id, (listeners.tell_the_registered_holder,)),

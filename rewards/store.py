@@ -266,6 +266,23 @@ def cancel(order: Redemption, reason: str, actor: Caller) -> Redemption:
     return order
 
 
+def forget_donor(_sender: Any, donor: Donor, **_: Any) -> None:
+    """An erased donor's open orders are cancelled (their stock comes back) and every delivery
+    address of theirs goes; the orders stay, pseudonymous, for the store's accounts."""
+    for order in db.session.scalars(select(Redemption).where(Redemption.donor_id == donor.id)):
+        if order.status in (PLACED, READY_AT_SITE):
+            db.session.execute(
+                update(StoreItem)
+                .where(StoreItem.id == order.item_id)
+                .values(stock=StoreItem.stock + order.quantity)
+                .execution_options(synchronize_session=False)
+            )
+            order.status = CANCELLED
+            order.cancelled_at = clock.now()
+            order.cancel_reason = "donor_erased"
+        order.delivery_address = None
+
+
 def mark_ready(order: Redemption, actor: Caller) -> Redemption:
     """The item waits at the pick-up site."""
     if order.site_id is None:

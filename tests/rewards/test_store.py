@@ -14,9 +14,10 @@ from sqlalchemy import select
 from core import clock
 from core.extensions import db
 from rewards import points
-from rewards.models import StoreItem
-from tests.factories import bearer, make_site
+from rewards.models import Redemption, StoreItem
+from tests.factories import bearer, last_code, make_site, send_code
 from tests.factories.points import Store
+from tests.timetravel import later
 
 
 @pytest.fixture
@@ -184,3 +185,33 @@ def test_one_donor_racing_themself_spends_their_points_once(app, client, sms):
     assert {code for status, code in answers if status != 201} == {"points_insufficient"}
     assert points.balance_of(donor.id) == 0
     assert stock(item["id"]) == 49
+
+
+def test_erasing_a_donor_cancels_their_open_orders_and_drops_their_delivery_address(shop, client):
+    # README "Privacy": an erasure reaches every package in its transaction.
+    donor, data, headers = shop.donor()
+    shop.grant(donor.id, 400)
+    badge = shop.item(stock=3)
+    mug = shop.item(fulfilment="delivery", site_ids=[], stock=3)
+    open_order = shop.redeem(headers, badge).get_json()
+    posted = shop.redeem(headers, mug, delivery_address="浙江省杭州市西湖区某路1号").get_json()
+    shipped = client.post(
+        f"/api/v1/admin/redemptions/{posted['id']}/ship", json={}, headers=shop.admin
+    )
+    assert shipped.status_code == 200, shipped.get_json()
+    with later(timedelta(minutes=2)):
+        send_code(client, data["plain"]["mobile"])
+        erased = client.post(
+            "/api/v1/me/erasure",
+            json={"code": last_code(shop.sms, data["plain"]["mobile"])},
+            headers=headers,
+        )
+    assert erased.status_code == 204, erased.get_json()
+    orders = {row.id: row for row in db.session.scalars(select(Redemption))}
+    assert (orders[open_order["id"]].status, orders[open_order["id"]].cancel_reason) == (
+        "cancelled",
+        "donor_erased",
+    )
+    assert orders[posted["id"]].status == "shipped"
+    assert orders[posted["id"]].delivery_address is None
+    assert stock(badge["id"]) == 3
