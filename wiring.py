@@ -28,8 +28,10 @@ record and records the new one in the same transaction):
 3. after commit, the outbox dispatches what is due (the thank-you), in the process or through
    Celery; nothing is told of a transaction that rolled back.
 
-A donation is voided (`donation_voided`): rewards marks the standing (recomputed just before
-commit), then notifications cancels the thank-you if it has not gone.
+A donation is voided (`donation_voided`): rewards marks the donor's granted awards to be read
+against the record just before commit (one the record no longer supports stands, flagged for
+review: rewards/reviews.py), then marks the standing (recomputed just before commit; it follows
+the awards, which stand), then notifications cancels the thank-you if it has not gone.
 
 A donor is erased (`donor_erased`, inside the erasure's transaction): appointments ends an open
 visit, releases future bookings and waiting places (offered to other donors at once) and erases
@@ -96,7 +98,7 @@ from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
-from rewards import standing
+from rewards import reviews, standing
 
 Reaction = Callable[..., Any]
 
@@ -216,7 +218,14 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
         donation_recorded,
         (checkin.fulfil_visit, standing.restand_before_commit, listeners.thank_the_donor),
     ),
-    (donation_voided, (standing.restand_before_commit, listeners.unthank_the_donor)),
+    (
+        donation_voided,
+        (
+            reviews.review_before_commit,
+            standing.restand_before_commit,
+            listeners.unthank_the_donor,
+        ),
+    ),
     (donor_erased, (erasure.forget_donor, listeners.forget_the_donor)),
     (login_code_issued, (listeners.deliver_the_code,)),
     (mobile_changed, (listeners.tell_the_old_number,)),
