@@ -28,7 +28,9 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -44,6 +46,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
     union_all,
     update,
 )
@@ -59,8 +62,10 @@ from core.errors import ApiError
 from core.extensions import db
 from core.lookups import get_or_404
 from core.masking import mask_id_number, mask_name
+from core.pagination import paginate
 from core.policy import RegionPolicy, policy_for, regions
 from core.spreadsheet import spreadsheet_cell
+from core.types import EncryptedText
 from donors.models import DONOR_ERASED, Donor
 from rewards.awards import check_period, check_region
 from rewards.honours import steps_of, tiers_reached
@@ -386,29 +391,47 @@ def _nominated_of(cycle: AwardCycle) -> Subquery:
     return _region_award_nominations(cycle)
 
 
+def _roomy_grouping() -> None:
+    """On PostgreSQL, group the donors' counts in memory for the rest of this transaction
+    (`AWARD_NOMINATIONS_WORK_MEM`): a million donors' sums spill to disk with the default."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        setting = current_app.config["AWARD_NOMINATIONS_WORK_MEM"]
+        db.session.execute(select(func.set_config("work_mem", setting, True)))
+
+
 def nominations_query(cycle: AwardCycle) -> Select:
     """The cycle's list, by donor and tier: each row the donor's id, name and ID number (the
     schema and the CSV mask them), the award, which time (golds), and the record at the cut-off.
+
+    The name and ID number are read for the rows returned only (scalar subqueries), so counting
+    the list and reading one page group the counts and read no donor row more.
     """
     nominated = _nominated_of(cycle)
-    return (
-        select(
-            nominated.c.donor_id,
-            cast(literal(cycle.region), String).label("region"),
-            Donor.name,
-            Donor.id_number,
-            nominated.c.award,
-            nominated.c.occurrence,
-            nominated.c.half_counts,
-            nominated.c.volume_ml,
-        )
-        .join(Donor, Donor.id == nominated.c.donor_id)
-        .order_by(nominated.c.donor_id, nominated.c.rank)
-    )
+
+    def of_donor(column: Any) -> Any:
+        return select(column).where(Donor.id == nominated.c.donor_id).scalar_subquery()
+
+    return select(
+        nominated.c.donor_id,
+        cast(literal(cycle.region), String).label("region"),
+        of_donor(Donor.name).label("name"),
+        type_coerce(of_donor(Donor.id_number), EncryptedText).label("id_number"),
+        nominated.c.award,
+        nominated.c.occurrence,
+        nominated.c.half_counts,
+        nominated.c.volume_ml,
+    ).order_by(nominated.c.donor_id, nominated.c.rank)
+
+
+def nominations_page(cycle: AwardCycle, page: int, per_page: int) -> dict[str, Any]:
+    """One page of the list, with the whole list's count (core.pagination)."""
+    _roomy_grouping()
+    return paginate(nominations_query(cycle), page, per_page)
 
 
 def nominations(cycle: AwardCycle) -> list[Nomination]:
     """The whole list, without identities: what confirming grants."""
+    _roomy_grouping()
     nominated = _nominated_of(cycle)
     rows = db.session.execute(
         select(
@@ -438,6 +461,7 @@ def nominations_csv(cycle: AwardCycle) -> str:
     """The list for the nomination forms, as CSV (UTF-8 with a BOM; names and ID numbers masked
     as everywhere staff see donors; every cell formula-safe)."""
     names = award_names(policy_for(cycle.region))
+    _roomy_grouping()
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")

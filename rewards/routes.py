@@ -467,8 +467,7 @@ def read_award_cycle(cycle_id: int):
 @bp.response(200, schemas.NominationPageSchema)
 def award_cycle_nominations(query: dict[str, Any], cycle_id: int):
     """The donors the record qualifies at the cut-off for an award they do not hold (masked)."""
-    select = cycles.nominations_query(cycles.get_cycle(cycle_id))
-    return paginate(select, query["page"], query["per_page"])
+    return cycles.nominations_page(cycles.get_cycle(cycle_id), query["page"], query["per_page"])
 
 
 @bp.get("/admin/award-cycles/<int:cycle_id>/nominations.csv")

@@ -1,4 +1,4 @@
-"""Rewards' operational settings: benefit codes, offline gates and settlement reports.
+"""Rewards' operational settings: benefit codes, offline gates, settlement reports, award lists.
 
 Merged into the configuration at start-up, before the environment is applied (core.config:
 load_config, from app.create_app); the environment may set those named in `from_environment`.
@@ -19,6 +19,9 @@ SETTINGS = PackageSettings(
         ),  # offline uses must be uploaded within a month
         "BENEFIT_OFFLINE_BATCH_MAX": 500,  # uses per upload
         "BENEFIT_USAGE_MAX_DAYS": 366,  # longest settlement report
+        # PostgreSQL's memory for grouping a cycle's nominations (a million donors' counts) in
+        # the one transaction that lists them, rather than spilling to disk (rewards/cycles.py)
+        "AWARD_NOMINATIONS_WORK_MEM": "256MB",
     },
     from_environment=(),
 )
