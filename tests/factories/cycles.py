@@ -28,7 +28,7 @@ def donor_row(region: str = "zhejiang", name: str = "王小明", **fields: Any) 
     donor = Donor(
         name=name,
         id_number=resident_id(),
-        id_number_hash=f"cycles-{number:058d}",
+        id_number_hash=f"cycles-{number:057d}",
         birth_date=date(1970, 1, 1),
         sex="male",
         region=region,
