@@ -257,7 +257,14 @@ def _demo_gate_and_holder():
     holder = db.session.scalar(select(Donor).where(Donor.name == DEMO_DONORS[0][0]))
     record_award(
         holder,
-        AwardRecord("bronze", "zhejiang", "2022-2023", "国卫医急发〔2025〕11号", date(2025, 8, 1)),
+        AwardRecord(
+            "bronze",
+            "zhejiang",
+            "2022-2023",
+            "国卫医急发〔2025〕11号",
+            date(2025, 8, 1),
+            reason="演示数据：该献血者的历史献血记录未载入",
+        ),
         actor=None,
     )
     return gate, secret

@@ -29,9 +29,11 @@ record and records the new one in the same transaction):
 3. after commit, the outbox dispatches what is due (the thank-you), in the process or through
    Celery; nothing is told of a transaction that rolled back.
 
-A donation is voided (`donation_voided`): rewards marks the standing (recomputed just before
-commit) and takes back what is left of the donation's points, then notifications cancels the
-thank-you if it has not gone.
+A donation is voided (`donation_voided`): rewards marks the donor's granted awards to be read
+against the record just before commit (one the record no longer supports stands, flagged for
+review: rewards/reviews.py), then marks the standing (recomputed just before commit; it follows
+the awards, which stand) and takes back what is left of the donation's points, then
+notifications cancels the thank-you if it has not gone.
 
 A donor signs a health form (`questionnaire_signed`, appointments): rewards credits its points
 (at most once in the policy's `health_form_once_per`).
@@ -111,7 +113,7 @@ from notifications.bookings import Booking, PlaceOffer, use_booking_directory
 from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
-from rewards import points, standing, store
+from rewards import points, reviews, standing, store
 
 Reaction = Callable[..., Any]
 
@@ -253,7 +255,12 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
     ),
     (
         donation_voided,
-        (standing.restand_before_commit, points.reverse_the_donation, listeners.unthank_the_donor),
+        (
+            reviews.review_before_commit,
+            standing.restand_before_commit,
+            points.reverse_the_donation,
+            listeners.unthank_the_donor,
+        ),
     ),
     (questionnaire_signed, (points.earn_for_the_health_form,)),
     (donor_erased, (erasure.forget_donor, store.forget_donor, listeners.forget_the_donor)),

@@ -24,6 +24,7 @@ from rewards.rules import (
     award_names,
 )
 from rewards.standing import refresh_standing
+from rewards.support import supports
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 
@@ -35,6 +36,7 @@ class AwardRecord:
     period: str
     decision: str
     awarded_on: date
+    reason: str | None = None  # why, where the record at `awarded_on` does not support it
 
 
 def check_region(region: str) -> RegionPolicy:
@@ -43,7 +45,7 @@ def check_region(region: str) -> RegionPolicy:
     return policy_for(region)
 
 
-def _check_period(period: str, awarded_on: date) -> None:
+def check_period(period: str, awarded_on: date) -> None:
     match = _PERIOD.match(period)
     first = int(match.group(1)) if match else 0
     last = int(match.group(2) or first) if match else 0
@@ -54,13 +56,18 @@ def _check_period(period: str, awarded_on: date) -> None:
 def record_award(
     donor: Donor, record: AwardRecord, *, actor: Caller | None, source: str = ADMIN_SOURCE
 ) -> AwardGrant:
-    """Record an award conferred by a decision; benefits resting on it begin at once."""
+    """Record an award conferred by a decision; benefits resting on it begin at once.
+
+    The record at the award date must support it (rewards.support: the national tiers and the
+    region awards with criteria; named awards are not checked), or the grant carries a reason,
+    kept and audited (422 award_not_supported_by_record without one).
+    """
     policy = check_region(record.region)
     if record.award not in award_names(policy):
         raise ApiError("award_unknown", 422, errors={"award": ["award_unknown"]})
     if record.awarded_on > clock.local_today():
         raise ApiError("awarded_in_future", 422, errors={"awarded_on": ["awarded_in_future"]})
-    _check_period(record.period, record.awarded_on)
+    check_period(record.period, record.awarded_on)
     exists = db.session.scalar(
         select(AwardGrant.id).where(
             AwardGrant.donor_id == donor.id,
@@ -70,6 +77,13 @@ def record_award(
     )
     if exists is not None:
         raise ApiError("award_already_recorded", 409)
+    check = supports(donor, record.award, record.region, record.awarded_on)
+    if not check.supported and not record.reason:
+        raise ApiError(
+            "award_not_supported_by_record",
+            422,
+            errors={"reason": ["award_not_supported_by_record"]},
+        )
     grant = AwardGrant(
         donor_id=donor.id,
         award=record.award,
@@ -79,6 +93,7 @@ def record_award(
         awarded_on=record.awarded_on,
         source=source,
         recorded_by=actor.principal_id if actor else None,
+        unsupported_reason=None if check.supported else record.reason,
     )
     db.session.add(grant)
     db.session.flush()
@@ -86,7 +101,12 @@ def record_award(
         "award.recorded",
         actor=("staff", actor.principal_id) if actor else ("system", None),
         target=("award_grant", grant.id),
-        details={"award": grant.award, "period": grant.period, "source": source},
+        details={
+            "award": grant.award,
+            "period": grant.period,
+            "source": source,
+            **({} if check.supported else {"unsupported": check.shows, "reason": record.reason}),
+        },
     )
     refresh_standing(donor)
     return grant

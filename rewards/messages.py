@@ -34,6 +34,22 @@ MESSAGES: dict[str, Message] = {
     "gate_operator_required": _l("A gate belongs to a gate operator: give the operator's id."),
     "gate_operator_unknown": _l("There is no gate operator with this id."),
     "benefit_kind_not_operators": _l("The operator admits holders to another benefit."),
+    # award cycles and grants checked against the record
+    "award_scheme_unknown": _l(
+        "The region has no such award scheme: the national dedication tiers or an award with"
+        " criteria."
+    ),
+    "cut_off_in_future": _l("The cut-off date is in the future."),
+    "award_cycle_open": _l("A cycle for this award scheme, region and period is already open."),
+    "award_cycle_confirmed": _l("This award cycle is already confirmed."),
+    "awarded_before_cut_off": _l("The award date is before the cycle's cut-off date."),
+    "exclusion_repeated": _l("A donor is excluded twice."),
+    "nomination_unknown": _l("An excluded donor is not on the cycle's list."),
+    "award_not_supported_by_record": _l(
+        "The donor's record at the award date does not support this award; give a reason to"
+        " record it anyway."
+    ),
+    "award_not_flagged": _l("This award is not flagged for review."),
     # honour cards
     "honour_not_held": _l("You do not hold this honour, so there is no card for it."),
     "honour_card_which": _l("Give either an honour or an award id."),

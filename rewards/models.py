@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,11 +57,75 @@ class AwardGrant(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # The cycle whose confirmed list granted it (rewards/cycles.py); None for a single record.
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("award_cycles.id"), index=True)
+    # Why it was granted though the record at its date does not support it (audited).
+    unsupported_reason: Mapped[str | None] = mapped_column(Text)
+    # A voided donation left the record short of it: it stands, flagged for review until an
+    # administrator clears the flag with a note.
+    review_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    review_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_cleared_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         # One record per award, period and donor: re-importing a list adds nothing twice.
         UniqueConstraint("donor_id", "award", "period", name="uq_award_grants_donor_award_period"),
     )
+
+
+CYCLE_OPEN = "open"
+CYCLE_CONFIRMED = "confirmed"
+DEDICATION_SCHEME = "dedication"  # the national dedication tiers (bronze, silver, gold, honour)
+
+
+class AwardCycle(Model):
+    """One round of an award scheme in a region: the donors the record qualifies at the cut-off
+    are nominated, and the administrator confirms the list with the decision's document.
+
+    `scheme` is `dedication` (the national tiers) or a region award with criteria
+    (`zhejiang_dedication`). One open cycle per region, scheme and period.
+    """
+
+    __tablename__ = "award_cycles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(20))
+    cut_off: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=CYCLE_OPEN)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    decision: Mapped[str | None] = mapped_column(String(200))
+    awarded_on: Mapped[date | None] = mapped_column(Date)
+    granted: Mapped[int | None] = mapped_column(Integer)  # awards granted on confirmation
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(
+            "uq_award_cycles_open",
+            "region",
+            "scheme",
+            "period",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+
+class AwardCycleExclusion(Model):
+    """A nominated donor the administrator left out of a cycle's confirmed list, and why."""
+
+    __tablename__ = "award_cycle_exclusions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("award_cycles.id"), index=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"))
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class BenefitApplication(Model):

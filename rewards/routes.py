@@ -16,7 +16,18 @@ from core.qr import NO_STORE, PNG, SVG, per_donor_limit, qr_response
 from core.requests import current_donor
 from core.schemas import ErrorSchema
 from donors import services as donor_services
-from rewards import applications, awards, benefits, gates, honour_cards, honours, minting, schemas
+from rewards import (
+    applications,
+    awards,
+    benefits,
+    cycles,
+    gates,
+    honour_cards,
+    honours,
+    minting,
+    reviews,
+    schemas,
+)
 from rewards.models import GRANTED
 
 bp = Blueprint("rewards", __name__, description="The three frees: benefits, codes and gates")
@@ -396,3 +407,90 @@ def usage_csv(query: dict[str, Any]):
     gates.check_range(query["from_"], query["to"])
     select = gates.usage_query(query["from_"], query["to"], query.get("operator_id"))
     return _csv(gates.usage_csv(select), f"benefit-usage-{query['from_']}-{query['to']}.csv")
+
+
+@bp.get("/admin/awards/flagged")
+@roles_required(ADMIN)
+@bp.arguments(schemas.PageQuerySchema, location="query")
+@bp.response(200, schemas.AwardPageSchema)
+def flagged_awards(query: dict[str, Any]):
+    """Awards flagged for review: a voided donation left the record short of them (they stand)."""
+    return paginate(reviews.flagged_query(), query["page"], query["per_page"])
+
+
+@bp.post("/admin/awards/<int:grant_id>/clear-flag")
+@roles_required(ADMIN)
+@bp.arguments(schemas.ClearFlagSchema)
+@bp.response(200, schemas.AwardSchema)
+def clear_award_flag(body: dict[str, Any], grant_id: int):
+    """Clear an award's review flag with a note: reviewed, it stands (audited)."""
+    grant = reviews.clear_flag(awards.get_award(grant_id), body["note"], caller())
+    db.session.commit()
+    return grant
+
+
+# ---------------------------------------------------------------- admins: award cycles
+
+
+@bp.post("/admin/award-cycles")
+@roles_required(ADMIN)
+@bp.arguments(schemas.CycleCreateSchema)
+@bp.response(201, schemas.CycleSchema)
+def open_award_cycle(body: dict[str, Any]):
+    """Open an award cycle (scheme, region, period, cut-off): one open per scheme and period."""
+    cycle = cycles.open_cycle(cycles.CycleOpening(**body), caller())
+    db.session.commit()
+    return cycle
+
+
+@bp.get("/admin/award-cycles")
+@roles_required(ADMIN)
+@bp.arguments(schemas.CycleQuerySchema, location="query")
+@bp.response(200, schemas.CyclePageSchema)
+def list_award_cycles(query: dict[str, Any]):
+    """Award cycles, newest first."""
+    select = cycles.cycles_query(query.get("region"), query.get("status"))
+    return paginate(select, query["page"], query["per_page"])
+
+
+@bp.get("/admin/award-cycles/<int:cycle_id>")
+@roles_required(ADMIN)
+@bp.response(200, schemas.CycleSchema)
+def read_award_cycle(cycle_id: int):
+    """One award cycle, with the donors left out of its confirmed list and why."""
+    return cycles.get_cycle(cycle_id)
+
+
+@bp.get("/admin/award-cycles/<int:cycle_id>/nominations")
+@roles_required(ADMIN)
+@bp.arguments(schemas.PageQuerySchema, location="query")
+@bp.response(200, schemas.NominationPageSchema)
+def award_cycle_nominations(query: dict[str, Any], cycle_id: int):
+    """The donors the record qualifies at the cut-off for an award they do not hold (masked)."""
+    return cycles.nominations_page(cycles.get_cycle(cycle_id), query["page"], query["per_page"])
+
+
+@bp.get("/admin/award-cycles/<int:cycle_id>/nominations.csv")
+@roles_required(ADMIN)
+@bp.response(200, content_type="text/csv")
+def award_cycle_nominations_csv(cycle_id: int):
+    """The cycle's nominations as CSV for the nomination forms (masked, formula-safe cells)."""
+    cycle = cycles.get_cycle(cycle_id)
+    text = cycles.nominations_csv(cycle)
+    return _csv(text, f"nominations-{cycle.region}-{cycle.scheme}-{cycle.period}.csv")
+
+
+@bp.post("/admin/award-cycles/<int:cycle_id>/confirm")
+@roles_required(ADMIN)
+@bp.arguments(schemas.CycleConfirmSchema)
+@bp.response(200, schemas.CycleSchema)
+def confirm_award_cycle(body: dict[str, Any], cycle_id: int):
+    """Confirm the cycle's list with the decision: each donor not excluded gets the award."""
+    confirmation = cycles.Confirmation(
+        body["decision"],
+        body["awarded_on"],
+        [cycles.Exclusion(item["donor_id"], item["reason"]) for item in body["exclusions"]],
+    )
+    cycle = cycles.confirm_cycle(cycles.get_cycle(cycle_id), confirmation, caller())
+    db.session.commit()
+    return cycle

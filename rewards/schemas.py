@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from certificate.counts import from_halves
 from certificate.schemas import CountsField
 from core.extensions import db
+from core.masking import mask_id_number, mask_name
 from core.policy import policy_for
 from core.schemas import (
     Date,
@@ -21,8 +24,12 @@ from core.schemas import (
 )
 from rewards.benefits import RegionBenefits
 from rewards.codes import MAX_CODE_LENGTH
+from rewards.cycles import exclusions_of
 from rewards.gates import CATEGORIES
-from rewards.models import AwardGrant, BenefitHolding
+from rewards.models import (
+    AwardGrant,
+    BenefitHolding,
+)
 from rewards.rules import award_names
 
 REGION = fields.String(validate=validate.Length(min=1, max=32))
@@ -56,6 +63,13 @@ class AwardCreateSchema(StrictSchema):
         metadata={"description": "the decision conferring it, e.g. 国卫医急发〔2025〕11号"},
     )
     awarded_on = Date(required=True)
+    reason = fields.String(
+        validate=validate.Length(min=2, max=500),
+        metadata={
+            "description": "required when the donor's record at the award date does not support"
+            " the award (422 award_not_supported_by_record otherwise); kept and audited"
+        },
+    )
 
 
 def _award_name(grant: AwardGrant) -> str:
@@ -76,6 +90,20 @@ class AwardSchema(ma.Schema):
     recorded_at = LocalDateTime()
     revoked_at = LocalDateTime(allow_none=True)
     revoke_reason = fields.String(allow_none=True)
+    cycle_id = fields.Integer(
+        allow_none=True, metadata={"description": "the award cycle whose list granted it"}
+    )
+    unsupported_reason = fields.String(
+        allow_none=True,
+        metadata={"description": "why it was granted though the record did not support it"},
+    )
+    review_flagged_at = LocalDateTime(
+        allow_none=True,
+        metadata={"description": "a voided donation left the record short of it: review it"},
+    )
+    review_reason = fields.String(allow_none=True, metadata={"description": "what changed"})
+    review_cleared_at = LocalDateTime(allow_none=True)
+    review_note = fields.String(allow_none=True)
 
 
 AwardPageSchema = page_of(AwardSchema, "AwardPage")
@@ -83,6 +111,125 @@ AwardPageSchema = page_of(AwardSchema, "AwardPage")
 
 class RevokeSchema(StrictSchema):
     reason = REASON
+
+
+class ClearFlagSchema(StrictSchema):
+    note = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=500),
+        metadata={"description": "what the review found: why the award stands"},
+    )
+
+
+# ---------------------------------------------------------------- award cycles
+
+
+class CycleCreateSchema(StrictSchema):
+    scheme = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "description": "dedication (the national tiers: bronze, silver, gold, the lifetime"
+            " honour) or a region award with criteria, e.g. zhejiang_dedication"
+        },
+    )
+    region = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    period = fields.String(
+        required=True,
+        validate=validate.Length(min=4, max=9),
+        metadata={"description": "the years the decision covers, e.g. 2024-2025"},
+    )
+    cut_off = Date(
+        required=True,
+        metadata={"description": "the record is read on this day (not in the future)"},
+    )
+
+
+class CycleQuerySchema(PageQuerySchema):
+    region = REGION
+    status = fields.String(validate=validate.OneOf(["open", "confirmed"]))
+
+
+class CycleExclusionSchema(StrictSchema):
+    donor_id = bounded_int(1, 2**31 - 1, required=True)
+    reason = REASON
+
+
+class CycleConfirmSchema(StrictSchema):
+    decision = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=200),
+        metadata={"description": "the decision's document number, e.g. 国卫医急发〔2025〕11号"},
+    )
+    awarded_on = Date(required=True, metadata={"description": "not before the cut-off"})
+    exclusions = fields.List(
+        fields.Nested(CycleExclusionSchema),
+        load_default=list,
+        validate=validate.Length(max=1000),
+        metadata={"description": "nominated donors left out, each with a reason"},
+    )
+
+
+class CycleExclusionOutSchema(ma.Schema):
+    donor_id = fields.Integer()
+    reason = fields.String()
+
+
+class CycleSchema(ma.Schema):
+    """An award cycle: open (nominations read off the record at the cut-off) or confirmed."""
+
+    id = fields.Integer()
+    scheme = fields.String()
+    region = fields.String()
+    period = fields.String()
+    cut_off = Date()
+    status = fields.String(metadata={"description": "open or confirmed"})
+    opened_at = LocalDateTime()
+    decision = fields.String(allow_none=True)
+    awarded_on = Date(allow_none=True)
+    granted = fields.Integer(allow_none=True, metadata={"description": "awards granted"})
+    confirmed_at = LocalDateTime(allow_none=True)
+    exclusions = computed(fields.List(fields.Nested(CycleExclusionOutSchema)), exclusions_of)
+
+
+CyclePageSchema = page_of(CycleSchema, "AwardCyclePage")
+
+
+def _nominee_name(row: Any) -> str | None:
+    return mask_name(row.name)
+
+
+def _nominee_id_number(row: Any) -> str | None:
+    return mask_id_number(row.id_number)
+
+
+def _nominated_award_name(row: Any) -> str:
+    return award_names(policy_for(row.region)).get(row.award, row.award)
+
+
+def _nominated_counts(row: Any) -> Fraction | None:
+    return None if row.half_counts is None else from_halves(row.half_counts)
+
+
+class NominationSchema(ma.Schema):
+    """A donor the record qualifies for an award they do not hold (masked, as staff see donors)."""
+
+    donor_id = fields.Integer()
+    name = computed(fields.String(allow_none=True), _nominee_name)
+    id_number = computed(fields.String(allow_none=True), _nominee_id_number)
+    award = fields.String()
+    award_name = computed(fields.String(), _nominated_award_name)
+    occurrence = fields.Integer(metadata={"description": "which time (the 2nd gold: 2)"})
+    counts = computed(
+        CountsField(allow_none=True, metadata={"description": "the national tiers"}),
+        _nominated_counts,
+    )
+    volume_ml = fields.Integer(
+        allow_none=True, metadata={"description": "a region award by volume"}
+    )
+
+
+NominationPageSchema = page_of(NominationSchema, "AwardNominationPage")
 
 
 # ---------------------------------------------------------------- the donor's view

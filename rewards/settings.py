@@ -1,5 +1,5 @@
-"""Rewards' operational settings: benefit codes, offline gates, settlement reports and the
-souvenir store's pick-up codes.
+"""Rewards' operational settings: benefit codes, offline gates, settlement reports, award lists
+and the souvenir store's pick-up codes.
 
 Merged into the configuration at start-up, before the environment is applied (core.config:
 load_config, from app.create_app); the environment may set those named in `from_environment`.
@@ -22,6 +22,9 @@ SETTINGS = PackageSettings(
         "BENEFIT_USAGE_MAX_DAYS": 366,  # longest settlement report
         # A souvenir's pick-up code on the donor's screen (rewards.store), like a check-in code.
         "REDEMPTION_CODE_TTL": timedelta(seconds=120),
+        # PostgreSQL's memory for grouping a cycle's nominations (a million donors' counts) in
+        # the one transaction that lists them, rather than spilling to disk (rewards/cycles.py)
+        "AWARD_NOMINATIONS_WORK_MEM": "256MB",
     },
     from_environment=(),
 )

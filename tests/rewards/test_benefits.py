@@ -18,7 +18,7 @@ from rewards.benefits import next_steps
 from rewards.models import BenefitApplication, BenefitHolding
 from rewards.schemas import UncountedSchema
 from tests.factories import make_site, make_staff, staff_token
-from tests.factories.rewards import WHOLE_BLOOD_STEP, Scheme
+from tests.factories.rewards import NOT_ON_RECORD, WHOLE_BLOOD_STEP, Scheme
 
 
 def zhejiang(view: dict) -> dict:
@@ -220,7 +220,7 @@ def test_a_bronze_award_won_in_zhejiang_holds_from_its_date(client, sms):
     # Art. 25: holders of the national dedication award; current practice: won in Zhejiang.
     scheme = Scheme(client, sms)
     donor, _, headers = scheme.donor()
-    response = scheme.award(donor.id, awarded_on="2025-08-01")
+    response = scheme.award(donor.id, awarded_on="2025-08-01", reason=NOT_ON_RECORD)
     assert response.status_code == 201, response.get_json()
     region = zhejiang(client.get("/api/v1/me/benefits", headers=headers).get_json())
     assert region["held"] is True
@@ -233,7 +233,7 @@ def test_a_bronze_award_won_in_zhejiang_holds_from_its_date(client, sms):
 def test_an_award_won_elsewhere_does_not_earn_zhejiangs_benefits(client, sms):
     scheme = Scheme(client, sms)
     donor, _, headers = scheme.donor()
-    assert scheme.award(donor.id, region="shandong").status_code == 201
+    assert scheme.award(donor.id, region="shandong", reason=NOT_ON_RECORD).status_code == 201
     view = client.get("/api/v1/me/benefits", headers=headers).get_json()
     assert zhejiang(view)["held"] is False
     shandong = next(region for region in view["regions"] if region["region"] == "shandong")
@@ -245,7 +245,7 @@ def test_an_award_won_elsewhere_does_not_earn_zhejiangs_benefits(client, sms):
 def test_revoking_the_award_withdraws_the_benefits_at_once(client, sms):
     scheme = Scheme(client, sms)
     donor, _, headers = scheme.donor()
-    grant = scheme.award(donor.id).get_json()
+    grant = scheme.award(donor.id, reason=NOT_ON_RECORD).get_json()
     response = client.post(
         f"/api/v1/admin/awards/{grant['id']}/revoke",
         json={"reason": "登记到了错误的献血者"},
@@ -267,8 +267,8 @@ def test_award_records_are_validated_and_unique(client, sms):
     assert scheme.award(donor.id, region="mars").get_json()["code"] == "region_unknown"
     assert scheme.award(donor.id, period="20x2").get_json()["code"] == "award_period_invalid"
     assert scheme.award(donor.id, awarded_on="2999-01-01").status_code == 422
-    assert scheme.award(donor.id).status_code == 201
-    assert scheme.award(donor.id).status_code == 409
+    assert scheme.award(donor.id, reason=NOT_ON_RECORD).status_code == 201
+    assert scheme.award(donor.id, reason=NOT_ON_RECORD).status_code == 409
     assert scheme.award(999999).status_code == 404
     listed = client.get(f"/api/v1/admin/donors/{donor.id}/awards", headers=scheme.admin)
     assert listed.get_json()["page"]["total"] == 1

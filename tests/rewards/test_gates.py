@@ -18,7 +18,7 @@ from core.signing import keyring
 from rewards.codes import TOKEN_TYPE
 from rewards.models import BenefitUse
 from tests.factories import bearer
-from tests.factories.rewards import Scheme
+from tests.factories.rewards import NOT_ON_RECORD, Scheme
 
 
 def _tamper(code: str, **changes) -> str:
@@ -173,7 +173,7 @@ def test_a_withdrawn_benefit_is_refused_even_inside_the_codes_minute(client, sms
 def test_a_revoked_award_is_refused_at_the_gate(client, sms):
     scheme = Scheme(client, sms)
     donor, _, headers = scheme.donor()
-    grant = scheme.award(donor.id).get_json()
+    grant = scheme.award(donor.id, reason=NOT_ON_RECORD).get_json()
     _, gate = scheme.gate()
     code = scheme.code(headers)
     client.post(

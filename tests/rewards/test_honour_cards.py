@@ -10,7 +10,7 @@ import subprocess
 import jwt
 
 from core.config import PROJECT_ROOT
-from tests.factories.rewards import Scheme
+from tests.factories.rewards import NOT_ON_RECORD, Scheme
 from tests.timetravel import at_service_time
 
 
@@ -103,7 +103,7 @@ def test_another_donors_award_gets_no_card(client, sms):
     scheme = Scheme(client, sms)
     donor, _, _ = scheme.donor()
     _, _, other = scheme.donor()
-    grant = scheme.award(donor.id).get_json()
+    grant = scheme.award(donor.id, reason=NOT_ON_RECORD).get_json()
     assert card(client, other, award_id=grant["id"]).status_code == 409
 
 

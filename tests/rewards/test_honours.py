@@ -18,7 +18,7 @@ from tests.factories.honours import (
     record_of,
     whole_blood,
 )
-from tests.factories.rewards import WHOLE_BLOOD_STEP, Scheme
+from tests.factories.rewards import NOT_ON_RECORD, WHOLE_BLOOD_STEP, Scheme
 
 
 @pytest.fixture
@@ -269,8 +269,10 @@ def test_granted_awards_show_with_period_and_decision_and_revoked_ones_do_not(cl
     scheme = Scheme(client, sms)
     donor, data, headers = scheme.donor()
     scheme.give(data, 10)
-    kept = scheme.award(donor.id).get_json()
-    mistaken = scheme.award(donor.id, award="silver", period="2020-2021").get_json()
+    kept = scheme.award(donor.id, awarded_on=clock.local_today().isoformat()).get_json()
+    mistaken = scheme.award(
+        donor.id, award="silver", period="2020-2021", reason=NOT_ON_RECORD
+    ).get_json()
     revoked = client.post(
         f"/api/v1/admin/awards/{mistaken['id']}/revoke",
         json={"reason": "名单录入错误"},
