@@ -50,7 +50,7 @@ def prepare(database_url: str, codes_needed: int) -> tuple[str, str, list[str], 
     from core import auth
     from core.extensions import db
     from donors.models import Donor
-    from rewards import gates, services
+    from rewards import awards, gates, minting
     from rewards.models import BenefitHolder
 
     app = create_app()
@@ -69,9 +69,12 @@ def prepare(database_url: str, codes_needed: int) -> tuple[str, str, list[str], 
             donors.append(donor)
         db.session.flush()
         for donor in donors:
-            services.record_award(
+            # bench holders have no donations on record: the award is recorded with its reason
+            awards.record_award(
                 donor,
-                services.AwardRecord("bronze", "zhejiang", "2022-2023", "bench", date(2025, 8, 1)),
+                awards.AwardRecord(
+                    "bronze", "zhejiang", "2022-2023", "bench", date(2025, 8, 1), "bench holder"
+                ),
                 actor=None,
             )
         operator = gates.create_operator(
@@ -90,7 +93,7 @@ def prepare(database_url: str, codes_needed: int) -> tuple[str, str, list[str], 
         db.session.commit()
         refs = [holder.ref for holder in db.session.scalars(db.select(BenefitHolder))]
         codes = [
-            services.mint_code(refs[i % len(refs)], "zhejiang", "tpo", CODE_LIFE)[0]
+            minting.mint_code(refs[i % len(refs)], "zhejiang", "tpo", CODE_LIFE)[0]
             for i in range(codes_needed)
         ]
         keys = {kid: key.public for kid, key in app.extensions["keyring"].keys.items()}
