@@ -41,6 +41,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    insert,
     literal,
     null,
     or_,
@@ -65,7 +66,7 @@ from core.masking import mask_id_number, mask_name
 from core.pagination import paginate
 from core.policy import RegionPolicy, policy_for, regions
 from core.spreadsheet import spreadsheet_cell
-from core.types import EncryptedText
+from core.types import EncryptedText, UTCDateTime
 from donors.models import DONOR_ERASED, Donor
 from rewards.awards import check_period, check_region
 from rewards.honours import steps_of, tiers_reached
@@ -79,7 +80,7 @@ from rewards.models import (
     AwardGrant,
 )
 from rewards.rules import LIFETIME_HONOR, award_names, dedication_record, region_awards
-from rewards.standing import refresh_standing
+from rewards.standing import open_award_holdings
 from rewards.support import earlier_grants, on_record, region_award, supports
 
 
@@ -486,7 +487,13 @@ def nominations_csv(cycle: AwardCycle) -> str:
 
 def confirm_cycle(cycle: AwardCycle, confirmation: Confirmation, admin: Caller) -> AwardCycle:
     """Grant the award to every nominated donor not excluded, with the cycle, the decision and
-    the period; benefits resting on awards follow at once. A cycle is confirmed once (409)."""
+    the period; benefits resting on awards follow at once. A cycle is confirmed once (409).
+
+    A national list runs to hundreds of thousands of donors, so the grants are written from the
+    list in one INSERT ... SELECT and the benefits opened for all of them at once
+    (`open_award_holdings`), in the request's one transaction. The audit entry of the
+    confirmation stands for its grants: each names the cycle, the decision and who confirmed it.
+    """
     if cycle.status != CYCLE_OPEN:
         raise ApiError("award_cycle_confirmed", 409)
     awarded_on = confirmation.awarded_on
@@ -500,10 +507,16 @@ def confirm_cycle(cycle: AwardCycle, confirmation: Confirmation, admin: Caller) 
     excluded = {item.donor_id: item.reason for item in confirmation.exclusions}
     if len(excluded) != len(confirmation.exclusions):
         raise ApiError("exclusion_repeated", 422, errors={"exclusions": ["exclusion_repeated"]})
-    listed = nominations(cycle)
-    unknown = set(excluded) - {item.donor_id for item in listed}
-    if unknown:
-        raise ApiError("nomination_unknown", 422, errors={"exclusions": ["nomination_unknown"]})
+    _roomy_grouping()
+    if excluded:
+        nominated = _nominated_of(cycle)
+        listed = set(
+            db.session.scalars(
+                select(nominated.c.donor_id).where(nominated.c.donor_id.in_(excluded)).distinct()
+            )
+        )
+        if set(excluded) - listed:
+            raise ApiError("nomination_unknown", 422, errors={"exclusions": ["nomination_unknown"]})
     # Confirmed once, even by two administrators at the same moment: the row changes once.
     claimed = db.session.execute(
         update(AwardCycle)
@@ -514,54 +527,76 @@ def confirm_cycle(cycle: AwardCycle, confirmation: Confirmation, admin: Caller) 
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise ApiError("award_cycle_confirmed", 409)
     db.session.refresh(cycle)
-    granted = [item for item in listed if item.donor_id not in excluded]
-    grants = [
-        AwardGrant(
-            donor_id=item.donor_id,
-            award=item.award,
-            region=cycle.region,
-            period=cycle.period,
-            decision=confirmation.decision,
-            awarded_on=awarded_on,
-            source=ADMIN_SOURCE,
-            recorded_by=admin.principal_id,
-            cycle_id=cycle.id,
-        )
-        for item in granted
-    ]
-    db.session.add_all(grants)
+    granted = _grant_nominations(cycle, confirmation, admin, set(excluded))
     db.session.add_all(
         AwardCycleExclusion(cycle_id=cycle.id, donor_id=donor_id, reason=reason)
         for donor_id, reason in excluded.items()
     )
     cycle.decision = confirmation.decision
     cycle.awarded_on = awarded_on
-    cycle.granted = len(grants)
+    cycle.granted = granted
     cycle.confirmed_by = admin.principal_id
     cycle.confirmed_at = clock.now()
     db.session.flush()
-    actor = ("staff", admin.principal_id)
+    opened = open_award_holdings(AwardGrant.cycle_id == cycle.id)
     audit.record(
         "award_cycle.confirmed",
-        actor=actor,
+        actor=("staff", admin.principal_id),
         target=("award_cycle", cycle.id),
         details={
             "decision": confirmation.decision,
             "awarded_on": awarded_on.isoformat(),
-            "granted": len(grants),
+            "granted": granted,
+            "benefits_opened": opened,
             "excluded": [{"donor_id": d, "reason": r} for d, r in excluded.items()],
         },
     )
-    for grant in grants:
-        audit.record(
-            "award.recorded",
-            actor=actor,
-            target=("award_grant", grant.id),
-            details={"award": grant.award, "period": grant.period, "cycle": cycle.id},
-        )
-    for donor_id in sorted({grant.donor_id for grant in grants}):
-        refresh_standing(db.session.get_one(Donor, donor_id))
     return cycle
+
+
+def _grant_nominations(
+    cycle: AwardCycle, confirmation: Confirmation, admin: Caller, excluded: set[int]
+) -> int:
+    """Write the confirmed list's grants straight from the list: how many were granted."""
+    nominated = _nominated_of(cycle)
+    values = select(
+        nominated.c.donor_id,
+        nominated.c.award,
+        literal(cycle.region),
+        literal(cycle.period),
+        literal(confirmation.decision),
+        literal(confirmation.awarded_on),
+        literal(ADMIN_SOURCE),
+        literal(admin.principal_id, Integer),
+        literal(clock.now(), UTCDateTime),
+        literal(cycle.id),
+    )
+    if excluded:
+        values = values.where(nominated.c.donor_id.not_in(excluded))
+    db.session.execute(
+        insert(AwardGrant).from_select(
+            [
+                "donor_id",
+                "award",
+                "region",
+                "period",
+                "decision",
+                "awarded_on",
+                "source",
+                "recorded_by",
+                "recorded_at",
+                "cycle_id",
+            ],
+            values,
+        )
+    )
+    # An INSERT ... SELECT's row count is not reported on every driver: read it back.
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(AwardGrant).where(AwardGrant.cycle_id == cycle.id)
+        )
+        or 0
+    )
 
 
 def exclusions_of(cycle: AwardCycle) -> list[AwardCycleExclusion]:

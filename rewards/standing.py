@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, case, exists, func, insert, literal, select
 
 from certificate.services import CountedDonation, counted_donations
 from core import clock
@@ -21,6 +21,7 @@ from core.crypto import cipher
 from core.extensions import db
 from core.policy import PolicyUndecided, policy_for, regions
 from core.transaction import before_commit
+from core.types import UTCDateTime
 from donors.models import Donor
 from rewards.models import (
     GRANTED,
@@ -184,6 +185,103 @@ def refresh_standing(donor: Donor) -> list[BenefitHolding]:
         leftover.withdrawn_reason = "policy_not_in_force"
     db.session.flush()
     return active_holdings(donor.id)
+
+
+def open_award_holdings(new_grants: ColumnElement[bool]) -> int:
+    """The award route for every donor of a list of new grants at once, in a few statements.
+
+    Confirming a cycle grants awards to hundreds of thousands of donors, and refreshing each
+    one's standing takes minutes. A grant added can only open an award-route holding (counts,
+    applications and the other awards are untouched), so this opens what `refresh_standing`
+    would: for each region whose edition in force has an award route, the donors with a new
+    qualifying grant and no such holding open, since their first qualifying award. The tests hold
+    the two to the same holdings. Returns how many it opened.
+    """
+    today = clock.local_today()
+    opened = 0
+    for region, section in regions_with_three_free():
+        edition = section.edition(today)
+        route = edition.award_route if edition else None
+        if edition is None or route is None:
+            continue
+        qualifying = [AwardGrant.revoked_at.is_(None), AwardGrant.award.in_(route.awards)]
+        if route.won_in_region is not False:
+            qualifying.append(AwardGrant.region == region)
+        newly = select(AwardGrant.donor_id).where(new_grants, *qualifying)
+        holding_open = exists().where(
+            BenefitHolding.donor_id == AwardGrant.donor_id,
+            BenefitHolding.region == region,
+            BenefitHolding.route == AWARD_ROUTE,
+            BenefitHolding.withdrawn_at.is_(None),
+        )
+        ranked = (
+            select(
+                AwardGrant.donor_id,
+                AwardGrant.id,
+                AwardGrant.awarded_on,
+                func.row_number()
+                .over(
+                    partition_by=AwardGrant.donor_id,
+                    order_by=(AwardGrant.awarded_on, AwardGrant.id),
+                )
+                .label("rank"),
+            )
+            .where(*qualifying, AwardGrant.donor_id.in_(newly), ~holding_open)
+            .subquery("first_awards")
+        )
+        days = db.session.scalars(select(ranked.c.awarded_on).where(ranked.c.rank == 1).distinct())
+        since = {
+            day: clock.as_utc(_local_midnight(max(day, edition.effective_from))) for day in days
+        }
+        if not since:
+            continue
+        _ensure_holders(select(ranked.c.donor_id).where(ranked.c.rank == 1))
+        since_of = case(
+            *((ranked.c.awarded_on == day, literal(at, UTCDateTime)) for day, at in since.items())
+        )
+        before = _open_award_holdings_in(region)
+        db.session.execute(
+            insert(BenefitHolding).from_select(
+                ["donor_id", "region", "route", "since", "award_grant_id"],
+                select(
+                    ranked.c.donor_id,
+                    literal(region),
+                    literal(AWARD_ROUTE),
+                    since_of,
+                    ranked.c.id,
+                ).where(ranked.c.rank == 1),
+            )
+        )
+        opened += _open_award_holdings_in(region) - before
+    return opened
+
+
+def _open_award_holdings_in(region: str) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(BenefitHolding)
+            .where(
+                BenefitHolding.region == region,
+                BenefitHolding.route == AWARD_ROUTE,
+                BenefitHolding.withdrawn_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def _ensure_holders(donor_ids: Select) -> None:
+    """The pseudonyms of donors who have none yet (computed here: the key never reaches SQL)."""
+    ids = donor_ids.subquery()
+    missing = db.session.scalars(
+        select(ids.c.donor_id).where(~exists().where(BenefitHolder.donor_id == ids.c.donor_id))
+    ).all()
+    if missing:
+        db.session.execute(
+            insert(BenefitHolder),
+            [{"donor_id": donor_id, "ref": holder_ref(donor_id)} for donor_id in missing],
+        )
 
 
 def holder_ref(donor_id: int) -> str:

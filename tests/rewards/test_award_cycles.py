@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from core.models import AuditEntry
 from donors.models import DONOR_ERASED
 from rewards import cycles
 from rewards.models import AwardCycle, AwardGrant, BenefitHolding
+from rewards.standing import refresh_standing
 from tests.factories import bearer, make_staff, staff_token
 from tests.factories.cycles import (
     PLATELETS,
@@ -365,6 +366,71 @@ def test_confirming_grants_each_donor_not_excluded_once_with_cycle_and_document(
     ).get_json()["items"]
     assert [(r["donor_id"], r["award"]) for r in rows] == [(left_out.id, "bronze")]
     assert client.post(path, json=body, headers=bearer(scheme.staff)).status_code == 403
+
+
+def award_holdings(donor) -> set[tuple[str, object, int | None]]:
+    return {
+        (row.region, row.since, row.award_grant_id)
+        for row in db.session.scalars(
+            select(BenefitHolding).where(
+                BenefitHolding.donor_id == donor.id,
+                BenefitHolding.route == "national_award",
+                BenefitHolding.withdrawn_at.is_(None),
+            )
+        )
+    }
+
+
+def test_confirming_opens_the_benefits_each_donors_own_standing_would(client, scheme):
+    # Issue 14 item 2: three-frees standing follows the granted award (zhejiang.toml: the
+    # national_award route, awards won in Zhejiang; shandong.toml: won there, the rest an open
+    # question). A whole list is granted and its benefits opened in a few statements; each
+    # donor's standing, recomputed one at a time afterwards, finds nothing to change.
+    today = clock.local_today()
+    new = donor_row()  # 20 counts, nothing held: bronze, and the benefits from today
+    donations(new, *whole_blood(*[400] * 10))
+    holding_bronze = donor_row()  # 30 counts, bronze held with its benefits: silver only
+    donations(holding_bronze, *whole_blood(*[400] * 15))
+    grant(holding_bronze, "bronze", "2020-2021")
+    revoked = donor_row()  # a revoked bronze earns nothing: bronze anew
+    donations(revoked, *whole_blood(*[400] * 10))
+    grant(revoked, "bronze", "2020-2021", revoked=True)
+    won_in_shandong = donor_row()  # bronze won in Shandong: the benefits there, not here
+    donations(won_in_shandong, *whole_blood(*[400] * 15))
+    grant(won_in_shandong, "bronze", "2020-2021").region = "shandong"
+    db.session.flush()
+    donors = [new, holding_bronze, revoked, won_in_shandong]
+    for donor in donors:
+        refresh_standing(donor)
+    db.session.commit()
+    before = {donor.id: award_holdings(donor) for donor in donors}
+    assert before[new.id] == set()
+
+    period = f"{today.year - 1}-{today.year}"
+    cycle = open_cycle(client, scheme.admin, period=period, cut_off=today.isoformat()).get_json()
+    body = {"decision": "国卫医急发〔2025〕11号", "awarded_on": today.isoformat()}
+    confirmed = client.post(
+        f"/api/v1/admin/award-cycles/{cycle['id']}/confirm", json=body, headers=scheme.admin
+    )
+    assert confirmed.status_code == 200, confirmed.get_json()
+    assert confirmed.get_json()["granted"] == 4
+
+    after = {donor.id: award_holdings(donor) for donor in donors}
+    for donor in donors:
+        refresh_standing(donor)
+    assert {donor.id: award_holdings(donor) for donor in donors} == after
+    midnight = clock.as_utc(datetime.combine(today, time.min, clock.LOCAL_ZONE))
+    new_bronze = db.session.scalar(
+        select(AwardGrant.id).where(AwardGrant.donor_id == new.id, AwardGrant.cycle_id.is_not(None))
+    )
+    assert after[new.id] == {("zhejiang", midnight, new_bronze)}
+    assert after[holding_bronze.id] == before[holding_bronze.id] != set()
+    assert {region for region, _, _ in after[revoked.id]} == {"zhejiang"}
+    assert {region for region, _, _ in after[won_in_shandong.id]} == {"shandong", "zhejiang"}
+    (entry,) = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "award_cycle.confirmed")
+    )
+    assert (entry.details["granted"], entry.details["benefits_opened"]) == (4, 3)
 
 
 def test_an_unknown_cycle_is_404(client, scheme):
