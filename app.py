@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import appointments
+import blooduse
 import card
 import certificate
 import donors
@@ -111,6 +112,7 @@ def register_packages(app: Flask) -> None:
     certificate.init_app(app)
     appointments.init_app(app)
     rewards.init_app(app)
+    blooduse.init_app(app)
     notifications.init_app(app)
     wiring.init_app(app)
 

@@ -44,6 +44,17 @@ class FieldCipher:
         except InvalidTag as exc:
             raise ValueError("ciphertext does not verify with the configured key") from exc
 
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        """Files (a photographed bill, a household register): nonce and sealed bytes, raw."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, plaintext, None)
+
+    def decrypt_bytes(self, sealed: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], None)
+        except InvalidTag as exc:
+            raise ValueError("ciphertext does not verify with the configured key") from exc
+
     def lookup_hash(self, kind: str, value: str) -> str:
         """A stable pseudonym for equality look-ups; `kind` keeps ID and mobile spaces apart."""
         message = f"{kind}:{value}".encode()

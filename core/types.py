@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Dialect, Text
+from sqlalchemy import DateTime, Dialect, LargeBinary, Text
 from sqlalchemy.types import TypeDecorator
 
 from core import clock
@@ -39,3 +39,16 @@ class EncryptedText(TypeDecorator):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else cipher().decrypt(value)
+
+
+class EncryptedBytes(TypeDecorator):
+    """Bytes encrypted with the app's field key (uploaded documents); stored as raw ciphertext."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else cipher().encrypt_bytes(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else cipher().decrypt_bytes(bytes(value))

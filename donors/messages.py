@@ -54,4 +54,8 @@ MESSAGES: dict[str, Message] = {
     "face_id_no_match": _l("No donor matches; check an ID."),
     "face_id_ambiguous": _l("Several donors look alike; check an ID."),
     "face_id_liveness_failed": _l("The burst did not show a live face, so no search was made."),
+    # uploaded documents
+    "document_empty": _l("The file is empty."),
+    "document_too_large": _l("The file is too large."),
+    "document_type_not_allowed": _l("Upload a JPEG or PNG photo, or a PDF."),
 }

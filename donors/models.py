@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
 from core.extensions import Model
-from core.types import EncryptedText, UTCDateTime
+from core.types import EncryptedBytes, EncryptedText, UTCDateTime
 
 DONOR_ACTIVE = "active"
 DONOR_PENDING = "pending"  # known from a station's records, not yet registered in the app
@@ -119,3 +119,51 @@ class FaceEnrolment(Model):
     model: Mapped[str] = mapped_column(String(64))
     face_pixels: Mapped[int] = mapped_column(Integer)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class DonorDocument(Model):
+    """A document a donor uploaded (a photographed bill, a household register page): the bytes
+    encrypted at rest, with what it is for, read back only by its owner and the staff who review
+    what it supports."""
+
+    __tablename__ = "donor_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(EncryptedBytes, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+LINK_DECLARED = "declared"
+LINK_VERIFIED = "verified"
+LINK_REMOVED = "removed"
+
+
+class FamilyLink(Model):
+    """A relative the donor declared, whose blood fee the donor's donations may reduce.
+
+    Declared until a hospital (from documents it has seen) or an administrator (from an upload)
+    verifies it; only a verified link is used. Removing it ends future use and keeps the row, so
+    what was settled under it stays explained.
+    """
+
+    __tablename__ = "family_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(EncryptedText)
+    id_number: Mapped[str] = mapped_column(EncryptedText)
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=LINK_DECLARED)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("donor_documents.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_type: Mapped[str | None] = mapped_column(String(16))  # hospital | staff
+    verified_by_id: Mapped[int | None] = mapped_column(Integer)
+    verified_document_type: Mapped[str | None] = mapped_column(String(32))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

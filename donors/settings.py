@@ -32,6 +32,9 @@ SETTINGS = PackageSettings(
         # Per staff member, 1:1 checks and 1:N searches together: a busy donation house sees a few
         # dozen donors an hour; a stolen staff token must not become a face-search engine.
         "FACE_STAFF_RATE_LIMIT": "120/hour",
+        # An uploaded document (a photographed bill, a household register page): a phone photo
+        # is 2-4 MB; a scanned PDF of a few pages fits too.
+        "DOCUMENT_MAX_BYTES": 8 * 1024 * 1024,
     },
     from_environment=(),
 )

@@ -204,7 +204,10 @@ def open_award_holdings(new_grants: ColumnElement[bool]) -> int:
         route = edition.award_route if edition else None
         if edition is None or route is None:
             continue
-        qualifying = [AwardGrant.revoked_at.is_(None), AwardGrant.award.in_(route.awards)]
+        qualifying: list[ColumnElement[bool]] = [
+            AwardGrant.revoked_at.is_(None),
+            AwardGrant.award.in_(route.awards),
+        ]
         if route.won_in_region is not False:
             qualifying.append(AwardGrant.region == region)
         newly = select(AwardGrant.donor_id).where(new_grants, *qualifying)

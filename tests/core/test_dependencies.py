@@ -26,6 +26,7 @@ APPLICATION = [
     "certificate",
     "appointments",
     "rewards",
+    "blooduse",
     "notifications",
     "card",
     "migrations",

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from appointments import rules as appointment_rules
+from blooduse import rules as blood_use_rules
 from certificate import policy as certificate_policy
 from core import policy
 from core.config import PROJECT_ROOT
@@ -21,6 +22,7 @@ SECTIONS: policy.Sections = {
     **appointment_rules.POLICY_SECTIONS,
     **reward_rules.POLICY_SECTIONS,
     **notification_rules.POLICY_SECTIONS,
+    **blood_use_rules.POLICY_SECTIONS,
 }
 
 REQUIRED = certificate_policy.REQUIRED_SECTIONS

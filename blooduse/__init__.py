@@ -1,0 +1,22 @@
+"""Free blood use for donors and their families (issue 15): the entitlement each donation gives
+under its region's rules, kept as a ledger; one-stop settlement at a hospital's cashier, claims
+after the fact, the months hospitals confirm for repayment, and care for admitted donors.
+
+`init_app` registers the texts and the policy section (`blood_use`) this package owns, and how
+the shell makes a hospital device (bound to its hospital). Family
+links themselves are the donor's (donors/family.py).
+"""
+
+from flask import Flask
+
+from blooduse import hospitals, messages, models, rules
+from core import auth, policy
+from core.messages import register_messages
+
+__all__ = ["init_app", "models"]
+
+
+def init_app(app: Flask) -> None:
+    register_messages(messages.MESSAGES)
+    policy.register_sections(app, rules.POLICY_SECTIONS)
+    auth.register_device_maker(app, auth.HOSPITAL, hospitals.make_hospital_device)
