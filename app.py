@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(rewards.bp, url_prefix="/api/v1")
     api.register_blueprint(rewards.store_bp, url_prefix="/api/v1")
     api.register_blueprint(card.bp, url_prefix="/api/v1")
+    api.register_blueprint(blooduse.bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
     api.register_blueprint(rewards.public_bp)

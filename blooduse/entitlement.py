@@ -283,9 +283,12 @@ def entitlement(
                     )
                 )
                 continue
+            # A donation given after the transfusion (where the region counts those) covers
+            # it as its first years would.
+            at = max(on, donation.donation_date)
             for index, phase in enumerate(phases):
                 starts, ends = phase_dates(donation.donation_date, phases, index)
-                if on < starts or (ends is not None and on > ends):
+                if at < starts or (ends is not None and at > ends):
                     continue
                 found.windows.append(
                     Window(

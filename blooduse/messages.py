@@ -9,6 +9,21 @@ from core.i18n import Message, _l
 
 MESSAGES: dict[str, Message] = {
     "blood_use_not_offered": _l("The region sets no free blood-use rules."),
+    # why a relative may not use the pool, why a donation gives no volume (GET /me/blood-use)
+    "link_not_verified": _l(
+        "The family link is not verified yet: a hospital or the blood station verifies it from"
+        " documents."
+    ),
+    "relation_not_covered": _l("The region's rules do not cover this relation."),
+    "extended_relative_needs_gold": _l(
+        "This relation is covered only once the donor reaches the national gold standard."
+    ),
+    "ml_factor_unknown": _l(
+        "The region has not set how this kind of donation converts to ml; ask the blood station."
+    ),
+    "no_rule_in_force": _l("No rule of the donation's region is in force on this day."),
+    "kind_not_covered": _l("The region's rules give this kind of donation no volume."),
+    "before_counting": _l("Given before the region's rules start counting donations."),
     # hospitals
     "hospital_unknown": _l("There is no hospital with this id."),
     "hospital_code_taken": _l("A hospital with this code is already registered."),
