@@ -18,6 +18,7 @@ import donors
 import notifications
 import rewards
 import sites
+import teams
 import wiring
 from certificate import settings as certificate_settings
 from core import auth, crypto, docs, health, http, i18n, policy, signing
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(rewards.store_bp, url_prefix="/api/v1")
     api.register_blueprint(card.bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.bp, url_prefix="/api/v1")
+    api.register_blueprint(teams.bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
     api.register_blueprint(rewards.public_bp)
@@ -114,6 +116,7 @@ def register_packages(app: Flask) -> None:
     appointments.init_app(app)
     rewards.init_app(app)
     blooduse.init_app(app)
+    teams.init_app(app)
     notifications.init_app(app)
     wiring.init_app(app)
 

@@ -27,6 +27,7 @@ APPLICATION = [
     "appointments",
     "rewards",
     "blooduse",
+    "teams",
     "notifications",
     "card",
     "migrations",

@@ -16,6 +16,7 @@ PACKAGES = (
     "notifications",
     "rewards",
     "sites",
+    "teams",
 )
 
 
