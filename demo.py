@@ -217,6 +217,7 @@ def load() -> None:
     db.session.flush()
     record_demo_history()
     gate, secret = _demo_gate_and_holder()
+    cashier, cashier_secret = _demo_hospital_and_family()
     _demo_store()
     opened = _open_demo_slots()
     db.session.commit()
@@ -229,6 +230,14 @@ def load() -> None:
     click.echo(f"  gate   client_id={gate.client_id} client_secret={secret}")
     click.echo(
         "  张伟 holds Zhejiang's three frees (bronze award 2022-2023, recorded for the demo)"
+    )
+    click.echo(
+        f"  hospital client_id={cashier.client_id} client_secret={cashier_secret}"
+        f" ({DEMO_HOSPITAL[1]}, cashier)"
+    )
+    click.echo(
+        f"  family 王芳's mother (ID {DEMO_RELATIVE[1]}) is a verified relative:"
+        " GET /api/v1/me/blood-use as 王芳; POST /api/v1/hospital/entitlements/lookup"
     )
     click.echo("  store  two souvenirs: GET /api/v1/rewards/catalog; 张伟 has points to spend")
     # Chinese in a query string goes percent-encoded: curl encodes what --data-urlencode gives.
@@ -268,6 +277,38 @@ def _demo_gate_and_holder():
         actor=None,
     )
     return gate, secret
+
+
+DEMO_HOSPITAL = ("H3301", "浙江大学医学院附属第一医院（演示）", "zhejiang")
+DEMO_RELATIVE = ("刘桂英", "330203196003124329", "parent")
+
+
+def _demo_hospital_and_family():
+    """A Hangzhou hospital with a cashier's device, and 王芳's mother as a relative the station
+    verified from the household register, so her blood fee can be reduced at the cashier."""
+    from blooduse import hospitals
+    from donors.models import LINK_VERIFIED, FamilyLink
+
+    code, name, region = DEMO_HOSPITAL
+    hospital = hospitals.create_hospital({"code": code, "name": name, "region": region}, None)
+    device, secret = hospitals.create_hospital_device(hospital, "住院收费处（演示）", None)
+    donor = db.session.scalar(select(Donor).where(Donor.name == DEMO_DONORS[1][0]))
+    relative_name, relative_id, relation = DEMO_RELATIVE
+    resident = parse_resident_id(relative_id)
+    db.session.add(
+        FamilyLink(
+            donor_id=donor.id,
+            relation=relation,
+            name=relative_name,
+            id_number=resident.number,
+            id_number_hash=donor_services.id_number_hash(resident.number),
+            status=LINK_VERIFIED,
+            verified_at=clock.now(),
+            verified_by_type="staff",
+            verified_document_type="household_register",
+        )
+    )
+    return device, secret
 
 
 def _open_demo_slots() -> int:

@@ -5,11 +5,26 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
+from blooduse.entitlement import Window
 from core.errors import message_for
+from core.i18n import _l
 from core.masking import mask_name
 from core.schemas import Date, LocalDateTime, computed
 
 REFUSED = "why the relative may not use the pool now (None: they may)"
+
+UNLIMITED_FOR_LIFE = _l("Unlimited, for life.")
+MULTIPLE_UNTIL = _l("{multiple} x the donation's {ml} ml, until {ends_on}.")
+MULTIPLE_FOR_LIFE = _l("{multiple} x the donation's {ml} ml, for life.")
+
+
+def explanation(window: Window) -> str:
+    """The window in the reader's words, with its figures."""
+    if window.unlimited:
+        return UNLIMITED_FOR_LIFE.translated()
+    text = MULTIPLE_FOR_LIFE if window.ends_on is None else MULTIPLE_UNTIL
+    ends_on = window.ends_on.isoformat() if window.ends_on else ""
+    return text.format(multiple=window.multiple, ml=window.ml, ends_on=ends_on).translated()
 
 
 class WindowSchema(ma.Schema):
@@ -28,6 +43,7 @@ class WindowSchema(ma.Schema):
     allowance_ml = fields.Integer(allow_none=True)
     used_ml = fields.Integer()
     remaining_ml = fields.Integer(allow_none=True)
+    explanation = computed(fields.String(), explanation)
     rule = fields.String(metadata={"description": "the rule applied, with its source"})
 
 

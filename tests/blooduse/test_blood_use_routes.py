@@ -40,6 +40,7 @@ def test_a_donor_sees_their_pool_and_their_relatives_with_each_rule(client, sms)
     five_years = Period.parse("P5Y").add_to(clock.local_today())
     assert window["ends_on"] == (five_years - timedelta(days=1)).isoformat()
     assert "5 years" in window["rule"]
+    assert window["explanation"] == f"献血量300毫升的5倍，有效期至{window['ends_on']}。"
     (spouse,) = body["relatives"]
     assert (spouse["relation"], spouse["relation_name"], spouse["name"]) == (
         "spouse",
