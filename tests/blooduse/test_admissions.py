@@ -154,9 +154,7 @@ def test_an_extended_relative_of_a_donor_below_gold_tells_no_one(client, sms, da
     assert care_rows() == []
 
 
-def test_a_patient_who_is_no_donor_gets_the_same_answer_and_no_one_is_told(
-    client, sms, daytime
-):
+def test_a_patient_who_is_no_donor_gets_the_same_answer_and_no_one_is_told(client, sms, daytime):
     # Issue 15 item 6: the hospital learns the register only from the entitlement look-up.
     site, token = desk(client)
     _, data, _ = donor_who_gave(client, sms, site, token)
@@ -216,9 +214,7 @@ def test_another_hospitals_admission_of_the_same_patient_is_its_own(client, sms,
     second_hospital, second = hospital_cashier(client, name="杭州市第一人民医院")
     admitted_at = clock.now() - timedelta(hours=1)
     ours = admit(client, first, data["plain"]["id_number"], admitted_at=admitted_at)
-    theirs = admit(
-        client, second, data["plain"]["id_number"], admitted_at=admitted_at, ward="骨科"
-    )
+    theirs = admit(client, second, data["plain"]["id_number"], admitted_at=admitted_at, ward="骨科")
     assert ours.get_json()["id"] != theirs.get_json()["id"]
     rows = {row.id: row for row in db.session.scalars(select(Admission))}
     assert rows[ours.get_json()["id"]].hospital_id == first_hospital.id
