@@ -7,6 +7,7 @@ from typing import Any
 from blooduse import admission_schemas as schemas
 from blooduse import admissions
 from blooduse.hospitals import cashier_of
+from blooduse.models import Admission
 from core import auth
 from core.auth import caller, roles_required
 from core.extensions import db
@@ -23,7 +24,7 @@ admissions_bp = Blueprint(
 @limit_per_caller("HOSPITAL_ADMISSION_LIMIT_PER_DEVICE")
 @admissions_bp.arguments(schemas.AdmissionReportSchema)
 @admissions_bp.response(202, schemas.AdmissionReceiptSchema)
-def report_admission(body: dict[str, Any]):
+def report_admission(body: dict[str, Any]) -> Admission:
     """Report an admission: a donor admitted, or a verified relative's donor, is told of the
     free blood use this hospital settles, once per admission.
 
