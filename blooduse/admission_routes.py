@@ -25,12 +25,11 @@ admissions_bp = Blueprint(
 @admissions_bp.arguments(schemas.AdmissionReportSchema)
 @admissions_bp.response(202, schemas.AdmissionReceiptSchema)
 def report_admission(body: dict[str, Any]) -> Admission:
-    """Report an admission: a donor admitted, or a verified relative's donor, is told of the
-    free blood use this hospital settles, once per admission.
+    """Report an admission: the donor, or a verified relative's donor, hears of their right once.
 
-    The answer is the same whether or not the patient is a donor; the same report again
-    answers with the same id and tells no one twice. Limited per device
-    (`HOSPITAL_ADMISSION_LIMIT_PER_DEVICE`).
+    The donor is told of the free blood use this hospital's cashier settles directly. The answer
+    is the same whether or not the patient is a donor; the same report again answers with the
+    same id and tells no one twice. Limited per device (`HOSPITAL_ADMISSION_LIMIT_PER_DEVICE`).
     """
     report = admissions.AdmissionReport(
         body["id_number"].number, body["ward"].strip(), body["admitted_at"]

@@ -17,6 +17,7 @@ from tests.factories import bearer, resident_id
 from tests.factories.admissions import admit, family_link
 from tests.factories.hospitals import hospital_cashier
 from tests.factories.notifications import (
+    admin_token,
     auth_headers,
     desk,
     donor_who_gave,
@@ -293,3 +294,15 @@ def test_only_a_hospitals_device_reports_admissions(client, sms, daytime):
     response = admit(client, bearer(token), data["plain"]["id_number"])
     assert response.status_code == 403
     assert care_rows() == []
+
+
+def test_the_care_notes_wait_out_the_night_can_be_turned_off_and_are_never_capped(client):
+    # Issue 15 item 6: respecting opt-outs and quiet hours; urgent category not needed.
+    body = client.get(
+        "/api/v1/admin/notifications/templates", headers=bearer(admin_token(client))
+    ).get_json()
+    by_code = {item["code"]: item for item in body["items"]}
+    for code in ("admission_care", "admission_care_relative"):
+        assert by_code[code]["category"] == "care"
+        assert by_code[code]["can_opt_out"] and not by_code[code]["capped"]
+        assert not by_code[code]["urgent"]
