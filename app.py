@@ -20,6 +20,7 @@ import rewards
 import sites
 import teams
 import wiring
+from blooduse import settings as blooduse_settings
 from certificate import settings as certificate_settings
 from core import auth, crypto, docs, health, http, i18n, policy, signing
 from core import routes as core_routes
@@ -33,6 +34,7 @@ from rewards import settings as rewards_settings
 api = ErrorShapingApi()
 # Each package's operational settings, merged over core's before the environment is applied.
 PACKAGE_SETTINGS = (
+    blooduse_settings.SETTINGS,
     certificate_settings.SETTINGS,
     donors_settings.SETTINGS,
     notifications_settings.SETTINGS,
@@ -100,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(blooduse.bp, url_prefix="/api/v1")
     api.register_blueprint(teams.bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
+    api.register_blueprint(blooduse.admissions_bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
     api.register_blueprint(rewards.public_bp)
     api.register_blueprint(core_routes.keys_bp)

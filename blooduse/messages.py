@@ -30,4 +30,6 @@ MESSAGES: dict[str, Message] = {
     "hospital_inactive": _l("This hospital is deactivated."),
     "hospital_not_registered": _l("This device is not registered to a hospital."),
     "hospital_required": _l("A hospital device belongs to a hospital: give the hospital's id."),
+    # admissions
+    "admitted_in_future": _l("The admission time is in the future."),
 }

@@ -56,6 +56,7 @@ WEEK = timedelta(days=7)
 DEFAULT_LIFETIME = {
     SECURITY: timedelta(minutes=15),
     "transactional": timedelta(days=3),
+    "care": timedelta(days=3),
     "reminder": timedelta(days=7),
     "appeal": timedelta(days=3),
 }

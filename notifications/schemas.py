@@ -45,7 +45,12 @@ class JsonBoolean(fields.Boolean):
 class PreferencesUpdateSchema(StrictSchema):
     greetings = JsonBoolean(metadata={"description": "birthday and donor-day greetings"})
     appeals = JsonBoolean(metadata={"description": "low-stock appeals"})
-    reminders = JsonBoolean(metadata={"description": "'you may give again' reminders"})
+    reminders = JsonBoolean(
+        metadata={
+            "description": "'you may give again' reminders, and the note of your free blood use "
+            "when a hospital admits you or a relative"
+        }
+    )
 
 
 class QuietHoursSchema(ma.Schema):

@@ -393,7 +393,7 @@ def warn_points_expiring(lots: list[ExpiringPoints], on: date) -> int:
 
 # ------------------------------------------------------------------ preferences
 
-PREFERENCE_FIELDS = tuple(OPT_OUTS.values())
+PREFERENCE_FIELDS = tuple(dict.fromkeys(OPT_OUTS.values()))  # care and reminders share one
 
 
 class QuietHours(NamedTuple):

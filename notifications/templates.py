@@ -29,17 +29,21 @@ from notifications.models import OutboxMessage
 
 # Categories decide the manners. `security` messages are urgent: never held back by quiet hours,
 # caps or opt-outs. `transactional` ones concern something the donor did (never opted out of,
-# never capped) but wait out the night. The rest are non-urgent, capped, and can be turned off.
+# never capped) but wait out the night. `care` ones tell a donor of a right they hold at a moment
+# of need (a hospital admitted them or a relative): they wait out the night and can be turned
+# off with the reminders, but no count of other messages holds them back. The rest are
+# non-urgent, capped, and can be turned off.
 SECURITY = "security"
 TRANSACTIONAL = "transactional"
+CARE = "care"
 REMINDER = "reminder"
 GREETING = "greeting"
 APPEAL = "appeal"
-CATEGORIES = (SECURITY, TRANSACTIONAL, REMINDER, GREETING, APPEAL)
+CATEGORIES = (SECURITY, TRANSACTIONAL, CARE, REMINDER, GREETING, APPEAL)
 URGENT = (SECURITY,)
 CAPPED = (REMINDER, GREETING, APPEAL)
 # category -> the preference that turns it off
-OPT_OUTS = {REMINDER: "reminders", GREETING: "greetings", APPEAL: "appeals"}
+OPT_OUTS = {CARE: "reminders", REMINDER: "reminders", GREETING: "greetings", APPEAL: "appeals"}
 
 _env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 # The day a text is rendered for, handed to the filters beside the template's own variables.
@@ -208,6 +212,33 @@ TEMPLATES: dict[str, MessageTemplate] = {
                 "day": date(2026, 6, 14),
                 "time": "09:30",
                 "until": datetime(2026, 6, 13, 2, 30, tzinfo=UTC),
+            },
+        ),
+        _template(
+            "admission_care",
+            CARE,
+            SALUTATION + "得知您在{{ hospital }}住院，祝您早日康复。作为无偿献血者，您"
+            "{% if unlimited %}终身免费用血、不限量{% else %}目前尚可免费用血{{ remaining_ml }}毫升"
+            "{% endif %}，结算时由该院收费处直接减免，无需自行报销。",
+            {
+                "name": "张伟",
+                "hospital": "浙江大学医学院附属第一医院",
+                "unlimited": False,
+                "remaining_ml": 1000,
+            },
+        ),
+        _template(
+            "admission_care_relative",
+            CARE,
+            SALUTATION + "得知您的{{ relation }}在{{ hospital }}住院，祝早日康复。凭您的无偿献血，"
+            "您的{{ relation }}{% if unlimited %}可免费用血、不限量{% else %}目前尚可免费用血"
+            "{{ remaining_ml }}毫升{% endif %}，结算时由该院收费处直接减免，无需自行报销。",
+            {
+                "name": "张伟",
+                "relation": "配偶",
+                "hospital": "浙江大学医学院附属第一医院",
+                "unlimited": False,
+                "remaining_ml": 800,
             },
         ),
         _template(

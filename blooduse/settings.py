@@ -1,0 +1,20 @@
+"""Free blood use's operational settings (choices of ours, not regulations).
+
+Merged into the configuration at start-up, before the environment is applied (core.config:
+load_config, from app.create_app); the environment may set those named in `from_environment`.
+"""
+
+from datetime import timedelta
+
+from core.config import PackageSettings
+
+SETTINGS = PackageSettings(
+    defaults={
+        # Admissions a hospital's device reports (blooduse/admissions.py), per device: a large
+        # hospital's admissions office sends a few hundred a day, some in a batch at a shift's end.
+        "HOSPITAL_ADMISSION_LIMIT_PER_DEVICE": "120/minute;1200/hour",
+        # An admission is refused as a mistake once it lies further ahead than clocks drift.
+        "HOSPITAL_ADMISSION_CLOCK_SKEW": timedelta(minutes=5),
+    },
+    from_environment=(),
+)
