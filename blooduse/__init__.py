@@ -10,10 +10,12 @@ links themselves are the donor's (donors/family.py).
 from flask import Flask
 
 from blooduse import hospitals, messages, models, rules
+from blooduse.admin_routes import admin_bp
+from blooduse.hospital_routes import hospital_bp
 from core import auth, policy
 from core.messages import register_messages
 
-__all__ = ["init_app", "models"]
+__all__ = ["admin_bp", "hospital_bp", "init_app", "models"]
 
 
 def init_app(app: Flask) -> None:
