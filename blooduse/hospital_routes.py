@@ -9,6 +9,7 @@ from flask import Response
 
 from blooduse import reconciliation, schemas, settlement
 from blooduse.hospitals import cashier_of, get_hospital
+from blooduse.models import HospitalMonth
 from core.auth import HOSPITAL, caller, roles_required
 from core.docs import answers
 from core.extensions import db
@@ -28,7 +29,7 @@ MONTH = "<string(length=7):month>"
 @limit_per_caller("HOSPITAL_LOOKUP_LIMIT_PER_DEVICE")
 @hospital_bp.arguments(schemas.LookupSchema)
 @hospital_bp.response(200, schemas.LookupResultSchema)
-def look_up(body: dict[str, Any]):
+def look_up(body: dict[str, Any]) -> settlement.Lookup:
     """Whether the patient is a donor, a donor's relative or neither, and what applies today.
 
     Audited: the hospital looked a person up.
@@ -44,7 +45,7 @@ def look_up(body: dict[str, Any]):
 @hospital_bp.response(201, schemas.ReceiptSchema)
 @hospital_bp.alt_response(200, schema=schemas.ReceiptSchema, description="the same bill again")
 @answers(409, 422)
-def settle(body: dict[str, Any]):
+def settle(body: dict[str, Any]) -> tuple[settlement.Receipt, int]:
     """Settle a transfusion bill: the reduction drawn on the entitlement, and its receipt."""
     bill = settlement.Bill(**{**body, "id_number": body["id_number"].number})
     receipt, created = settlement.settle(cashier_of(caller()), bill)
@@ -56,7 +57,7 @@ def settle(body: dict[str, Any]):
 @roles_required(HOSPITAL)
 @hospital_bp.arguments(schemas.ReverseSchema)
 @hospital_bp.response(200, schemas.ReceiptSchema)
-def reverse(body: dict[str, Any], bill_number: str):
+def reverse(body: dict[str, Any], bill_number: str) -> settlement.Receipt:
     """Reverse a settled bill, with a reason; the entitlement is restored. Refused once the
     hospital confirmed the bill's month."""
     receipt = settlement.reverse_at_hospital(cashier_of(caller()), bill_number, body["reason"])
@@ -68,7 +69,7 @@ def reverse(body: dict[str, Any], bill_number: str):
 @roles_required(HOSPITAL)
 @hospital_bp.arguments(PageQuerySchema, location="query")
 @hospital_bp.response(200, schemas.MonthPageSchema)
-def month(query: dict[str, Any], month: str):
+def month(query: dict[str, Any], month: str) -> reconciliation.MonthPage:
     """The hospital's reductions settled in a month (YYYY-MM, Beijing time), with its totals."""
     hospital = get_hospital(cashier_of(caller()).hospital_id)
     return reconciliation.month_page(hospital, month, query["page"], query["per_page"])
@@ -77,7 +78,7 @@ def month(query: dict[str, Any], month: str):
 @hospital_bp.get(f"/hospital/months/{MONTH}.csv")
 @roles_required(HOSPITAL)
 @hospital_bp.response(200, content_type="text/csv")
-def month_csv(month: str):
+def month_csv(month: str) -> Response:
     """The hospital's reductions settled in a month, as CSV."""
     hospital = get_hospital(cashier_of(caller()).hospital_id)
     return csv_response(reconciliation.month_csv(hospital, month), f"blood-fee-{month}.csv")
@@ -86,7 +87,7 @@ def month_csv(month: str):
 @hospital_bp.post(f"/hospital/months/{MONTH}/confirm")
 @roles_required(HOSPITAL)
 @hospital_bp.response(201, schemas.HospitalMonthSchema)
-def confirm_month(month: str):
+def confirm_month(month: str) -> HospitalMonth:
     """Confirm a month that is over: its totals are frozen for repayment, and its bills are
     reversed only by an administrator from then on."""
     confirmed = reconciliation.confirm_month(cashier_of(caller()), month)
