@@ -101,6 +101,8 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(card.bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.bp, url_prefix="/api/v1")
     api.register_blueprint(teams.bp, url_prefix="/api/v1")
+    api.register_blueprint(blooduse.hospital_bp, url_prefix="/api/v1")
+    api.register_blueprint(blooduse.admin_bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.admissions_bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)

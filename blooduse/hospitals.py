@@ -9,7 +9,7 @@ to the hospital its device is bound to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, select
 
@@ -72,6 +72,14 @@ def deactivate_hospital(hospital: Hospital, admin: Caller) -> Hospital:
         target=("hospital", hospital.id),
     )
     return hospital
+
+
+class IssuedDevice(NamedTuple):
+    """A cashier's device with the secret just issued to it, which is shown this once."""
+
+    device: Device
+    hospital_id: int
+    client_secret: str
 
 
 def create_hospital_device(

@@ -1,13 +1,14 @@
 """Drawing on a pool and giving back: the only writes to the blood-use ledger.
 
 A draw locks the donor's row first, so two hospitals settling on the same pool at once are
-served one after the other, each seeing what the other took (PostgreSQL row lock; SQLite
-writes one transaction at a time anyway).
+served one after the other, each seeing what the other took (PostgreSQL: a row lock; SQLite,
+which has none and lets two transactions read the same pool before either writes: a write to
+the donor's row, which takes the database's one write lock at once).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from blooduse.entitlement import Draw
 from blooduse.models import BloodFeeReduction, BloodUseEntry
@@ -20,6 +21,9 @@ RESTORE = "restore"
 
 def lock_pools(donor_id: int) -> None:
     """Hold the donor's row until commit: the pools are read and drawn on under it."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE donors SET id = id WHERE id = :id"), {"id": donor_id})
+        return
     db.session.execute(select(Donor.id).where(Donor.id == donor_id).with_for_update())
 
 

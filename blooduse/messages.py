@@ -32,4 +32,29 @@ MESSAGES: dict[str, Message] = {
     "hospital_required": _l("A hospital device belongs to a hospital: give the hospital's id."),
     # admissions
     "admitted_in_future": _l("The admission time is in the future."),
+    # settlement at the hospital
+    "no_entitlement": _l(
+        "The patient has no free blood-use entitlement that covers this bill; nothing was changed."
+    ),
+    "settle_at_donation_region": _l(
+        "The patient's entitlement comes from donations in a region whose rules this hospital "
+        "cannot apply; send the donor to that region's blood station."
+    ),
+    "link_not_patients": _l("This family link does not name this patient."),
+    "bill_already_settled": _l("Another bill was already settled under this bill number."),
+    "settlement_reversed": _l(
+        "This bill was settled and then reversed; it cannot be settled again."
+    ),
+    "settlement_unknown": _l("This hospital settled no bill with this number."),
+    "settlement_already_reversed": _l("This settlement is already reversed."),
+    "blood_fee_reduction_unknown": _l("There is no blood-fee reduction with this id."),
+    "transfused_in_future": _l("The transfusion date is later than today."),
+    "discharged_before_transfusion": _l("The discharge date is earlier than the transfusion date."),
+    # reconciliation
+    "month_invalid": _l("There is no such month: give it as YYYY-MM."),
+    "month_not_over": _l("This month is not over yet, so it cannot be confirmed."),
+    "month_already_confirmed": _l("This month is already confirmed."),
+    "month_confirmed": _l(
+        "The hospital confirmed this bill's month: only an administrator can reverse it now."
+    ),
 }

@@ -1,4 +1,5 @@
-"""Free blood use's operational settings (choices of ours, not regulations).
+"""Free blood use's operational settings (choices of ours, not regulations): how often a
+hospital's cashier may look patients up and report admissions.
 
 Merged into the configuration at start-up, before the environment is applied (core.config:
 load_config, from app.create_app); the environment may set those named in `from_environment`.
@@ -10,11 +11,18 @@ from core.config import PackageSettings
 
 SETTINGS = PackageSettings(
     defaults={
+        # Per hospital device (one cashier's desk): a busy inpatient cashier settles a few dozen
+        # transfusion bills an hour, each after a look-up or two; a stolen credential must not
+        # become a way to ask who among a city's people is a donor (PIPL). Operational, not a
+        # regulation.
+        "HOSPITAL_LOOKUP_LIMIT_PER_DEVICE": "120/hour",
+        # Stations listed per region when a hospital is told to send the donor there.
+        "HOSPITAL_REFERRAL_STATIONS_MAX": 5,
         # Admissions a hospital's device reports (blooduse/admissions.py), per device: a large
         # hospital's admissions office sends a few hundred a day, some in a batch at a shift's end.
         "HOSPITAL_ADMISSION_LIMIT_PER_DEVICE": "120/minute;1200/hour",
         # An admission is refused as a mistake once it lies further ahead than clocks drift.
         "HOSPITAL_ADMISSION_CLOCK_SKEW": timedelta(minutes=5),
     },
-    from_environment=(),
+    from_environment=("HOSPITAL_LOOKUP_LIMIT_PER_DEVICE",),
 )

@@ -188,6 +188,22 @@ TEMPLATES: dict[str, MessageTemplate] = {
             },
         ),
         _template(
+            "blood_fee_settled",
+            TRANSACTIONAL,
+            SALUTATION + "{{ for_whom }}在{{ hospital }}的临床用血费用已按您的无偿献血"
+            "减免{{ amount }}（{{ covered }}）。{{ remaining }}"
+            "如非本人或家属用血，请联系献血服务中心。",
+            {
+                "name": "张伟",
+                "for_whom": "您的配偶",
+                "hospital": "浙江大学医学院附属第一医院",
+                "amount": "360.00元",
+                "covered": "400毫升",
+                "remaining": "在本地区医院还可免费用血400毫升。",
+            },
+            sensitive=True,
+        ),
+        _template(
             "appointment_reminder",
             TRANSACTIONAL,
             SALUTATION + "提醒您{{ day|day(dated=True) }}{{ time }}在{{ site }}献血。"

@@ -142,20 +142,35 @@ def unlock(username: str, reason: str | None) -> None:
     "the three_free benefits of the operator's region policy.",
 )
 @click.option("--location", default=None, help="Gates: where it stands, e.g. 武林广场站.")
+@click.option(
+    "--hospital",
+    "hospital_id",
+    type=int,
+    default=None,
+    help="Hospitals, required: the id of the hospital the cashier's device belongs to (an "
+    "administrator registers hospitals with POST /api/v1/admin/hospitals; GET lists them).",
+)
 def create_device(
     role: str,
     name: str,
     operator_id: int | None,
     benefit_kind: str | None,
     location: str | None,
+    hospital_id: int | None,
 ) -> None:
     """Create a device credential and print its client_id and client_secret (shown this once).
 
     A gate belongs to a gate operator and checks the operator's benefit in the operator's
-    region, so --operator is required for --role gate. The device logs in with
+    region, so --operator is required for --role gate; a hospital's device belongs to its
+    hospital, so --hospital is required for --role hospital. The device logs in with
     POST /api/v1/auth/device-token.
     """
-    options = {"operator": operator_id, "benefit_kind": benefit_kind, "location": location}
+    options = {
+        "operator": operator_id,
+        "benefit_kind": benefit_kind,
+        "location": location,
+        "hospital": hospital_id,
+    }
     try:
         device, secret = auth.make_device(role, name, options)
     except ApiError as error:

@@ -7,7 +7,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("appointments", "card", "certificate", "donors", "notifications", "rewards", "sites")
+PACKAGES = (
+    "appointments",
+    "blooduse",
+    "card",
+    "certificate",
+    "donors",
+    "notifications",
+    "rewards",
+    "sites",
+)
 
 
 def _functions(package: str):

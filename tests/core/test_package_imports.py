@@ -32,13 +32,16 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_no_route_module_imports_another():
+    """Every route module (`routes.py`, or one of several such as blooduse's
+    `hospital_routes.py` and `admin_routes.py`) imports no other route module."""
     offending = {
-        f"{package}/routes.py": sorted(
+        f"{package}/{path.name}": sorted(
             name
-            for name in imported_modules(ROOT / package / "routes.py")
-            if name.endswith(".routes") and name != f"{package}.routes"
+            for name in imported_modules(path)
+            if name.endswith("routes") and name != f"{package}.{path.stem}"
         )
         for package in PACKAGES
+        for path in sorted((ROOT / package).glob("*routes.py"))
     }
     assert {path: names for path, names in offending.items() if names} == {}
 
