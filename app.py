@@ -19,6 +19,7 @@ import notifications
 import rewards
 import sites
 import wiring
+from blooduse import settings as blooduse_settings
 from certificate import settings as certificate_settings
 from core import auth, crypto, docs, health, http, i18n, policy, signing
 from core import routes as core_routes
@@ -32,6 +33,7 @@ from rewards import settings as rewards_settings
 api = ErrorShapingApi()
 # Each package's operational settings, merged over core's before the environment is applied.
 PACKAGE_SETTINGS = (
+    blooduse_settings.SETTINGS,
     certificate_settings.SETTINGS,
     donors_settings.SETTINGS,
     notifications_settings.SETTINGS,
@@ -97,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(rewards.store_bp, url_prefix="/api/v1")
     api.register_blueprint(card.bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
+    api.register_blueprint(blooduse.claims_bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
     api.register_blueprint(rewards.public_bp)
     api.register_blueprint(core_routes.keys_bp)

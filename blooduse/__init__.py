@@ -10,10 +10,11 @@ links themselves are the donor's (donors/family.py).
 from flask import Flask
 
 from blooduse import hospitals, messages, models, rules
+from blooduse.claim_routes import claims_bp
 from core import auth, policy
 from core.messages import register_messages
 
-__all__ = ["init_app", "models"]
+__all__ = ["claims_bp", "init_app", "models"]
 
 
 def init_app(app: Flask) -> None:
