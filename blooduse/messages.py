@@ -29,7 +29,8 @@ MESSAGES: dict[str, Message] = {
     "transfused_in_future": _l("The transfusion date is in the future."),
     "discharged_on_invalid": _l("The discharge date must fall between the transfusion and today."),
     "components_invalid": _l(
-        'List the components as JSON, like [{"component": "red_cells", "volume_ml": 400}].'
+        "List the components as JSON text: a list of objects, each with"
+        ' "component" and "volume_ml".'
     ),
     "bill_already_reduced": _l("This bill has already been reduced or claimed."),
     "no_entitlement": _l("No free blood use remains that this bill could draw on."),
