@@ -10,6 +10,7 @@ from flask import Response
 from blooduse import claim_schemas as schemas
 from blooduse import claims, imports
 from blooduse.claims import ClaimedBill
+from blooduse.models import BloodFeeReduction
 from core.auth import ADMIN, DONOR, caller, roles_required
 from core.docs import answers
 from core.extensions import db
@@ -37,7 +38,7 @@ DOCUMENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 @claims_bp.arguments(schemas.ClaimFormSchema, location=FORM_AND_FILES)
 @claims_bp.response(201, schemas.ClaimSchema)
 @answers(404)
-def submit_claim(form: dict[str, Any]):
+def submit_claim(form: dict[str, Any]) -> BloodFeeReduction:
     """Claim a paid bill's reduction, for oneself or a verified relative, with its documents."""
     bill_photo, discharge_summary = form.pop("bill_photo"), form.pop("discharge_summary")
     claim = claims.submit_claim(current_donor(), ClaimedBill(**form), bill_photo, discharge_summary)
@@ -49,7 +50,7 @@ def submit_claim(form: dict[str, Any]):
 @roles_required(DONOR)
 @claims_bp.arguments(schemas.PageQuerySchema, location="query")
 @claims_bp.response(200, schemas.ClaimPageSchema)
-def my_claims(query: dict[str, Any]):
+def my_claims(query: dict[str, Any]) -> dict[str, Any]:
     """The donor's claims, newest first, each with its status and amounts."""
     return paginate(claims.donor_claims_query(current_donor()), query["page"], query["per_page"])
 
@@ -57,7 +58,7 @@ def my_claims(query: dict[str, Any]):
 @claims_bp.get("/me/blood-fee-claims/<int:claim_id>")
 @roles_required(DONOR)
 @claims_bp.response(200, schemas.ClaimSchema)
-def my_claim(claim_id: int):
+def my_claim(claim_id: int) -> BloodFeeReduction:
     """One of the donor's claims: status, amounts, the decision's reason, the payout."""
     return claims.donor_claim(current_donor(), claim_id)
 
@@ -69,7 +70,7 @@ def my_claim(claim_id: int):
 @roles_required(ADMIN)
 @claims_bp.arguments(schemas.ClaimQuerySchema, location="query")
 @claims_bp.response(200, schemas.ReviewedClaimPageSchema)
-def list_claims(query: dict[str, Any]):
+def list_claims(query: dict[str, Any]) -> dict[str, Any]:
     """Claims to review (by status), oldest first, the donor masked."""
     return paginate(claims.claims_query(query["status"]), query["page"], query["per_page"])
 
@@ -85,7 +86,7 @@ def list_claims(query: dict[str, Any]):
         }
     }
 )
-def claim_document(claim_id: int, document_id: int):
+def claim_document(claim_id: int, document_id: int) -> Response:
     """A claim's bill or discharge summary, for the staff reviewing it (every look audited)."""
     document = claims.claim_document(claim_id, document_id, caller())
     db.session.commit()
@@ -97,7 +98,7 @@ def claim_document(claim_id: int, document_id: int):
 @claims_bp.post("/admin/blood-fee-claims/<int:claim_id>/approve")
 @roles_required(ADMIN)
 @claims_bp.response(200, schemas.ReviewedClaimSchema)
-def approve_claim(claim_id: int):
+def approve_claim(claim_id: int) -> BloodFeeReduction:
     """Approve the computed reduction: drawn from the pool now; refused when none remains."""
     claim = claims.approve_claim(claim_id, caller())
     db.session.commit()
@@ -108,7 +109,7 @@ def approve_claim(claim_id: int):
 @roles_required(ADMIN)
 @claims_bp.arguments(schemas.RejectionSchema)
 @claims_bp.response(200, schemas.ReviewedClaimSchema)
-def reject_claim(body: dict[str, Any], claim_id: int):
+def reject_claim(body: dict[str, Any], claim_id: int) -> BloodFeeReduction:
     """Reject a claim with the reason the donor is told; the pool is untouched."""
     claim = claims.reject_claim(claim_id, body["reason"], caller())
     db.session.commit()
@@ -120,7 +121,7 @@ def reject_claim(body: dict[str, Any], claim_id: int):
 @claims_bp.arguments(schemas.PayoutSchema)
 @claims_bp.response(200, schemas.ReviewedClaimSchema)
 @answers(422)
-def pay_claim(body: dict[str, Any], claim_id: int):
+def pay_claim(body: dict[str, Any], claim_id: int) -> BloodFeeReduction:
     """Record an approved claim's payout, once: amount, method and reference."""
     claim = claims.record_payout(
         claim_id, body["amount_cents"], body["method"], body["reference"], caller()
@@ -135,7 +136,7 @@ def pay_claim(body: dict[str, Any], claim_id: int):
 @allows_body_of("BLOOD_USE_IMPORT_MAX_BYTES")
 @claims_bp.arguments(schemas.ImportFormSchema, location=FORM_AND_FILES)
 @claims_bp.response(200, schemas.ImportReportSchema)
-def import_earlier_use(form: dict[str, Any]):
+def import_earlier_use(form: dict[str, Any]) -> imports.ImportReport:
     """Import bills an old system reduced (CSV): each row imported, skipped or refused, why."""
     report = imports.import_earlier_use(form["file"], caller())
     db.session.commit()

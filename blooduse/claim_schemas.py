@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 from werkzeug.datastructures import FileStorage
 
@@ -31,8 +30,12 @@ MAX_CENTS = 1_000_000_000
 CLAIM_STATUSES = (SUBMITTED, APPROVED, REJECTED, PAID)
 
 
-class FileField(Upload):
+class FileField(fields.Field):
     """A file part of a multipart body, read to bytes; a text field in its place is refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"type": "string", "format": "binary", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:
         if not isinstance(value, FileStorage):
@@ -52,9 +55,17 @@ class ComponentSchema(StrictSchema):
 class ComponentsField(fields.Field):
     """The components as JSON text in a form field: `[{"component": ..., "volume_ml": ...}]`."""
 
+    MAX_LENGTH = 2000  # twenty components with room to spare
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"type": "string", "maxLength": self.MAX_LENGTH, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[dict]:
+        if not isinstance(value, str) or len(value) > self.MAX_LENGTH:
+            raise ma.ValidationError("components_invalid")
         try:
-            parsed = json.loads(value) if isinstance(value, str) else None
+            parsed = json.loads(value)
         except ValueError:
             parsed = None
         if not isinstance(parsed, list) or not 1 <= len(parsed) <= 20:
@@ -88,7 +99,6 @@ class ClaimFormSchema(StrictSchema):
         required=True,
         metadata={
             "description": 'JSON text: [{"component": "red_cells", "volume_ml": 400}, ...]',
-            "type": "string",
         },
     )
     fee_cents = bounded_int(
