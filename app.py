@@ -105,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(blooduse.admin_bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.admissions_bp, url_prefix="/api/v1")
+    api.register_blueprint(blooduse.claims_bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
     api.register_blueprint(rewards.public_bp)
     api.register_blueprint(core_routes.keys_bp)

@@ -12,12 +12,13 @@ from flask import Flask
 from blooduse import hospitals, messages, models, rules
 from blooduse.admin_routes import admin_bp
 from blooduse.admission_routes import admissions_bp
+from blooduse.claim_routes import claims_bp
 from blooduse.hospital_routes import hospital_bp
 from blooduse.routes import bp
 from core import auth, policy
 from core.messages import register_messages
 
-__all__ = ["admin_bp", "admissions_bp", "bp", "hospital_bp", "init_app", "models"]
+__all__ = ["admin_bp", "admissions_bp", "bp", "claims_bp", "hospital_bp", "init_app", "models"]
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,13 @@ the donor's claim and the import, so a bill is reduced once whichever channel co
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
+
+from sqlalchemy import select
+
+from blooduse.entitlement import Draw
+from blooduse.models import Hospital
+from core.extensions import db
 
 
 def bill_key(bill_number: str, hospital_code: str | None, hospital_name: str | None = None) -> str:
@@ -29,3 +36,37 @@ def reduction_cents(fee_cents: int, covered_ml: int, volume_ml: int) -> int:
     if covered_ml >= volume_ml:
         return fee_cents
     return fee_cents * covered_ml // volume_ml
+
+
+def hospital_named(name: str) -> list[Hospital]:
+    """The registered hospitals a claimed or imported bill names by their name (as registered,
+    spaces at the ends and full-width forms aside): a bill of one of them is keyed by its code,
+    as its cashier keys it, so the bill cannot be reduced once at the cashier and once again by
+    name."""
+    wanted = {name.strip(), unicodedata.normalize("NFKC", name).strip()}
+    return list(db.session.scalars(select(Hospital).where(Hospital.name.in_(wanted))))
+
+
+def covered_ml(draws: list[Draw]) -> int:
+    return sum(draw.ml for draw in draws)
+
+
+def drawn_windows(draws: list[Draw]) -> list[dict[str, Any]]:
+    """What was applied under which rule, window by window (the receipt's, the claim's and the
+    import's `rule`)."""
+    return [
+        {
+            "region": draw.window.region,
+            "donation_id": draw.window.donation_id,
+            "donation_date": (
+                draw.window.donation_date.isoformat() if draw.window.donation_date else None
+            ),
+            "phase": draw.window.phase,
+            "multiple": draw.window.multiple,
+            "ends_on": draw.window.ends_on.isoformat() if draw.window.ends_on else None,
+            "unlimited": draw.window.unlimited,
+            "ml": draw.ml,
+            "rule": draw.window.rule,
+        }
+        for draw in draws
+    ]

@@ -1,5 +1,6 @@
 """Free blood use's operational settings (choices of ours, not regulations): how often a
-hospital's cashier may look patients up and report admissions.
+hospital's cashier may look patients up and report admissions, and how large an upload a claim
+or an import may be.
 
 Merged into the configuration at start-up, before the environment is applied (core.config:
 load_config, from app.create_app); the environment may set those named in `from_environment`.
@@ -23,6 +24,12 @@ SETTINGS = PackageSettings(
         "HOSPITAL_ADMISSION_LIMIT_PER_DEVICE": "120/minute;1200/hour",
         # An admission is refused as a mistake once it lies further ahead than clocks drift.
         "HOSPITAL_ADMISSION_CLOCK_SKEW": timedelta(minutes=5),
+        # A claim's body: the bill and the discharge summary (each at most DOCUMENT_MAX_BYTES,
+        # 8 MB, checked one by one) and the form's fields.
+        "BLOOD_FEE_CLAIM_MAX_BYTES": 17 * 1024 * 1024,
+        # An import of earlier use: about 100 bytes a bill, so some 80,000 bills a file; a
+        # station's old system with more is imported in several files (re-runs skip what is in).
+        "BLOOD_USE_IMPORT_MAX_BYTES": 8 * 1024 * 1024,
     },
     from_environment=("HOSPITAL_LOOKUP_LIMIT_PER_DEVICE",),
 )

@@ -44,7 +44,7 @@ from blooduse.models import (
 )
 from certificate.models import VALID, Donation
 from core import audit, clock
-from core.errors import ApiError
+from core.errors import ApiError, Detail
 from core.extensions import db
 from core.lookups import get_or_404
 from core.masking import mask_name
@@ -403,7 +403,7 @@ def _refuse_uncovered(
 ) -> ApiError:
     """No ml is covered here: sent to another region's station, or no entitlement at all."""
     if chosen is None:
-        return ApiError("no_entitlement", 422, errors={"reason": [patient.answer]})
+        return ApiError("no_entitlement", 422, errors={"reason": Detail(code="not_a_donor")})
     with_referrals = _offer(
         chosen.donor,
         chosen.link,
@@ -420,8 +420,8 @@ def _refuse_uncovered(
         )
     if chosen.here.refused == "link_not_verified":
         return ApiError("link_not_verified", 422, errors={"link_id": ["link_not_verified"]})
-    reason = chosen.here.refused or ("used_up" if chosen.here.windows else "none_in_force")
-    return ApiError("no_entitlement", 422, errors={"reason": [reason]})
+    reason = chosen.here.refused or ("nothing_remains" if chosen.here.windows else "none_in_force")
+    return ApiError("no_entitlement", 422, errors={"reason": Detail(code=reason)})
 
 
 def _rule(offer: PoolOffer, draws: list[Draw], covered_ml: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ import flask_smorest as smorest
 from flask import Flask, Request, current_app, request
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, Map
 
@@ -164,13 +166,24 @@ def init_app(app: Flask) -> None:
             _pairs("form", request.form.items(multi=True))
 
 
+# A multipart body's fields and files read by one schema (a form with photos attached): one
+# request body in the API document, as OpenAPI has room for only one.
+FORM_AND_FILES = "form_and_files"
+
+
 class JsonParser(FlaskParser):
-    """webargs' parser reading JSON bodies through load_json: one parse, one set of refusals."""
+    """webargs' parser reading JSON bodies through load_json: one parse, one set of refusals;
+    and multipart bodies' fields and files together (`location=FORM_AND_FILES`)."""
+
+    __location_map__ = {**FlaskParser.__location_map__, FORM_AND_FILES: "load_form_and_files"}
 
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
             return webargs_core.missing
         return parsed_json_body()
+
+    def load_form_and_files(self, req: Request, schema: Any) -> MultiDictProxy:
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
 
 class Blueprint(smorest.Blueprint):
@@ -178,6 +191,10 @@ class Blueprint(smorest.Blueprint):
     operation documented with the error statuses it can answer (core.docs)."""
 
     ARGUMENTS_PARSER = JsonParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        FORM_AND_FILES: "multipart/form-data",
+    }
     _docs: dict[str, Any]
 
     def register_views_in_doc(

@@ -258,6 +258,27 @@ TEMPLATES: dict[str, MessageTemplate] = {
             },
         ),
         _template(
+            "blood_fee_claim_approved",
+            TRANSACTIONAL,
+            SALUTATION + "您为{{ patient }}申请的用血费用报销（票据号{{ bill }}）已审核通过，"
+            "核准减免{{ amount }}，款项将按您预留的方式支付。",
+            {"name": "张伟", "patient": "本人", "bill": "ZY2026001234", "amount": "1280.00元"},
+        ),
+        _template(
+            "blood_fee_claim_rejected",
+            TRANSACTIONAL,
+            SALUTATION + "您为{{ patient }}申请的用血费用报销（票据号{{ bill }}）未获通过，"
+            "原因：{{ reason }}。可在小程序中查看并重新申请。",
+            {"name": "张伟", "patient": "您的配偶", "bill": "ZY2026001234", "reason": "票据不清晰"},
+        ),
+        _template(
+            "blood_fee_claim_paid",
+            TRANSACTIONAL,
+            SALUTATION + "您为{{ patient }}申请的用血费用报销（票据号{{ bill }}）"
+            "已支付{{ amount }}，请注意查收。",
+            {"name": "张伟", "patient": "本人", "bill": "ZY2026001234", "amount": "1280.00元"},
+        ),
+        _template(
             "eligible_again",
             REMINDER,
             SALUTATION + "距您上次献血已满规定间隔，您现在可以再次{{ kind_name }}了。"

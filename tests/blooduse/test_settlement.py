@@ -95,7 +95,7 @@ def test_an_exhausted_quota_is_refused_with_no_entitlement_and_changes_nothing(c
     before = (entries(), reductions())
     refused = settle(client, desk, bill(donor.id_number, 200))
     assert (refused.status_code, refused.get_json()["code"]) == (422, "no_entitlement")
-    assert refused.get_json()["errors"] == {"reason": ["used_up"]}
+    assert refused.get_json()["errors"]["reason"]["code"] == "nothing_remains"
     assert (entries(), reductions()) == before
 
 
@@ -147,7 +147,10 @@ def test_a_sibling_is_covered_only_once_the_donor_reached_gold(client):
     (pool,) = look_up(client, desk, sibling.id_number).get_json()["pools"]
     assert pool["here"]["refused"] == "extended_relative_needs_gold" and not pool["settle_here"]
     refused = settle(client, desk, bill(sibling.id_number))
-    assert refused.get_json()["errors"] == {"reason": [message_for("extended_relative_needs_gold")]}
+    assert refused.get_json()["errors"]["reason"] == {
+        "code": "extended_relative_needs_gold",
+        "message": message_for("extended_relative_needs_gold"),
+    }
 
 
 def test_a_declared_relative_is_named_with_the_link_to_verify_and_not_settled(client):

@@ -31,17 +31,21 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def _is_route_module(name: str) -> bool:
+    return name.rsplit(".", 1)[-1].endswith("routes")
+
+
 def test_no_route_module_imports_another():
-    """Every route module (`routes.py`, or one of several such as blooduse's
-    `hospital_routes.py` and `admin_routes.py`) imports no other route module."""
+    """Route modules are `routes.py`, or `<job>_routes.py` where a package has several
+    (blooduse's claim_routes.py, hospital_routes.py...)."""
     offending = {
-        f"{package}/{path.name}": sorted(
+        str(path.relative_to(ROOT)): sorted(
             name
             for name in imported_modules(path)
-            if name.endswith("routes") and name != f"{package}.{path.stem}"
+            if _is_route_module(name) and name != f"{package}.{path.stem}"
         )
         for package in PACKAGES
-        for path in sorted((ROOT / package).glob("*routes.py"))
+        for path in (ROOT / package).glob("*routes.py")
     }
     assert {path: names for path, names in offending.items() if names} == {}
 
