@@ -45,8 +45,9 @@ points left (`points_left`). The expiry itself is rewards' own daily job.
 A donor is erased (`donor_erased`, inside the erasure's transaction): appointments ends an open
 visit, releases future bookings and waiting places (offered to other donors at once) and erases
 the signed health forms; rewards cancels the donor's open souvenir orders (the stock comes back)
-and drops their delivery addresses; then notifications cancels every unsent text to the donor
-(including any the releases just wrote).
+and drops their delivery addresses; teams ends the donor's memberships (left) and clears their
+locations; then notifications cancels every unsent text to the donor (including any the releases
+just wrote).
 
 A login code is issued (`login_code_issued`): notifications writes the text, sent after commit;
 a code nobody sends is refused. The mobile changed (`mobile_changed`): the old number is told.
@@ -114,6 +115,7 @@ from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
 from rewards import points, reviews, standing, store
+from teams import membership
 
 Reaction = Callable[..., Any]
 
@@ -263,7 +265,15 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
         ),
     ),
     (questionnaire_signed, (points.earn_for_the_health_form,)),
-    (donor_erased, (erasure.forget_donor, store.forget_donor, listeners.forget_the_donor)),
+    (
+        donor_erased,
+        (
+            erasure.forget_donor,
+            store.forget_donor,
+            membership.forget_donor,
+            listeners.forget_the_donor,
+        ),
+    ),
     (login_code_issued, (listeners.deliver_the_code,)),
     (mobile_changed, (listeners.tell_the_old_number,)),
     (registration_for_registered_id, (listeners.tell_the_registered_holder,)),

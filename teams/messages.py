@@ -4,6 +4,19 @@ Registered into the one lookup (core.messages) by the package's `init_app`; see 
 for how to add a code.
 """
 
-from core.i18n import Message
+from core.i18n import Message, _l
 
-MESSAGES: dict[str, Message] = {}
+MESSAGES: dict[str, Message] = {
+    # teams and membership (teams/membership.py)
+    "team_not_found": _l("There is no team with this id."),
+    "team_inactive": _l("This team is no longer active; it takes no new members."),
+    "team_membership_not_found": _l("You are not a member of this team."),
+    "team_membership_left": _l("You have left this team; join it again, with consent, first."),
+    "team_consent_required": _l("Read and agree to the emergency team consent to join a team."),
+    "team_consent_outdated": _l(
+        "The team consent text has changed; read the current version and agree to it."
+    ),
+    "location_incomplete": _l("Give both latitude and longitude, or neither."),
+    # drill reports (teams/drills.py)
+    "call_out_not_found": _l("There is no call-out with this id."),
+}

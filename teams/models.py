@@ -71,6 +71,7 @@ class TeamMember(Model):
     status: Mapped[str] = mapped_column(String(16), default=MEMBER_ACTIVE)
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     consent_text: Mapped[str] = mapped_column(Text)
+    consent_version: Mapped[str] = mapped_column(String(32))  # the version of the text agreed to
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
