@@ -13,9 +13,6 @@ MESSAGES: dict[str, Message] = {
     "call_out_team_unknown": _l("A team named is not an active team of the site's region."),
     "call_out_not_open": _l("This call-out is no longer open."),
     "call_out_wave_out_of_order": _l("Waves are sent in order: this is not the next wave."),
-    "call_out_site_not_located": _l(
-        "The site has no map position, so members cannot be called nearest first."
-    ),
     # answers (teams/answers.py)
     "call_out_reply_unknown": _l("This reply link is not valid."),
     "call_out_arriving_at_required": _l("Say when you will arrive."),
