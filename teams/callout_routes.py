@@ -49,7 +49,7 @@ _IDEMPOTENCY_KEY = {
 @callouts_bp.response(201, schemas.CallOutProgressSchema)
 @callouts_bp.doc(parameters=[_IDEMPOTENCY_KEY])
 @documents(404, 422)
-def open_call_out(body: dict[str, Any]):
+def open_call_out(body: dict[str, Any]) -> Any:
     """Open a call-out at a site (send an Idempotency-Key); its first wave is invited at once.
 
     Members of the region's active teams (or those named) of the group and Rh who are eligible
@@ -64,7 +64,7 @@ def open_call_out(body: dict[str, Any]):
 @roles_required(ADMIN, STAFF)
 @callouts_bp.arguments(schemas.CallOutQuerySchema, location="query")
 @callouts_bp.response(200, schemas.CallOutPageSchema)
-def list_call_outs(query: dict[str, Any]):
+def list_call_outs(query: dict[str, Any]) -> Any:
     """Call-outs, newest first: every one for administrators, their sites' for site staff."""
     found = progress.call_outs_query(caller(), query.get("status"))
     return paginate(found, query["page"], query["per_page"])
@@ -74,7 +74,7 @@ def list_call_outs(query: dict[str, Any]):
 @roles_required(ADMIN, STAFF)
 @callouts_bp.arguments(schemas.CallOutInvitationQuerySchema, location="query")
 @callouts_bp.response(200, schemas.CallOutProgressSchema)
-def call_out_progress(query: dict[str, Any], call_out_id: int):
+def call_out_progress(query: dict[str, Any], call_out_id: int) -> Any:
     """A call-out live: the answers counted, its waves, and a page of the members called
     (coming first; masked name, team, distance, answer, arrival; never a location)."""
     return progress.progress(caller(), call_out_id, query["page"], query["per_page"])
@@ -88,7 +88,7 @@ def call_out_progress(query: dict[str, Any], call_out_id: int):
     200, schema=schemas.CallOutWaveSchema, description="already sent: nothing sent again"
 )
 @documents(409)
-def send_wave(body: dict[str, Any], call_out_id: int):
+def send_wave(body: dict[str, Any], call_out_id: int) -> Any:
     """Send the call-out's next wave, named by its number: a wave already sent is answered as
     it is (200) and nobody is called twice."""
     wave, sent = callouts.send_wave(call_out_id, body["number"], caller())
@@ -101,7 +101,7 @@ def send_wave(body: dict[str, Any], call_out_id: int):
 @callouts_bp.arguments(schemas.CallOutEndSchema)
 @callouts_bp.response(200, schemas.CallOutSchema)
 @documents(409)
-def close_call_out(body: dict[str, Any], call_out_id: int):
+def close_call_out(body: dict[str, Any], call_out_id: int) -> Any:
     """Close a call-out (or cancel it: `cancel`); everyone called who has not said they are
     coming (on a cancel: who has not arrived) is thanked and stood down."""
     ending = "cancelled" if body["cancel"] else "closed"
@@ -117,7 +117,7 @@ def close_call_out(body: dict[str, Any], call_out_id: int):
 @roles_required(DONOR)
 @callouts_bp.arguments(schemas.PageQuerySchema, location="query")
 @callouts_bp.response(200, schemas.InvitedCallOutPageSchema)
-def my_call_outs(query: dict[str, Any]):
+def my_call_outs(query: dict[str, Any]) -> Any:
     """The call-outs you were invited to, newest first, with your answer."""
     return answers.my_call_outs(current_donor(), query["page"], query["per_page"])
 
@@ -127,7 +127,7 @@ def my_call_outs(query: dict[str, Any]):
 @callouts_bp.arguments(schemas.CallOutAnswerSchema)
 @callouts_bp.response(200, schemas.InvitedCallOutSchema)
 @documents(409)
-def answer_call_out(body: dict[str, Any], call_out_id: int):
+def answer_call_out(body: dict[str, Any], call_out_id: int) -> Any:
     """Answer a call-out: coming (with `arriving_at`) or not now; you may change your mind
     while it is open."""
     invited = answers.my_invitation(current_donor(), call_out_id)
@@ -169,7 +169,7 @@ def _private(response: Response) -> Response:
 @callout_public_bp.alt_response(
     404, schema={"type": "string"}, content_type="text/html", description="call_out_reply_unknown"
 )
-def reply_page(token: str):
+def reply_page(token: str) -> Any:
     """The call-out a reply link names: JSON for clients, a small Chinese page for a phone.
 
     Both limits count per address; the second counts only links that name nothing.
@@ -197,7 +197,7 @@ def reply_page(token: str):
 @callout_public_bp.response(200, schemas.InvitedCallOutSchema)
 @callout_public_bp.alt_response(404, schema=ErrorSchema, description="call_out_reply_unknown")
 @documents(409)
-def reply(body: dict[str, Any], token: str):
+def reply(body: dict[str, Any], token: str) -> Any:
     """Answer the call-out the link names: coming (with `arriving_at`) or not now."""
     invited = answers.invitation_by_token(token)
     answered = answers.answer(invited, body["answer"], body.get("arriving_at"), answers.BY_LINK)

@@ -20,7 +20,7 @@ from core.schemas import (
     computed,
     page_of,
 )
-from teams.answers import ANSWERS, group_name
+from teams.answers import ANSWERS, InvitedCallOut, group_name
 from teams.models import (
     CALL_OUT_CANCELLED,
     CALL_OUT_CLOSED,
@@ -182,7 +182,7 @@ class CallOutAnswerSchema(StrictSchema):
     )
 
 
-def _kind_name(invited) -> str:
+def _kind_name(invited: InvitedCallOut) -> str:
     return donation_rules(policy_for(invited.call_out.region)).kind_name(invited.call_out.kind)
 
 

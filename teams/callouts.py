@@ -228,7 +228,7 @@ def send_wave(call_out_id: int, number: int, staff: Caller) -> tuple[CallOutWave
 # ---------------------------------------------------------------- selection
 
 
-def _squared_distance(site: Site) -> ColumnElement[float]:
+def _squared_distance(site: Site) -> ColumnElement[float | None]:
     """Squared equirectangular distance in degrees of latitude from the site (NULL where the
     member gave no location, or the site has none)."""
     if site.latitude is None or site.longitude is None:
