@@ -30,6 +30,7 @@ from core.extensions import db, jwt, limiter, migrate, ping_idle_connections
 from donors import settings as donors_settings
 from notifications import settings as notifications_settings
 from rewards import settings as rewards_settings
+from teams import settings as teams_settings
 
 api = ErrorShapingApi()
 # Each package's operational settings, merged over core's before the environment is applied.
@@ -39,6 +40,7 @@ PACKAGE_SETTINGS = (
     donors_settings.SETTINGS,
     notifications_settings.SETTINGS,
     rewards_settings.SETTINGS,
+    teams_settings.SETTINGS,
 )
 
 
@@ -103,11 +105,13 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(teams.bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.hospital_bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.admin_bp, url_prefix="/api/v1")
+    api.register_blueprint(teams.callouts_bp, url_prefix="/api/v1")
     api.register_blueprint(notifications.bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.admissions_bp, url_prefix="/api/v1")
     api.register_blueprint(blooduse.claims_bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.public_bp)
     api.register_blueprint(rewards.public_bp)
+    api.register_blueprint(teams.callout_public_bp)
     api.register_blueprint(core_routes.keys_bp)
     api.register_blueprint(notifications.webhooks_bp)
 

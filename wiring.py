@@ -19,9 +19,11 @@ record and records the new one in the same transaction):
       places the new interval rules out (their places are offered at once: `booking_cancelled`
       and `place_offered` below); a visit closed meanwhile refuses the donation (409
       visit_not_open) and everything rolls back;
-   b. rewards marks the donor's standing to be recomputed just before commit;
-   c. rewards credits the donation's points to the donor's ledger (rewards.points);
-   d. notifications writes the thank-you (or, for a correction already thanked, the notice of
+   b. teams links the donation to the call-out invitation whose arrival opened that visit
+      (teams.arrivals);
+   c. rewards marks the donor's standing to be recomputed just before commit;
+   d. rewards credits the donation's points to the donor's ledger (rewards.points);
+   e. notifications writes the thank-you (or, for a correction already thanked, the notice of
       the new number) to the outbox;
 2. just before commit, rewards recomputes the donor's standing once (`core.transaction`): the
    benefits held are opened or withdrawn by the whole transaction, so a correction never
@@ -34,6 +36,9 @@ against the record just before commit (one the record no longer supports stands,
 review: rewards/reviews.py), then marks the standing (recomputed just before commit; it follows
 the awards, which stand) and takes back what is left of the donation's points, then
 notifications cancels the thank-you if it has not gone.
+
+Staff check a donor in (`visit_opened`, appointments): teams marks the donor's "coming" to a
+call-out at that site as arrived, with the visit (teams.arrivals).
 
 A donor signs a health form (`questionnaire_signed`, appointments): rewards credits its points
 (at most once in the policy's `health_form_once_per`).
@@ -94,6 +99,7 @@ from appointments.events import (
     booking_made,
     place_offered,
     questionnaire_signed,
+    visit_opened,
 )
 from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
@@ -115,7 +121,7 @@ from notifications.conditions import register_condition
 from notifications.rules import polite_time
 from notifications.templates import template
 from rewards import points, reviews, standing, store
-from teams import membership
+from teams import arrivals, membership
 
 Reaction = Callable[..., Any]
 
@@ -250,6 +256,7 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
         donation_recorded,
         (
             checkin.fulfil_visit,
+            arrivals.note_donation,
             standing.restand_before_commit,
             points.earn_for_the_donation,
             listeners.thank_the_donor,
@@ -264,6 +271,7 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
             listeners.unthank_the_donor,
         ),
     ),
+    (visit_opened, (arrivals.note_arrival,)),
     (questionnaire_signed, (points.earn_for_the_health_form,)),
     (
         donor_erased,

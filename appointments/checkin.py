@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from appointments import bookings, questionnaire, staff_views
+from appointments.events import visit_opened
 from appointments.models import (
     ACTIVE_BOOKING,
     BOOKED,
@@ -178,6 +180,7 @@ def _open_visit(staff: Caller, site: Site, donor: Donor, method: str) -> tuple[V
         details={"method": method, "site": site.id},
     )
     audit_staff_access(staff, donor)
+    visit_opened.send(current_app._get_current_object(), visit=visit)  # type: ignore[attr-defined]
     return visit, True
 
 

@@ -55,6 +55,7 @@ WEEK = timedelta(days=7)
 # How long a message is worth sending when its cause does not say (codes expire with the code).
 DEFAULT_LIFETIME = {
     SECURITY: timedelta(minutes=15),
+    "urgent_call_out": timedelta(hours=12),
     "transactional": timedelta(days=3),
     "care": timedelta(days=3),
     "reminder": timedelta(days=7),

@@ -19,8 +19,8 @@ from notifications.services import message_mobile
 from notifications.templates import (
     CAPPED,
     OPT_OUTS,
-    SECURITY,
     TEMPLATES,
+    URGENT,
     MessageTemplate,
     render,
 )
@@ -144,7 +144,7 @@ class TemplateSchema(ma.Schema):
 
     code = fields.String()
     category = fields.String()
-    urgent = computed(fields.Boolean(), lambda spec: spec.category == SECURITY)
+    urgent = computed(fields.Boolean(), lambda spec: spec.category in URGENT)
     can_opt_out = computed(fields.Boolean(), lambda spec: spec.category in OPT_OUTS)
     capped = computed(fields.Boolean(), lambda spec: spec.category in CAPPED)
     variables = computed(fields.List(fields.String()), lambda spec: sorted(spec.variables))

@@ -28,19 +28,22 @@ from core import clock
 from notifications.models import OutboxMessage
 
 # Categories decide the manners. `security` messages are urgent: never held back by quiet hours,
-# caps or opt-outs. `transactional` ones concern something the donor did (never opted out of,
-# never capped) but wait out the night. `care` ones tell a donor of a right they hold at a moment
-# of need (a hospital admitted them or a relative): they wait out the night and can be turned
-# off with the reminders, but no count of other messages holds them back. The rest are
-# non-urgent, capped, and can be turned off.
+# caps or opt-outs. `urgent_call_out` is an emergency team's urgent call-out (issue 19): a patient
+# needs blood now, so it goes in the night and past the weekly caps, to members who joined a team
+# with consent for exactly that (its text says it is urgent). `transactional` ones concern
+# something the donor did (never opted out of, never capped) but wait out the night. `care` ones
+# tell a donor of a right they hold at a moment of need (a hospital admitted them or a relative):
+# they wait out the night and can be turned off with the reminders, but no count of other
+# messages holds them back. The rest are non-urgent, capped, and can be turned off.
 SECURITY = "security"
+URGENT_CALL_OUT = "urgent_call_out"
 TRANSACTIONAL = "transactional"
 CARE = "care"
 REMINDER = "reminder"
 GREETING = "greeting"
 APPEAL = "appeal"
-CATEGORIES = (SECURITY, TRANSACTIONAL, CARE, REMINDER, GREETING, APPEAL)
-URGENT = (SECURITY,)
+CATEGORIES = (SECURITY, URGENT_CALL_OUT, TRANSACTIONAL, CARE, REMINDER, GREETING, APPEAL)
+URGENT = (SECURITY, URGENT_CALL_OUT)
 CAPPED = (REMINDER, GREETING, APPEAL)
 # category -> the preference that turns it off
 OPT_OUTS = {CARE: "reminders", REMINDER: "reminders", GREETING: "greetings", APPEAL: "appeals"}
@@ -125,6 +128,42 @@ def _template(
         code, category, text, frozenset(sample), sample, sensitive, dated=_is_dated(text)
     )
 
+
+# An emergency team's call-out (issue 19): a drill says it is one and, unless it asks members to
+# come, that nobody needs to; the reply link answers coming (with a time) or not now.
+_CALL_OUT_BODY = (
+    "{% if drill and not come %}"
+    "这是一次演练，无需前往献血点，请点链接回复您此刻能否在{{ needed_by|moment }}前赶到"
+    "{{ site }}：{{ url }}"
+    "{% else %}"
+    "{{ site }}（{{ address }}）需要{{ group }}献血者{{ kind_name }}，"
+    "请于{{ needed_by|moment }}前到达。能否前来，请点链接回复：{{ url }}"
+    "{% endif %}"
+)
+_CALL_OUT_SAMPLE = {
+    "name": "张伟",
+    "drill": False,
+    "come": True,
+    "site": "杭州市武林献血屋",
+    "address": "杭州市下城区武林路1号",
+    "group": "O型RhD阴性",
+    "kind_name": "捐献全血",
+    "needed_by": datetime(2026, 6, 14, 4, 0, tzinfo=UTC),
+    "url": "https://example.cn/c/Qx3vJ9mZ2kLw8rT5yN1aBc",
+}
+# The rest of those called, once enough said they are coming, or the call-out ended.
+_STAND_DOWN_BODY = (
+    "感谢您响应{{ site }}的{{ group }}献血召集{% if drill %}（演练）{% endif %}。"
+    "{% if ending == 'filled' %}所需献血者已经落实{% elif ending == 'cancelled' %}本次召集已取消"
+    "{% else %}本次召集已结束{% endif %}，您无需前来。谢谢您随时准备着！"
+)
+_STAND_DOWN_SAMPLE = {
+    "name": "张伟",
+    "site": "杭州市武林献血屋",
+    "group": "O型RhD阴性",
+    "drill": False,
+    "ending": "filled",
+}
 
 TEMPLATES: dict[str, MessageTemplate] = {
     t.code: t
@@ -315,6 +354,32 @@ TEMPLATES: dict[str, MessageTemplate] = {
             GREETING,
             "今天是国际志愿者日。" + SALUTATION + "感谢您为无偿献血事业付出的时间和爱心！",
             {"name": "张伟"},
+        ),
+        _template(
+            "call_out_urgent",
+            URGENT_CALL_OUT,
+            SALUTATION
+            + "{% if drill %}【应急献血演练，非真实用血】{% else %}【紧急用血】{% endif %}"
+            + _CALL_OUT_BODY,
+            _CALL_OUT_SAMPLE,
+        ),
+        _template(
+            "call_out",
+            APPEAL,
+            SALUTATION + "{% if drill %}【应急献血演练，非真实用血】{% endif %}" + _CALL_OUT_BODY,
+            _CALL_OUT_SAMPLE,
+        ),
+        _template(
+            "call_out_stand_down_urgent",
+            URGENT_CALL_OUT,
+            SALUTATION + _STAND_DOWN_BODY,
+            _STAND_DOWN_SAMPLE,
+        ),
+        _template(
+            "call_out_stand_down",
+            TRANSACTIONAL,
+            SALUTATION + _STAND_DOWN_BODY,
+            _STAND_DOWN_SAMPLE,
         ),
         _template(
             "appeal",
