@@ -45,7 +45,9 @@ points left (`points_left`). The expiry itself is rewards' own daily job.
 A donor is erased (`donor_erased`, inside the erasure's transaction): appointments ends an open
 visit, releases future bookings and waiting places (offered to other donors at once) and erases
 the signed health forms; rewards cancels the donor's open souvenir orders (the stock comes back)
-and drops their delivery addresses; then notifications cancels every unsent text to the donor
+and drops their delivery addresses; donors removes the donor's family links, erasing the relatives'
+names and ID numbers and the uploaded proofs (the reductions settled under them keep their rows);
+then notifications cancels every unsent text to the donor
 (including any the releases just wrote).
 
 A login code is issued (`login_code_issued`): notifications writes the text, sent after commit;
@@ -101,6 +103,7 @@ from certificate.presence import use_presence_checks
 from certificate.visits import use_visit_resolver
 from core import clock
 from core.jobs import Job, RecurringJob, add_daily_job, add_recurring_job
+from donors import family
 from donors.events import (
     donor_erased,
     login_code_issued,
@@ -263,7 +266,10 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
         ),
     ),
     (questionnaire_signed, (points.earn_for_the_health_form,)),
-    (donor_erased, (erasure.forget_donor, store.forget_donor, listeners.forget_the_donor)),
+    (
+        donor_erased,
+        (erasure.forget_donor, store.forget_donor, family.forget_donor, listeners.forget_the_donor),
+    ),
     (login_code_issued, (listeners.deliver_the_code,)),
     (mobile_changed, (listeners.tell_the_old_number,)),
     (registration_for_registered_id, (listeners.tell_the_registered_holder,)),
