@@ -71,7 +71,7 @@ def remove_relative(link_id: int):
 def upload_proof(files: dict[str, Any], link_id: int):
     """Upload the proof of the relation (multipart, field `file`); replaces an earlier one."""
     donor = current_donor()
-    link = family.attach_document(donor, family.donor_link(donor, link_id), files["file"].read())
+    link = family.attach_document(donor, family.donor_link(donor, link_id), files["file"])
     db.session.commit()
     return link
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.test import encode_multipart
 
 from blooduse import bills
 from blooduse.entitlement import entitlement, plan_draws
@@ -263,6 +264,14 @@ def test_an_upload_that_is_no_photo_or_pdf_is_refused(client, donor):
     response = upload_proof(client, headers, link["id"], b"MZ\x90\x00 not a photo")
     assert response.status_code == 422
     assert response.get_json()["code"] == "document_type_not_allowed"
+    boundary, body = encode_multipart({"file": "户口簿"})  # a text field, not a file
+    text = client.post(
+        f"/api/v1/me/family/{link['id']}/document",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers=headers,
+    )
+    assert (text.status_code, list(text.get_json()["errors"])) == (422, ["file"])
     assert my_links(client, headers)[0]["has_document"] is False
 
 
