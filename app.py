@@ -95,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(health.bp)
     api.register_blueprint(core_routes.bp, url_prefix="/api/v1")
     api.register_blueprint(donors.bp, url_prefix="/api/v1")
+    api.register_blueprint(donors.family_bp, url_prefix="/api/v1")
     api.register_blueprint(sites.bp, url_prefix="/api/v1")
     api.register_blueprint(certificate.bp, url_prefix="/api/v1")
     api.register_blueprint(appointments.bp, url_prefix="/api/v1")

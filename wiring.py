@@ -51,8 +51,9 @@ A donor is erased (`donor_erased`, inside the erasure's transaction): appointmen
 visit, releases future bookings and waiting places (offered to other donors at once) and erases
 the signed health forms; rewards cancels the donor's open souvenir orders (the stock comes back)
 and drops their delivery addresses; teams ends the donor's memberships (left) and clears their
-locations; then notifications cancels every unsent text to the donor (including any the releases
-just wrote).
+locations; donors removes the donor's family links, erasing the relatives' names and ID numbers
+and the uploaded proofs (the reductions settled under them keep their rows); then notifications
+cancels every unsent text to the donor (including any the releases just wrote).
 
 A login code is issued (`login_code_issued`): notifications writes the text, sent after commit;
 a code nobody sends is refused. The mobile changed (`mobile_changed`): the old number is told.
@@ -108,6 +109,7 @@ from certificate.presence import use_presence_checks
 from certificate.visits import use_visit_resolver
 from core import clock
 from core.jobs import Job, RecurringJob, add_daily_job, add_recurring_job
+from donors import family
 from donors.events import (
     donor_erased,
     login_code_issued,
@@ -279,6 +281,7 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
             erasure.forget_donor,
             store.forget_donor,
             membership.forget_donor,
+            family.forget_donor,
             listeners.forget_the_donor,
         ),
     ),

@@ -14,9 +14,9 @@ from blooduse.models import BloodFeeReduction
 from core.auth import ADMIN, DONOR, caller, roles_required
 from core.docs import answers
 from core.extensions import db
-from core.http import FORM_AND_FILES, Blueprint, accepts
+from core.http import FORM_AND_FILES, Blueprint, accepts, allows_body_of
 from core.pagination import paginate
-from core.requests import allows_body_of, current_donor
+from core.requests import current_donor
 
 claims_bp = Blueprint(
     "blood_fee_claims",

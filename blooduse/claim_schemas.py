@@ -9,7 +9,6 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
-from werkzeug.datastructures import FileStorage
 
 from blooduse import claims
 from blooduse.models import APPROVED, PAID, REJECTED, SUBMITTED
@@ -18,6 +17,7 @@ from core.errors import message_for
 from core.masking import mask_name
 from core.schemas import (
     Date,
+    FileField,
     LocalDateTime,
     PageQuerySchema,
     StrictSchema,
@@ -29,19 +29,6 @@ from core.schemas import (
 MAX_ML = 100_000  # a bill's component, in ml: bounds a typo, no transfusion comes near it
 MAX_CENTS = 1_000_000_000
 CLAIM_STATUSES = (SUBMITTED, APPROVED, REJECTED, PAID)
-
-
-class FileField(fields.Field):
-    """A file part of a multipart body, read to bytes; a text field in its place is refused."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        metadata = {"type": "string", "format": "binary", **kwargs.pop("metadata", {})}
-        super().__init__(metadata=metadata, **kwargs)
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:
-        if not isinstance(value, FileStorage):
-            raise ma.ValidationError("field_required")
-        return value.read()
 
 
 class ComponentsField(fields.Field):

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from core.policy import Period, PolicyError, PolicyReader, RegionPolicy, Sections
+from core.policy import (
+    Period,
+    PolicyError,
+    PolicyReader,
+    RegionPolicy,
+    Sections,
+    policy_for,
+    regions,
+)
 from rewards.rules import region_awards
 
 BLOOD_USE = "blood_use"
@@ -270,3 +278,12 @@ POLICY_SECTIONS: Sections = {BLOOD_USE: (read_blood_use, _check_blood_use)}
 def blood_use(policy: RegionPolicy) -> BloodUse | None:
     """The region's free blood-use rules, or None where its policy sets none."""
     return policy.sections.get(BLOOD_USE)
+
+
+def relations_in(region: str) -> dict[str, str] | None:
+    """The relations a donor of `region` may declare (code -> Chinese name), or None where the
+    region sets no free blood-use rules (donors.family asks, through blooduse's init_app)."""
+    if region not in regions():
+        return None
+    section = blood_use(policy_for(region))
+    return section.relations if section else None

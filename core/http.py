@@ -47,6 +47,18 @@ def accepts(*mimetypes: str) -> Callable:
     return decorator
 
 
+def allows_body_of(setting: str) -> Callable:
+    """Let a view take a body up to the configuration's `setting` (bytes) instead of
+    MAX_CONTENT_LENGTH: an upload whose own size its service checks (a donor's document). Set
+    before anything reads the body, form fields included."""
+
+    def decorator(view: Callable) -> Callable:
+        view._body_limit_setting = setting  # type: ignore[attr-defined]  # read before each request
+        return view
+
+    return decorator
+
+
 def _has_body() -> bool:
     return bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
 
@@ -142,6 +154,13 @@ class IdConverter(IntegerConverter):
 def init_app(app: Flask) -> None:
     """Before any blueprint is registered: its rules take their converters from here."""
     app.url_map.converters["int"] = IdConverter
+
+    @app.before_request
+    def apply_the_views_body_limit() -> None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        setting = getattr(view, "_body_limit_setting", None)
+        if setting is not None:
+            request.max_content_length = current_app.config[setting]
 
     @app.before_request
     def refuse_unexpected_content_type() -> None:

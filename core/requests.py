@@ -31,18 +31,3 @@ def allows_images(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def allows_body_of(setting: str) -> Callable[[Callable], Callable]:
-    """Raise the body limit for this view to the setting's bytes (documents uploaded with a
-    form, a CSV file); every other view keeps MAX_CONTENT_LENGTH."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            request.max_content_length = current_app.config[setting]
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator

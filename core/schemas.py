@@ -8,6 +8,7 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from werkzeug.datastructures import FileStorage
 
 from core import clock
 from core.i18n import _l
@@ -143,3 +144,17 @@ def computed(field: fields.Field, compute: Callable[[Any], Any]) -> fields.Field
 
     field.get_value = value  # type: ignore[method-assign]
     return field
+
+
+class FileField(fields.Field):
+    """A file part of a multipart body, read to bytes (the service checks them: donors.documents);
+    a text field in its place is refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"type": "string", "format": "binary", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bytes:
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("field_required")
+        return value.read()

@@ -1,4 +1,5 @@
-"""Donor accounts: registration, one-time-code login, profile, face enrolment and matching."""
+"""Donor accounts: registration, one-time-code login, profile, face enrolment and matching, and
+the relatives they declare (family links, `family_bp`)."""
 
 from flask import Flask
 
@@ -6,10 +7,11 @@ from core import policy
 from core.messages import register_messages
 from core.requests import use_donor_lookup
 from donors import faces, messages
+from donors.family_routes import family_bp
 from donors.routes import bp
 from donors.services import get_donor
 
-__all__ = ["bp", "init_app"]
+__all__ = ["bp", "family_bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:

@@ -58,4 +58,16 @@ MESSAGES: dict[str, Message] = {
     "document_empty": _l("The file is empty."),
     "document_too_large": _l("The file is too large."),
     "document_type_not_allowed": _l("Upload a JPEG or PNG photo, or a PDF."),
+    # family links
+    "family_link_unknown": _l("There is no such family link."),
+    "relation_unknown": _l("This relation is not one the region's rules name."),
+    "family_link_self": _l("A relative's ID number cannot be your own."),
+    "family_link_duplicate": _l("This relative is already declared."),
+    "family_link_limit": _l("You have declared as many relatives as allowed; remove one first."),
+    "family_link_removed": _l("This family link was removed."),
+    "family_link_already_verified": _l("This family link is already verified."),
+    "family_link_rejected": _l(
+        "This family link's document was rejected; the donor must upload a new one."
+    ),
+    "family_link_no_document": _l("No document has been uploaded for this family link."),
 }

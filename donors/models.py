@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
@@ -140,15 +140,19 @@ class DonorDocument(Model):
 
 LINK_DECLARED = "declared"
 LINK_VERIFIED = "verified"
+LINK_REJECTED = "rejected"
 LINK_REMOVED = "removed"
+LINK_STATUSES = (LINK_DECLARED, LINK_VERIFIED, LINK_REJECTED, LINK_REMOVED)
 
 
 class FamilyLink(Model):
     """A relative the donor declared, whose blood fee the donor's donations may reduce.
 
     Declared until a hospital (from documents it has seen) or an administrator (from an upload)
-    verifies it; only a verified link is used. Removing it ends future use and keeps the row, so
-    what was settled under it stays explained.
+    verifies it; only a verified link is used. An administrator may reject an upload with a
+    reason the donor reads (a new upload declares the link again). Removing it ends future use
+    and keeps the row, so what was settled under it stays explained; the donor's erasure removes
+    it and erases the relative's name and ID number from it (donors/family.py).
     """
 
     __tablename__ = "family_links"
@@ -156,14 +160,19 @@ class FamilyLink(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     donor_id: Mapped[int] = mapped_column(ForeignKey("donors.id"), index=True)
     relation: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(EncryptedText)
-    id_number: Mapped[str] = mapped_column(EncryptedText)
-    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # None once the donor is erased.
+    name: Mapped[str | None] = mapped_column(EncryptedText)
+    id_number: Mapped[str | None] = mapped_column(EncryptedText)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default=LINK_DECLARED)
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("donor_documents.id"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by_type: Mapped[str | None] = mapped_column(String(16))  # hospital | staff
     verified_by_id: Mapped[int | None] = mapped_column(Integer)
+    # The hospital's name on the day (None for the station's staff: no person is named).
+    verified_by_name: Mapped[str | None] = mapped_column(String(200))
     verified_document_type: Mapped[str | None] = mapped_column(String(32))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

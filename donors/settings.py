@@ -35,6 +35,12 @@ SETTINGS = PackageSettings(
         # An uploaded document (a photographed bill, a household register page): a phone photo
         # is 2-4 MB; a scanned PDF of a few pages fits too.
         "DOCUMENT_MAX_BYTES": 8 * 1024 * 1024,
+        # The body of an upload request: the document and the multipart form around it.
+        "DOCUMENT_REQUEST_MAX_BYTES": 8 * 1024 * 1024 + 64 * 1024,
+        # Relatives a donor may have declared at once (removed links do not count). Operational,
+        # not a regulation: the widest relation list (Shandong's eight relations) seldom names
+        # more than a dozen people, and a cap keeps the review queue from being flooded.
+        "FAMILY_LINKS_MAX": 20,
     },
     from_environment=(),
 )
