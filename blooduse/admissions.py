@@ -21,9 +21,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from blooduse.entitlement import entitlement, rules_of
+from blooduse.entitlement import entitlement
 from blooduse.hospitals import Cashier
 from blooduse.models import Admission
+from blooduse.settlement import relation_name, settleable_regions
 from core import audit, clock
 from core.errors import ApiError
 from core.extensions import db
@@ -31,9 +32,6 @@ from donors.models import DONOR_ERASED, LINK_VERIFIED, Donor, FamilyLink
 from donors.services import id_number_hash
 from notifications.outbox import Draft, write
 from notifications.services import salutation_name
-
-# The relative's relation when neither the donor's region nor the hospital's names it.
-RELATIVE = "亲属"
 
 
 @dataclass(frozen=True)
@@ -107,26 +105,16 @@ def _reported(hospital_id: int, patient: str, admitted_at: datetime) -> Admissio
     )
 
 
-def settled_here(cashier: Cashier) -> tuple[str, ...]:
-    """The regions whose donations this hospital's cashier settles directly: its own, and those
-    its region's policy lists a reciprocal agreement with (Decisions, 2026-11-30)."""
-    rules = rules_of(cashier.region)
-    agreed = rules.direct_settlement_regions if rules else ()
-    return (cashier.region, *(region for region in agreed if region != cashier.region))
-
-
-def _relation_name(link: FamilyLink, donor: Donor, cashier: Cashier) -> str:
-    for region in (donor.region, cashier.region):
-        rules = rules_of(region)
-        if rules is not None and link.relation in rules.relations:
-            return rules.relations[link.relation]
-    return RELATIVE
-
-
 def _right(donor: Donor, link: FamilyLink | None, cashier: Cashier) -> dict[str, object] | None:
     """What the donor's pool (or the relatives' pool, for `link`) offers at this hospital today,
     as the message states it; None when it offers nothing."""
-    found = entitlement(donor, clock.local_today(), link, only_regions=settled_here(cashier))
+    found = entitlement(
+        donor,
+        clock.local_today(),
+        link,
+        only_regions=settleable_regions(cashier.region),
+        unclaimed_history=True,
+    )
     if found.refused:
         return None
     if found.unlimited:
@@ -163,7 +151,7 @@ def _write_care(
             continue
         context = {
             "name": salutation_name(donor),
-            "relation": _relation_name(link, donor, cashier),
+            "relation": relation_name(link.relation, donor.region, cashier.region),
             "hospital": cashier.name,
             **right,
         }

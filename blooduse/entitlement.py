@@ -194,16 +194,20 @@ def entitlement(
     *,
     discharged_on: date | None = None,
     only_regions: Iterable[str] | None = None,
+    unclaimed_history: bool = False,
 ) -> Entitlement:
     """The pool the donor (link None) or the linked relative draws on for a transfusion on `on`.
 
     `discharged_on` lets a later donation count where the region says so (Shandong: up to six
     months after the discharge); `only_regions` keeps the windows of donations given in those
-    regions (the ones a hospital may settle directly).
+    regions (the ones a hospital may settle directly). `unclaimed_history` counts imported
+    history the donor has not claimed in the app (certificate.services.counted_donations): the
+    station's record, which hospitals and the station go by; what the donor is shown counts only
+    what the donor has proven.
     """
     pool = DONOR_POOL if link is None else RELATIVES_POOL
     found = Entitlement(pool=pool, on=on)
-    counted = counted_donations(donor)
+    counted = counted_donations(donor, unclaimed_history=unclaimed_history)
     if link is not None and link.status != LINK_VERIFIED:
         found.refused = "link_not_verified"
         return found

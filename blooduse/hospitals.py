@@ -102,14 +102,14 @@ def create_hospital_device(
 
 def make_hospital_device(name: str, options: dict[str, Any]) -> tuple[Device, str]:
     """A hospital device made from the shell, bound to its hospital as one an admin makes is."""
-    hospital_id = options.get("hospital")
-    if hospital_id is None:
-        raise ApiError("hospital_required", 422, errors={"hospital": ["hospital_required"]})
     unused = sorted(k for k, v in options.items() if v is not None and k != "hospital")
     if unused:
         raise ApiError(
             "device_option_unused", 422, errors={key: ["device_option_unused"] for key in unused}
         )
+    hospital_id = options.get("hospital")
+    if hospital_id is None:
+        raise ApiError("hospital_required", 422, errors={"hospital": ["hospital_required"]})
     hospital = get_or_404(
         Hospital, hospital_id, "hospital_unknown", errors={"hospital": ["hospital_unknown"]}
     )

@@ -266,7 +266,7 @@ def parse_row(record: dict[str, str], today: date) -> LegacyBill:
 
 def _import_bill(bill: LegacyBill, staff: Caller) -> BloodFeeReduction:
     lock_pools(bill.donor.id)
-    found = entitlement(bill.donor, bill.transfused_on, bill.link)
+    found = entitlement(bill.donor, bill.transfused_on, bill.link, unclaimed_history=True)
     draws = plan_draws(found, bill.used_ml)
     if bills.covered_ml(draws) < bill.used_ml:
         raise RowRefused("exceeds_entitlement", "used_ml")

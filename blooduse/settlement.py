@@ -191,14 +191,26 @@ def _offer(
     discharged_on: date | None = None,
     with_referrals: bool,
 ) -> PoolOffer:
-    here = entitlement(donor, on, link, discharged_on=discharged_on, only_regions=here_regions)
+    here = entitlement(
+        donor,
+        on,
+        link,
+        discharged_on=discharged_on,
+        only_regions=here_regions,
+        unclaimed_history=True,
+    )
     referrals = []
     if with_referrals:
         for region in _donation_regions(donor):
             if region in here_regions or region not in regions():
                 continue
             elsewhere = entitlement(
-                donor, on, link, discharged_on=discharged_on, only_regions=[region]
+                donor,
+                on,
+                link,
+                discharged_on=discharged_on,
+                only_regions=[region],
+                unclaimed_history=True,
             )
             if not elsewhere.windows:
                 continue

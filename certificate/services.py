@@ -439,9 +439,16 @@ def count_donation(donation: Donation) -> CountedDonation:
     return CountedDonation(donation, counts, None)
 
 
-def counted_donations(donor: Donor, region: str | None = None) -> list[CountedDonation]:
-    """The donor's valid, proven donations (in `region` if given), oldest first, with counts."""
-    query = select(Donation).where(visible_to_donor(donor), Donation.status == VALID)
+def counted_donations(
+    donor: Donor, region: str | None = None, *, unclaimed_history: bool = False
+) -> list[CountedDonation]:
+    """The donor's valid, proven donations (in `region` if given), oldest first, with counts.
+
+    `unclaimed_history` adds imported history the donor has not claimed in the app: the
+    station's own record, for the station's and hospitals' use, never shown to the account.
+    """
+    shown = Donation.donor_id == donor.id if unclaimed_history else visible_to_donor(donor)
+    query = select(Donation).where(shown, Donation.status == VALID)
     if region is not None:
         query = query.where(Donation.region == region)
     donations = db.session.scalars(query.order_by(Donation.donation_date, Donation.id))

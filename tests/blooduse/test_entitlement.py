@@ -12,6 +12,7 @@ import pytest
 from blooduse.entitlement import entitlement, plan_draws
 from blooduse.ledger import lock_pools, record_draws, restore_draws
 from blooduse.models import AT_HOSPITAL, SETTLED, BloodFeeReduction
+from certificate.models import IMPORTED
 from core.extensions import db
 from donors.models import LINK_DECLARED, LINK_VERIFIED, FamilyLink
 from tests.factories import resident_id
@@ -293,3 +294,12 @@ def test_a_voided_donation_gives_nothing(app):
     donor = donor_row()
     donations(donor, *whole_blood(300), start=GIVEN, status="voided")
     assert entitlement(donor, date(2021, 1, 1)).remaining_ml == 0
+
+
+def test_the_stations_imported_history_counts_at_the_hospital_before_the_donor_claims_it(app):
+    # Issue 15 item 8, "quotas right on day one": the station's imported record is what hospitals
+    # and the station go by; the donor's own view shows it once the donor has proven it.
+    donor = donor_row(history_claimed_at=None)
+    donations(donor, *whole_blood(200), start=GIVEN, source=IMPORTED)
+    assert entitlement(donor, date(2021, 1, 1)).remaining_ml == 0
+    assert entitlement(donor, date(2021, 1, 1), unclaimed_history=True).remaining_ml == 1000
