@@ -35,15 +35,6 @@ def located_site(**fields: Any) -> Site:
     return make_site(latitude=latitude, longitude=longitude, **fields)
 
 
-def make_team(region: str = "zhejiang", *, active: bool = True, name: str | None = None) -> Team:
-    team = Team(
-        name=name or f"应急献血队{next(_sequence)}", region=region, kind="rare_type", active=active
-    )
-    db.session.add(team)
-    db.session.commit()
-    return team
-
-
 def member_donor(
     abo: str = "O",
     rhd: str = "negative",

@@ -46,13 +46,15 @@ def donor_with_token(
     return donor, bearer(tokens["access_token"])
 
 
-def make_team(region: str = "zhejiang", kind: str = "rare_type", **fields: Any) -> Team:
-    """An active team, as an administrator creates it."""
+def make_team(
+    region: str = "zhejiang", kind: str = "rare_type", *, active: bool = True, **fields: Any
+) -> Team:
+    """A team, as an administrator creates it (active unless told otherwise)."""
     team = Team(
         name=fields.pop("name", None) or f"应急献血队{next(_sequence)}",
         region=region,
         kind=kind,
-        active=True,
+        active=active,
         **fields,
     )
     db.session.add(team)

@@ -18,12 +18,12 @@ from tests.factories.callouts import (
     invitation_rows,
     join,
     located_site,
-    make_team,
     member_donor,
     open_call_out,
     reply_token,
 )
 from tests.factories.notifications import admin_token, recent_local
+from tests.factories.teams import make_team
 
 JSON = {"Accept": "application/json"}
 

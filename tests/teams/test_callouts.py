@@ -25,12 +25,12 @@ from tests.factories.callouts import (
     invited_donors,
     join,
     located_site,
-    make_team,
     member_donor,
     open_call_out,
     reply_token,
 )
 from tests.factories.notifications import admin_token, recent_local
+from tests.factories.teams import make_team
 
 
 def send_wave(client, token, call_out_id, number):
