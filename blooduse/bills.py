@@ -61,11 +61,13 @@ def drawn_windows(draws: list[Draw]) -> list[dict[str, Any]]:
             "donation_date": (
                 draw.window.donation_date.isoformat() if draw.window.donation_date else None
             ),
+            "kind": draw.window.kind,
             "phase": draw.window.phase,
             "multiple": draw.window.multiple,
             "ends_on": draw.window.ends_on.isoformat() if draw.window.ends_on else None,
             "unlimited": draw.window.unlimited,
-            "ml": draw.ml,
+            "donation_ml": draw.window.ml,
+            "drawn_ml": draw.ml,
             "rule": draw.window.rule,
         }
         for draw in draws

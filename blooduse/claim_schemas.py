@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from blooduse import claims
 from blooduse.models import APPROVED, PAID, REJECTED, SUBMITTED
-from blooduse.schemas import ComponentSchema
+from blooduse.schemas import ComponentSchema, DrawnWindowSchema
 from core.errors import message_for
 from core.masking import mask_name
 from core.schemas import (
@@ -92,18 +92,6 @@ class ClaimFormSchema(StrictSchema):
             raise ma.ValidationError("field_required", "hospital_name")
 
 
-class AppliedWindowSchema(ma.Schema):
-    region = fields.String()
-    donation_id = fields.Integer(allow_none=True)
-    donation_date = fields.String(allow_none=True)
-    phase = fields.Integer()
-    multiple = fields.Integer(allow_none=True)
-    ends_on = fields.String(allow_none=True)
-    unlimited = fields.Boolean()
-    ml = fields.Integer()
-    rule = fields.String(metadata={"description": "the source of the figure applied"})
-
-
 class ClaimPatientSchema(ma.Schema):
     kind = fields.String(metadata={"description": "self | relative"})
     link_id = fields.Integer(allow_none=True)
@@ -138,7 +126,7 @@ class ClaimSchema(ma.Schema):
     )
     estimate = computed(fields.Boolean(), lambda claim: claim.status == SUBMITTED)
     windows = computed(
-        fields.List(fields.Nested(AppliedWindowSchema)),
+        fields.List(fields.Nested(DrawnWindowSchema)),
         lambda claim: (claim.rule or {}).get("windows", []),
     )
     submitted_at = LocalDateTime(attribute="created_at")

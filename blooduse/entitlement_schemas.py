@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields
 
@@ -20,11 +22,25 @@ MULTIPLE_FOR_LIFE = _l("{multiple} x the donation's {ml} ml, for life.")
 
 def explanation(window: Window) -> str:
     """The window in the reader's words, with its figures."""
-    if window.unlimited:
+    ends_on = window.ends_on.isoformat() if window.ends_on else None
+    return _explained(window.unlimited, window.multiple, window.ml, ends_on)
+
+
+def drawn_explanation(drawn: dict[str, Any]) -> str:
+    """A window as kept with a bill (blooduse.bills.drawn_windows), in the reader's words."""
+    return _explained(
+        drawn.get("unlimited", False),
+        drawn.get("multiple"),
+        drawn.get("donation_ml"),
+        drawn.get("ends_on"),
+    )
+
+
+def _explained(unlimited: bool, multiple: int | None, ml: int | None, ends_on: str | None) -> str:
+    if unlimited:
         return UNLIMITED_FOR_LIFE.translated()
-    text = MULTIPLE_FOR_LIFE if window.ends_on is None else MULTIPLE_UNTIL
-    ends_on = window.ends_on.isoformat() if window.ends_on else ""
-    return text.format(multiple=window.multiple, ml=window.ml, ends_on=ends_on).translated()
+    text = MULTIPLE_FOR_LIFE if ends_on is None else MULTIPLE_UNTIL
+    return text.format(multiple=multiple, ml=ml, ends_on=ends_on or "").translated()
 
 
 class WindowSchema(ma.Schema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from blooduse.entitlement_schemas import EntitlementSchema
+from blooduse.entitlement_schemas import EntitlementSchema, drawn_explanation
 from core.masking import mask_id_number, mask_name
 from core.schemas import (
     LARGEST_ID,
@@ -175,13 +175,20 @@ class SettlementCreateSchema(StrictSchema):
 
 
 class DrawnWindowSchema(ma.Schema):
+    """A window a bill drew on, as kept with the bill (blooduse.bills.drawn_windows): the
+    receipt's, the claim's and the import's "what was applied under which rule"."""
+
     region = fields.String()
+    donation_id = fields.Integer(allow_none=True)
     donation_date = fields.String(allow_none=True)
     kind = fields.String(allow_none=True)
+    phase = fields.Integer()
     multiple = fields.Integer(allow_none=True)
     ends_on = fields.String(allow_none=True)
     unlimited = fields.Boolean()
+    donation_ml = fields.Integer(allow_none=True, metadata={"description": "the donation in ml"})
     drawn_ml = fields.Integer()
+    explanation = computed(fields.String(), drawn_explanation)
     rule = fields.String(metadata={"description": "the source of the figure applied"})
 
 

@@ -60,6 +60,7 @@ RELATIVE = "relative"
 NEITHER = "neither"
 BLOOD_STATION = "blood_station"
 SETTLED_MESSAGE = "blood_fee_settled"
+REVERSED_MESSAGE = "blood_fee_reversed"
 
 
 # ---------------------------------------------------------------- who the patient is
@@ -444,23 +445,7 @@ def _rule(offer: PoolOffer, draws: list[Draw], covered_ml: int) -> dict[str, Any
         "relation": offer.link.relation if offer.link else None,
         "unlimited": offer.here.unlimited,
         "remaining_ml": None if before is None else before - covered_ml,
-        "windows": [
-            {
-                "region": draw.window.region,
-                "donation_id": draw.window.donation_id,
-                "donation_date": (
-                    draw.window.donation_date.isoformat() if draw.window.donation_date else None
-                ),
-                "kind": draw.window.kind,
-                "phase": draw.window.phase,
-                "multiple": draw.window.multiple,
-                "ends_on": draw.window.ends_on.isoformat() if draw.window.ends_on else None,
-                "unlimited": draw.window.unlimited,
-                "drawn_ml": draw.ml,
-                "rule": draw.window.rule,
-            }
-            for draw in draws
-        ],
+        "windows": bills.drawn_windows(draws),
     }
 
 
@@ -615,7 +600,33 @@ def _reverse(
         target=("blood_fee_reduction", reduction.id),
         details={"hospital": reduction.hospital_id, "restored_ml": restored},
     )
+    _tell_donor_of_reversal(reduction)
     return receipt_of(reduction)
+
+
+def _tell_donor_of_reversal(reduction: BloodFeeReduction) -> None:
+    """The donor heard of the reduction, so they hear it was undone and their right restored."""
+    donor = db.session.get_one(Donor, reduction.donor_id)
+    link = (
+        db.session.get(FamilyLink, reduction.family_link_id) if reduction.family_link_id else None
+    )
+    for_whom = "您本人" if link is None else f"您的{relation_name(link.relation, reduction.region)}"
+    write(
+        REVERSED_MESSAGE,
+        [
+            Draft(
+                key=f"{REVERSED_MESSAGE}:{reduction.id}",
+                donor=donor,
+                context={
+                    "name": salutation_name(donor),
+                    "for_whom": for_whom,
+                    "hospital": reduction.hospital_name,
+                    "covered": f"{reduction.covered_ml}毫升",
+                    "amount": yuan(reduction.reduction_cents),
+                },
+            )
+        ],
+    )
 
 
 def cashier_settlement(cashier: Cashier, bill_number: str) -> BloodFeeReduction:

@@ -243,6 +243,20 @@ TEMPLATES: dict[str, MessageTemplate] = {
             sensitive=True,
         ),
         _template(
+            "blood_fee_reversed",
+            TRANSACTIONAL,
+            SALUTATION + "{{ for_whom }}在{{ hospital }}的临床用血费用减免{{ amount }}"
+            "（{{ covered }}）已撤销，相应的免费用血量已恢复。如有疑问，请联系献血服务中心。",
+            {
+                "name": "张伟",
+                "for_whom": "您的配偶",
+                "hospital": "浙江大学医学院附属第一医院",
+                "amount": "360.00元",
+                "covered": "400毫升",
+            },
+            sensitive=True,
+        ),
+        _template(
             "appointment_reminder",
             TRANSACTIONAL,
             SALUTATION + "提醒您{{ day|day(dated=True) }}{{ time }}在{{ site }}献血。"

@@ -396,6 +396,26 @@ def test_the_donor_is_texted_what_was_reduced_for_their_relative_and_what_remain
     assert "减免450.00元（300毫升）" in text and "还可免费用血100毫升" in text
 
 
+def test_a_reversed_bill_is_texted_to_the_donor_and_the_receipt_explains_each_window(client, sms):
+    # Issue 15 item 6: the donor who heard of a reduction hears it was undone; "a receipt that
+    # says why": each window drawn on, in the reader's words (POLICY.md §3.2: 5x for 5 years).
+    donor = patient_donor()
+    donations(donor, *whole_blood(200), start=date(2024, 5, 1))
+    _, desk = hospital_cashier(client)
+    body = bill(donor.id_number, 300, fee_cents=45_000)
+    receipt = settle(client, desk, body).get_json()
+    (window,) = receipt["windows"]
+    assert window["explanation"] == "献血量200毫升的5倍，有效期至2029-04-30。"
+    assert (window["donation_ml"], window["drawn_ml"]) == (200, 300)
+    assert reverse(client, desk, body["bill_number"], "账单作废").status_code == 200
+    (row,) = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.template == "blood_fee_reversed")
+    )
+    assert row.donor_id == donor.id and row.sensitive
+    (text,) = [message.body for message in sms if "已撤销" in message.body]
+    assert "您本人在" in text and "减免450.00元（300毫升）已撤销" in text
+
+
 def test_a_settlement_at_night_is_texted_after_the_quiet_hours(client):
     # notifications: non-urgent texts wait out the quiet hours.
     donor = patient_donor()
