@@ -41,12 +41,17 @@ def look_up(body: dict[str, Any]) -> settlement.Lookup:
 
 @hospital_bp.post("/hospital/settlements")
 @roles_required(HOSPITAL)
+@limit_per_caller("HOSPITAL_LOOKUP_LIMIT_PER_DEVICE")
 @hospital_bp.arguments(schemas.SettlementCreateSchema)
 @hospital_bp.response(201, schemas.ReceiptSchema)
 @hospital_bp.alt_response(200, schema=schemas.ReceiptSchema, description="the same bill again")
 @answers(409, 422)
 def settle(body: dict[str, Any]) -> tuple[settlement.Receipt, int]:
-    """Settle a transfusion bill: the reduction drawn on the entitlement, and its receipt."""
+    """Settle a transfusion bill: the reduction drawn on the entitlement, and its receipt.
+
+    Counted with the look-ups (HOSPITAL_LOOKUP_LIMIT_PER_DEVICE): a settlement names a patient
+    too, so it must not become a way around the look-ups' limit.
+    """
     bill = settlement.Bill(**{**body, "id_number": body["id_number"].number})
     receipt, created = settlement.settle(cashier_of(caller()), bill)
     db.session.commit()

@@ -12,11 +12,11 @@ from core.config import PackageSettings
 
 SETTINGS = PackageSettings(
     defaults={
-        # Per hospital device (one cashier's desk): a busy inpatient cashier settles a few dozen
-        # transfusion bills an hour, each after a look-up or two; a stolen credential must not
-        # become a way to ask who among a city's people is a donor (PIPL). Operational, not a
-        # regulation.
-        "HOSPITAL_LOOKUP_LIMIT_PER_DEVICE": "120/hour",
+        # Per hospital device (one cashier's desk), look-ups and settlements together (each names
+        # a patient): a busy inpatient cashier settles a few dozen transfusion bills an hour, each
+        # after a look-up or two; a stolen credential must not become a way to ask who among a
+        # city's people is a donor (PIPL). Operational, not a regulation.
+        "HOSPITAL_LOOKUP_LIMIT_PER_DEVICE": "240/hour",
         # Stations listed per region when a hospital is told to send the donor there.
         "HOSPITAL_REFERRAL_STATIONS_MAX": 5,
         # Admissions a hospital's device reports (blooduse/admissions.py), per device: a large

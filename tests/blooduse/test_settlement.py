@@ -501,6 +501,20 @@ def test_look_ups_are_limited_per_device(app, client, monkeypatch):
     assert look_up(client, other_desk, donor.id_number).status_code == 200
 
 
+def test_settlements_count_with_the_look_ups_per_device(app, client, monkeypatch):
+    # A settlement names a patient too: it draws on the same per-device budget, so a stolen
+    # credential cannot ask the register through settlements instead (PIPL).
+    monkeypatch.setitem(app.config, "HOSPITAL_LOOKUP_LIMIT_PER_DEVICE", "2/hour")
+    _, desk = hospital_cashier(client)
+    donor = patient_donor()
+    donations(donor, *whole_blood(400), start=date(2024, 5, 1))
+    assert look_up(client, desk, donor.id_number).status_code == 200
+    assert settle(client, desk, bill(donor.id_number)).status_code == 201
+    refused = settle(client, desk, bill(donor.id_number))
+    assert refused.status_code == 429
+    assert db.session.scalar(select(func.count()).select_from(BloodFeeReduction)) == 1
+
+
 def test_a_deactivated_hospitals_cashier_is_turned_away(client):
     hospital = make_hospital()
     desk = cashier(client, hospital)
