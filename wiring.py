@@ -52,7 +52,8 @@ visit, releases future bookings and waiting places (offered to other donors at o
 the signed health forms; rewards cancels the donor's open souvenir orders (the stock comes back)
 and drops their delivery addresses; teams ends the donor's memberships (left) and clears their
 locations; donors removes the donor's family links, erasing the relatives' names and ID numbers
-and the uploaded proofs (the reductions settled under them keep their rows); then notifications
+and the uploaded proofs (the reductions settled under them keep their rows); blooduse's admissions
+no longer name the donor or those links; then notifications
 cancels every unsent text to the donor (including any the releases just wrote).
 
 A login code is issued (`login_code_issued`): notifications writes the text, sent after commit;
@@ -104,6 +105,7 @@ from appointments.events import (
 )
 from appointments.models import BOOKED, OFFERED, WAITING, WaitlistEntry
 from appointments.models import Booking as BookingRow
+from blooduse import admissions
 from certificate.events import donation_recorded, donation_voided
 from certificate.presence import use_presence_checks
 from certificate.visits import use_visit_resolver
@@ -282,6 +284,7 @@ REACTIONS: tuple[tuple[Signal, tuple[Reaction, ...]], ...] = (
             store.forget_donor,
             membership.forget_donor,
             family.forget_donor,
+            admissions.forget_donor,
             listeners.forget_the_donor,
         ),
     ),

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from blooduse.entitlement import entitlement
@@ -160,3 +161,15 @@ def _write_care(
             [Draft(key=_key(admission, donor), donor=donor, context=context)],
         )
         told.add(donor.id)
+
+
+def forget_donor(sender: Any, donor: Donor, **extra: Any) -> None:
+    """The donor is erased (`donor_erased`, in the erasure's transaction): the admissions
+    reported keep the hospital's record, but no longer name the donor or their relatives' links."""
+    links = select(FamilyLink.id).where(FamilyLink.donor_id == donor.id)
+    db.session.execute(
+        update(Admission).where(Admission.donor_id == donor.id).values(donor_id=None)
+    )
+    db.session.execute(
+        update(Admission).where(Admission.family_link_id.in_(links)).values(family_link_id=None)
+    )

@@ -13,7 +13,7 @@ from blooduse.models import Admission
 from core import clock
 from core.extensions import db
 from notifications.models import OutboxMessage
-from tests.factories import bearer, resident_id
+from tests.factories import bearer, request_erasure, resident_id
 from tests.factories.admissions import admit, family_link
 from tests.factories.hospitals import hospital_cashier
 from tests.factories.notifications import (
@@ -25,12 +25,17 @@ from tests.factories.notifications import (
     messages_to,
     send_due,
 )
+from tests.timetravel import later
 
 CARE = "住院"  # every message of care says the donor or their relative was admitted
 
 
 def care_to(sms, data) -> list[str]:
     return [body for body in messages_to(sms, data) if CARE in body]
+
+
+def admissions() -> list[Admission]:
+    return list(db.session.scalars(select(Admission).order_by(Admission.id)))
 
 
 def care_rows() -> list[OutboxMessage]:
@@ -306,3 +311,22 @@ def test_the_care_notes_wait_out_the_night_can_be_turned_off_and_are_never_cappe
         assert by_code[code]["category"] == "care"
         assert by_code[code]["can_opt_out"] and not by_code[code]["capped"]
         assert not by_code[code]["urgent"]
+
+
+def test_an_erased_donors_admissions_no_longer_name_them_or_their_relatives(client, sms, daytime):
+    # PIPL erasure (DESIGN.md "delete on request", wiring: donor_erased): the hospital's
+    # admissions stay, without the donor or the links to their relatives.
+    site, token = desk(client)
+    donor, data, _ = _donor_of_200_ml(client, sms, site, token)
+    _, relative = family_link(donor, relation="spouse", name="王芳")
+    _, cashier = hospital_cashier(client)
+    assert admit(client, cashier, data["plain"]["id_number"]).status_code == 202
+    assert admit(client, cashier, relative).status_code == 202
+    assert {(row.donor_id is None, row.family_link_id is None) for row in admissions()} == {
+        (False, True),
+        (True, False),
+    }
+    with later(timedelta(minutes=2)):
+        request_erasure(client, sms, data)
+    db.session.expire_all()
+    assert [(row.donor_id, row.family_link_id) for row in admissions()] == [(None, None)] * 2

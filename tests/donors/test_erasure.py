@@ -19,7 +19,7 @@ from certificate.models import Certificate, Donation
 from core import clock
 from core.extensions import db
 from notifications.models import OutboxMessage
-from tests.factories import bearer, donor_record, last_code, record, send_code
+from tests.factories import bearer, donor_record, record, request_erasure
 from tests.factories.appointments import in_days, open_day, quick_donor
 from tests.factories.notifications import auth_headers, desk, messages_to
 from tests.timetravel import later
@@ -27,17 +27,6 @@ from tests.timetravel import later
 
 def count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def request_erasure(client, sms, data):
-    """Ask for a code and erase with it; call inside a clock moved past the resend wait."""
-    send_code(client, data["plain"]["mobile"])
-    response = client.post(
-        "/api/v1/me/erasure",
-        json={"code": last_code(sms, data["plain"]["mobile"])},
-        headers=auth_headers(data),
-    )
-    assert response.status_code == 204, response.get_json()
 
 
 def sign_health_form(client, data):

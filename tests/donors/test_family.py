@@ -26,8 +26,14 @@ from core.extensions import db
 from core.models import AuditEntry
 from core.policy import policy_for
 from donors.models import DonorDocument, FamilyLink
-from tests.donors.test_erasure import request_erasure
-from tests.factories import bearer, donor_record, record, register_donor, resident_id
+from tests.factories import (
+    bearer,
+    donor_record,
+    record,
+    register_donor,
+    request_erasure,
+    resident_id,
+)
 from tests.factories.family import (
     PDF,
     PNG,

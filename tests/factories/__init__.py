@@ -172,3 +172,14 @@ def at(day: date, hour: int = 10) -> datetime:
     from core import clock
 
     return datetime(day.year, day.month, day.day, hour, 0, tzinfo=clock.LOCAL_ZONE)
+
+
+def request_erasure(client: FlaskClient, sms: list, data: dict[str, Any]) -> None:
+    """Ask for a code and erase with it; call inside a clock moved past the resend wait."""
+    send_code(client, data["plain"]["mobile"])
+    response = client.post(
+        "/api/v1/me/erasure",
+        json={"code": last_code(sms, data["plain"]["mobile"])},
+        headers=bearer(data["tokens"]["access_token"]),
+    )
+    assert response.status_code == 204, response.get_json()
