@@ -29,6 +29,7 @@ from blooduse.settlement import relation_name, settleable_regions
 from core import audit, clock
 from core.errors import ApiError
 from core.extensions import db
+from donors import family
 from donors.models import DONOR_ERASED, LINK_VERIFIED, Donor, FamilyLink
 from donors.services import id_number_hash
 from notifications.outbox import Draft, write
@@ -58,17 +59,7 @@ def report_admission(cashier: Cashier, report: AdmissionReport) -> Admission:
     donor = db.session.scalar(
         select(Donor).where(Donor.id_number_hash == patient, Donor.status != DONOR_ERASED)
     )
-    links = list(
-        db.session.scalars(
-            select(FamilyLink)
-            .where(
-                FamilyLink.id_number_hash == patient,
-                FamilyLink.status == LINK_VERIFIED,
-                FamilyLink.removed_at.is_(None),
-            )
-            .order_by(FamilyLink.id)
-        )
-    )
+    links = [link for link in family.links_naming(patient) if link.status == LINK_VERIFIED]
     admission = Admission(
         hospital_id=cashier.hospital_id,
         patient_id_hash=patient,

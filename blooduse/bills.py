@@ -29,6 +29,11 @@ def _normalised(text: str) -> str:
     return "".join(folded.split()).lower()
 
 
+def yuan(cents: int) -> str:
+    """An amount as a text says it: 480.00元."""
+    return f"{cents // 100}.{cents % 100:02d}元"
+
+
 def reduction_cents(fee_cents: int, covered_ml: int, volume_ml: int) -> int:
     """The fee in proportion to the ml the entitlement covers, rounded down to the cent."""
     if volume_ml <= 0 or covered_ml <= 0:
@@ -45,6 +50,11 @@ def hospital_named(name: str) -> list[Hospital]:
     name."""
     wanted = {name.strip(), unicodedata.normalize("NFKC", name).strip()}
     return list(db.session.scalars(select(Hospital).where(Hospital.name.in_(wanted))))
+
+
+def volume_of(components: list[dict[str, Any]]) -> int:
+    """A bill's volume: its components' ml together."""
+    return sum(int(item["volume_ml"]) for item in components)
 
 
 def covered_ml(draws: list[Draw]) -> int:

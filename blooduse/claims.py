@@ -74,7 +74,7 @@ class ClaimedBill:
 
     @property
     def volume_ml(self) -> int:
-        return sum(int(item["volume_ml"]) for item in self.components)
+        return bills.volume_of(self.components)
 
 
 # ---------------------------------------------------------------- the donor
@@ -284,7 +284,7 @@ def approve_claim(claim_id: int, staff: Caller) -> BloodFeeReduction:
         target=("blood_fee_reduction", claim.id),
         details={"covered_ml": claim.covered_ml, "reduction_cents": claim.reduction_cents},
     )
-    _tell(donor, claim, "blood_fee_claim_approved", {"amount": yuan(claim.reduction_cents)})
+    _tell(donor, claim, "blood_fee_claim_approved", {"amount": bills.yuan(claim.reduction_cents)})
     return claim
 
 
@@ -332,15 +332,11 @@ def record_payout(
     )
     donor = db.session.get(Donor, claim.donor_id)
     assert donor is not None
-    _tell(donor, claim, "blood_fee_claim_paid", {"amount": yuan(amount_cents)})
+    _tell(donor, claim, "blood_fee_claim_paid", {"amount": bills.yuan(amount_cents)})
     return claim
 
 
 # ---------------------------------------------------------------- what the donor is told
-
-
-def yuan(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}元"
 
 
 @dataclass(frozen=True)

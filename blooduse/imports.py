@@ -37,6 +37,7 @@ from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError
 from core.extensions import db
+from donors import family
 from donors.identity import IdentityError, parse_resident_id
 from donors.models import LINK_VERIFIED, Donor, FamilyLink
 from donors.services import id_number_hash
@@ -211,15 +212,7 @@ def _patient_link(donor: Donor, record: dict[str, str]) -> FamilyLink | None:
     digest = id_number_hash(patient)
     if digest == donor.id_number_hash:
         return None
-    links = db.session.scalars(
-        select(FamilyLink)
-        .where(
-            FamilyLink.donor_id == donor.id,
-            FamilyLink.id_number_hash == digest,
-            FamilyLink.removed_at.is_(None),
-        )
-        .order_by(FamilyLink.id)
-    ).all()
+    links = [link for link in family.links_naming(digest) if link.donor_id == donor.id]
     if not links:
         raise RowRefused("relative_not_linked", "patient_id_number")
     link = next((row for row in links if row.status == LINK_VERIFIED), None)

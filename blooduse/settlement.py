@@ -49,7 +49,8 @@ from core.extensions import db
 from core.lookups import get_or_404
 from core.masking import mask_name
 from core.policy import policy_for, regions
-from donors.models import DONOR_ERASED, LINK_REMOVED, Donor, FamilyLink
+from donors import family
+from donors.models import DONOR_ERASED, Donor, FamilyLink
 from donors.services import id_number_hash
 from notifications.outbox import Draft, write
 from notifications.services import salutation_name
@@ -87,17 +88,7 @@ def find_patient(id_number: str) -> Patient:
     )
     if donor is not None and not _has_donated(donor):
         donor = None  # registered, but no donation on record: not a donor for blood use
-    links = db.session.scalars(
-        select(FamilyLink)
-        .join(Donor, Donor.id == FamilyLink.donor_id)
-        .where(
-            FamilyLink.id_number_hash == hashed,
-            FamilyLink.status != LINK_REMOVED,
-            Donor.status != DONOR_ERASED,
-        )
-        .order_by(FamilyLink.id)
-    ).all()
-    return Patient(donor, list(links))
+    return Patient(donor, family.links_naming(hashed))
 
 
 def _has_donated(donor: Donor) -> bool:
@@ -320,7 +311,7 @@ class Bill:
 
     @property
     def volume_ml(self) -> int:
-        return sum(int(item["volume_ml"]) for item in self.components)
+        return bills.volume_of(self.components)
 
 
 @dataclass(frozen=True)
@@ -468,7 +459,7 @@ def settle(cashier: Cashier, bill: Bill) -> tuple[Receipt, bool]:
     )
     chosen = _choose(offers, bill, patient)
     draws = plan_draws(chosen.here, bill.volume_ml) if chosen else []
-    covered_ml = sum(draw.ml for draw in draws)
+    covered_ml = bills.covered_ml(draws)
     if chosen is None or covered_ml == 0:
         raise _refuse_uncovered(patient, chosen, bill, cashier)
     reduction = BloodFeeReduction(
@@ -516,10 +507,6 @@ def settle(cashier: Cashier, bill: Bill) -> tuple[Receipt, bool]:
     return receipt, True
 
 
-def yuan(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}元"
-
-
 def _tell_donor(offer: PoolOffer, receipt: Receipt) -> None:
     """The donor hears that a reduction was settled on their donations, and what remains."""
     reduction = receipt.reduction
@@ -540,7 +527,7 @@ def _tell_donor(offer: PoolOffer, receipt: Receipt) -> None:
                     "for_whom": for_whom,
                     "hospital": reduction.hospital_name,
                     "covered": f"{reduction.covered_ml}毫升",
-                    "amount": yuan(reduction.reduction_cents),
+                    "amount": bills.yuan(reduction.reduction_cents),
                     "remaining": remaining,
                 },
             )
@@ -622,7 +609,7 @@ def _tell_donor_of_reversal(reduction: BloodFeeReduction) -> None:
                     "for_whom": for_whom,
                     "hospital": reduction.hospital_name,
                     "covered": f"{reduction.covered_ml}毫升",
-                    "amount": yuan(reduction.reduction_cents),
+                    "amount": bills.yuan(reduction.reduction_cents),
                 },
             )
         ],

@@ -341,17 +341,15 @@ def reject_link(link: FamilyLink, reason: str, admin: Caller) -> FamilyLink:
 # ---------------------------------------------------------------- for settlement and erasure
 
 
-def verified_links_of(relative: ResidentId) -> list[FamilyLink]:
-    """The verified links naming a relative (a patient at a hospital), oldest first: a relative
-    may be linked by several donors (two children declaring a parent)."""
+def links_naming(id_hash: str) -> list[FamilyLink]:
+    """The links not removed that name a person (by the keyed hash of their ID number), oldest
+    first: a relative may be linked by several donors (two children declaring a parent), and a
+    hospital verifies a declared one from what it sees."""
     return list(
         db.session.scalars(
             select(FamilyLink)
-            .where(
-                FamilyLink.id_number_hash == id_number_hash(relative.number),
-                FamilyLink.status == LINK_VERIFIED,
-            )
-            .order_by(FamilyLink.verified_at, FamilyLink.id)
+            .where(FamilyLink.id_number_hash == id_hash, FamilyLink.status != LINK_REMOVED)
+            .order_by(FamilyLink.id)
         )
     )
 

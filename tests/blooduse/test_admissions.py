@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from blooduse.models import Admission
 from core import clock
 from core.extensions import db
+from donors import family
 from notifications.models import OutboxMessage
 from tests.factories import bearer, request_erasure, resident_id
 from tests.factories.admissions import admit, family_link
@@ -143,7 +144,7 @@ def test_a_removed_link_tells_no_one(client, sms, daytime):
     site, token = desk(client)
     donor, data, _ = donor_who_gave(client, sms, site, token)
     link, relative = family_link(donor)
-    link.removed_at = clock.now()
+    family.remove_link(donor, link)  # as DELETE /me/family/{id} does
     db.session.commit()
     _, cashier = hospital_cashier(client)
     assert admit(client, cashier, relative).status_code == 202
