@@ -107,7 +107,12 @@ def active_deferrals(donor_id: int, on: date) -> list[Deferral]:
             Deferral.starts_on <= on,
         )
     )
-    return [row for row in rows if row.until is None or row.until > on]
+    return [row for row in rows if in_force(row, on)]
+
+
+def in_force(deferral: Deferral, on: date) -> bool:
+    """A deferral holds from its first day up to the day before `until` (open: until lifted)."""
+    return deferral.starts_on <= on and (deferral.until is None or deferral.until > on)
 
 
 def check_eligibility(

@@ -29,7 +29,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, func, literal, select
 from sqlalchemy.orm import load_only
 
-from certificate.eligibility import check_eligibility
+from certificate.eligibility import check_eligibility, in_force
 from certificate.models import VALID, Donation
 from certificate.policy import donation_rules
 from core import audit, clock
@@ -335,17 +335,11 @@ def _eligible(
                 day,
                 policy,
                 history=history[donor_id],
-                deferrals=[
-                    deferral for deferral in deferrals[donor_id] if _in_force(deferral, day)
-                ],
+                deferrals=[deferral for deferral in deferrals[donor_id] if in_force(deferral, day)],
             ).allowed
             for day in days
         ):
             yield candidate
-
-
-def _in_force(deferral: Deferral, day: date) -> bool:
-    return deferral.starts_on <= day and (deferral.until is None or deferral.until > day)
 
 
 # ---------------------------------------------------------------- invitations and their texts
