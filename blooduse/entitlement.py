@@ -58,6 +58,11 @@ class Window:
     used_ml: int
     rule: str  # the source of the figure applied
 
+    @classmethod
+    def for_life(cls, region: str, rule: str) -> Window:
+        """The lifetime, unlimited right: of no one donation, with nothing to run out."""
+        return cls(region, None, None, None, None, 0, None, None, None, None, 0, rule)
+
     @property
     def unlimited(self) -> bool:
         return self.allowance_ml is None
@@ -179,12 +184,27 @@ def _used(donor_id: int, pool: str, link_id: int | None) -> dict[tuple[int | Non
 # ---------------------------------------------------------------- one pool on one day
 
 
-def _in_window(donation: Donation, edition: Edition, on: date, counted_until: date) -> str | None:
-    if edition.donations_from and donation.donation_date < edition.donations_from:
-        return "before_counting"
-    if donation.donation_date > counted_until:
-        return "after_counting"
-    return None
+def _counted(
+    given: list[Donation], edition: Edition, counted_until: date, found: Entitlement
+) -> list[Donation]:
+    """The donations the edition counts by their dates: given before its counting began they are
+    listed with the reason; given after the transfusion (or after the discharge's allowance)
+    they do not concern this use yet."""
+    usable = []
+    for donation in given:
+        if edition.donations_from and donation.donation_date < edition.donations_from:
+            found.no_volume.append(
+                NoVolume(
+                    donation.region,
+                    donation.id,
+                    donation.donation_date,
+                    donation.kind,
+                    "before_counting",
+                )
+            )
+        elif donation.donation_date <= counted_until:
+            usable.append(donation)
+    return usable
 
 
 def entitlement(
@@ -230,30 +250,12 @@ def entitlement(
         counted_until = on
         if edition.donations_until_after_discharge and discharged_on:
             counted_until = max(on, edition.donations_until_after_discharge.add_to(discharged_on))
-        usable = [d for d in given if _in_window(d, edition, on, counted_until) is None]
-        found.no_volume.extend(
-            NoVolume(region, d.id, d.donation_date, d.kind, reason)
-            for d in given
-            if (reason := _in_window(d, edition, on, counted_until)) == "before_counting"
-        )
+        usable = _counted(given, edition, counted_until, found)
         if link is None:
             if lifetime_reached(donor, edition, region, usable):
                 lifetime = edition.donor.lifetime
                 found.windows.append(
-                    Window(
-                        region,
-                        None,
-                        None,
-                        None,
-                        None,
-                        0,
-                        None,
-                        None,
-                        None,
-                        None,
-                        0,
-                        lifetime.source if lifetime else edition.donor.source,
-                    )
+                    Window.for_life(region, lifetime.source if lifetime else edition.donor.source)
                 )
                 continue
             phases = edition.donor.phases
