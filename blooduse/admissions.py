@@ -25,7 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from blooduse.entitlement import entitlement
 from blooduse.hospitals import Cashier
 from blooduse.models import Admission
-from blooduse.settlement import relation_name, settleable_regions
+from blooduse.rules import relation_name
+from blooduse.settlement import settleable_regions
 from core import audit, clock
 from core.errors import ApiError
 from core.extensions import db

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from blooduse import bills
-from blooduse.entitlement import Draw, Entitlement, entitlement, plan_draws, rules_of
+from blooduse.entitlement import Draw, Entitlement, entitlement, plan_draws
 from blooduse.ledger import lock_pools, record_draws
 from blooduse.models import (
     APPROVED,
@@ -42,6 +42,7 @@ from blooduse.models import (
     BloodFeeReduction,
     Hospital,
 )
+from blooduse.rules import relation_name
 from core import audit, clock
 from core.auth import Caller
 from core.errors import ApiError, Detail
@@ -357,9 +358,8 @@ def patient_of(claim: BloodFeeReduction) -> Patient:
         return Patient(None, None, None)
     link = db.session.get(FamilyLink, claim.family_link_id)
     donor = db.session.get(Donor, claim.donor_id)
-    rules = rules_of(donor.region) if donor is not None else None
     relation = link.relation if link else None
-    named = rules.relations.get(relation) if rules and relation else None
+    named = relation_name(relation, donor.region) if relation and donor else None
     return Patient(claim.family_link_id, relation, named)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 
 from blooduse.entitlement import Entitlement, entitlement, rules_of
 from blooduse.models import BloodFeeReduction
+from blooduse.rules import relation_name
 from core import clock
 from core.extensions import db
 from donors.models import LINK_REMOVED, Donor, FamilyLink
@@ -45,8 +46,6 @@ def blood_use_of(donor: Donor) -> BloodUseOverview:
     today = clock.local_today()
     own = entitlement(donor, today)
     relatives = []
-    home = rules_of(donor.region)
-    names = home.relations if home else {}
     for link in db.session.scalars(
         select(FamilyLink)
         .where(FamilyLink.donor_id == donor.id, FamilyLink.status != LINK_REMOVED)
@@ -54,7 +53,7 @@ def blood_use_of(donor: Donor) -> BloodUseOverview:
     ):
         relatives.append(
             RelativeEntitlement(
-                link, names.get(link.relation, link.relation), entitlement(donor, today, link)
+                link, relation_name(link.relation, donor.region), entitlement(donor, today, link)
             )
         )
     concerned = sorted(

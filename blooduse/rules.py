@@ -280,6 +280,16 @@ def blood_use(policy: RegionPolicy) -> BloodUse | None:
     return policy.sections.get(BLOOD_USE)
 
 
+def relation_name(relation: str, *regions_to_ask: str) -> str:
+    """The relation's Chinese name from the first of the regions' policies that names it (the
+    code itself where none does)."""
+    for region in regions_to_ask:
+        names = relations_in(region)
+        if names and relation in names:
+            return names[relation]
+    return relation
+
+
 def relations_in(region: str) -> dict[str, str] | None:
     """The relations a donor of `region` may declare (code -> Chinese name), or None where the
     region sets no free blood-use rules (donors.family asks, through blooduse's init_app)."""

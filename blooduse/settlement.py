@@ -42,6 +42,7 @@ from blooduse.models import (
     Hospital,
     HospitalMonth,
 )
+from blooduse.rules import relation_name
 from certificate.models import VALID, Donation
 from core import audit, clock
 from core.errors import ApiError, Detail
@@ -106,15 +107,6 @@ def settleable_regions(hospital_region: str) -> tuple[str, ...]:
     rules = rules_of(hospital_region)
     agreed = rules.direct_settlement_regions if rules else ()
     return (hospital_region, *(region for region in agreed if region != hospital_region))
-
-
-def relation_name(relation: str, *regions_to_ask: str) -> str:
-    """The relation's Chinese name from the first region's policy that names it."""
-    for region in regions_to_ask:
-        rules = rules_of(region)
-        if rules and relation in rules.relations:
-            return rules.relations[relation]
-    return relation
 
 
 # ---------------------------------------------------------------- what a pool offers
