@@ -14,6 +14,7 @@ import appointments
 import blooduse
 import card
 import certificate
+import console
 import donors
 import notifications
 import rewards
@@ -92,6 +93,7 @@ def create_app(config: str | dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs.bp)
+    app.register_blueprint(console.bp)
     api.register_blueprint(health.bp)
     api.register_blueprint(core_routes.bp, url_prefix="/api/v1")
     api.register_blueprint(donors.bp, url_prefix="/api/v1")

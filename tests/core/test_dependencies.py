@@ -30,6 +30,7 @@ APPLICATION = [
     "teams",
     "notifications",
     "card",
+    "console",
     "migrations",
 ]
 TOOLS = ["scripts", "bench", "tests"]

@@ -68,5 +68,5 @@ def test_junk_query_strings_never_cause_a_500(app, client, tokens):
             continue
         headers = bearer(tokens[role]) if role else {}
         for query in JUNK_QUERIES:
-            response = client.get(path + query, headers=headers)
-            _check(response, (path + query, role, response.status_code))
+            with client.get(path + query, headers=headers) as response:  # a file's stays open
+                _check(response, (path + query, role, response.status_code))

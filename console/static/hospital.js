@@ -1,0 +1,3 @@
+import { show, start } from "./console.js";
+
+start(() => show("home-screen"));

@@ -1,0 +1,86 @@
+"""What every console shares, in a real browser: the login, refusals in the API's words with
+what to do next, the session's end, the reader's language, and no serious accessibility problem."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.browser import accessibility_problems
+from tests.factories import make_site, make_staff
+from tests.factories.rewards import Scheme
+
+pytestmark = pytest.mark.committed_db
+
+PASSWORD = "correct-horse-1"
+
+
+def log_in(page, username: str, secret: str) -> None:
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(secret)
+    page.get_by_role("button", name="登录").click()
+
+
+@pytest.mark.parametrize("path", ["/console/", "/gate/", "/hospital/"])
+def test_each_console_login_screen_has_no_serious_accessibility_problem(
+    live_server, browser, shots, path
+):
+    page = browser()
+    page.goto(live_server + path)
+    page.get_by_role("heading", name="登录").wait_for()
+    shots.take(page, "login")
+    assert accessibility_problems(page) == []
+
+
+def test_a_wrong_password_shows_the_apis_refusal_and_what_to_do_next(
+    app, live_server, browser, shots
+):
+    staff = make_staff([make_site()])
+    page = browser()
+    page.goto(live_server + "/console/")
+    log_in(page, staff.username, "not-the-password")
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    shots.take(page, "refused")
+    assert "用户名或密码错误" in alert.inner_text()
+    assert "下一步：请核对用户名和密码" in alert.inner_text()
+    assert page.get_by_role("heading", name="登录").is_visible()
+
+
+def test_logging_out_leaves_no_token_in_the_browser(app, live_server, browser):
+    staff = make_staff([make_site()])
+    page = browser()
+    page.goto(live_server + "/console/")
+    log_in(page, staff.username, PASSWORD)
+    page.get_by_role("button", name="退出登录").wait_for()
+    assert page.evaluate("sessionStorage.length") > 0
+
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_role("status").filter(has_text="已退出登录").wait_for()
+    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("localStorage.length") == 0
+    assert page.get_by_role("heading", name="登录").is_visible()
+
+
+def test_a_gate_device_cannot_use_the_hospital_console(
+    app, client: FlaskClient, sms, live_server, browser
+):
+    gates = Scheme(client, sms)
+    device = gates.device(gates.operator()["id"])
+    page = browser()
+    page.goto(live_server + "/hospital/")
+    page.get_by_label("设备编号").fill(device["client_id"])
+    page.get_by_label("设备密钥").fill(device["client_secret"])
+    page.get_by_role("button", name="登录").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "此账号不能使用本页面" in alert.inner_text()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_an_english_browser_gets_the_console_in_english(live_server, browser):
+    page = browser(locale="en-GB")
+    page.goto(live_server + "/console/")
+    page.get_by_role("heading", name="Log in").wait_for()
+    assert page.title() == "Donation house console"
+    assert page.locator("html").get_attribute("lang") == "en"
