@@ -23,7 +23,7 @@ import teams
 import wiring
 from blooduse import settings as blooduse_settings
 from certificate import settings as certificate_settings
-from core import auth, crypto, docs, health, http, i18n, policy, signing
+from core import auth, crypto, docs, headers, health, http, i18n, policy, signing
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
@@ -73,6 +73,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     signing.init_app(app)
     auth.init_app(app)
     http.init_app(app)
+    headers.init_app(app)
     api.init_app(
         app,
         spec_kwargs={

@@ -107,6 +107,12 @@ class BaseConfig:
     # client address counts the address the nearest of them saw (0: the app faces clients).
     TRUSTED_PROXY_HOPS = 0
 
+    # Security headers (core/headers.py). HSTS only where the service is reached over HTTPS
+    # alone (production); CORS only for the origins listed (comma-separated in the environment,
+    # each as `https://host[:port]`): the app's own pages need none.
+    HSTS_SECONDS = 0
+    CORS_ALLOWED_ORIGINS: tuple[str, ...] = ()
+
     RATELIMIT_STORAGE_URI = "memory://"  # production: redis://…
     # A store that cannot be reached raises limits' StorageError: core.errors answers 503.
     RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True}
@@ -149,6 +155,7 @@ class TestingConfig(BaseConfig):
 
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
+    HSTS_SECONDS = 365 * 24 * 3600
     SQLALCHEMY_ENGINE_OPTIONS = {
         "hide_parameters": True,
         "pool_size": 10,
@@ -172,6 +179,8 @@ ENV_OVERRIDES = (
     "SIGNING_ACTIVE_KID",
     "PUBLIC_BASE_URL",
     "TRUSTED_PROXY_HOPS",
+    "HSTS_SECONDS",
+    "CORS_ALLOWED_ORIGINS",
     "RATELIMIT_STORAGE_URI",
     "SMS_BACKEND",
     "SMS_SIGNATURE",
@@ -279,6 +288,8 @@ def refuse_unreadable_limits(settings: dict) -> None:
 def typed_setting(key: str, text: str, default: object) -> object:
     """An environment value as the type of the setting's default, parsed once at start-up so no
     use site converts it; a value that is not one names the setting."""
+    if isinstance(default, tuple):
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     if isinstance(default, bool) or not isinstance(default, int | float):
         return text
     try:

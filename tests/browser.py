@@ -83,6 +83,19 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+def watch_policy_violations(page: Any) -> list[str]:
+    """The page's content-security-policy refusals, as Chromium reports them in the console;
+    the list grows while the page lives."""
+    refused: list[str] = []
+
+    def note(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", note)
+    return refused
+
+
 class Screenshots:
     """Screenshots of a test's steps, numbered in order, in the run's output folder
     (test-output/console/<test>/, or under $TEST_OUTPUT_DIR)."""
@@ -103,7 +116,9 @@ class Screenshots:
 def accessibility_problems(page: Any) -> list[str]:
     """axe-core's serious and critical violations on the page as it is now, one line each."""
     if page.evaluate("typeof axe") == "undefined":
-        page.add_script_tag(path=str(AXE))
+        # Evaluated through the debugging protocol, which the page's content security policy
+        # does not govern: the page itself may load only the app's own scripts.
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     violations = page.evaluate(
         """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
             .filter(v => v.impact === "serious" || v.impact === "critical")

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.browser import LiveServer, Screenshots, ensure_chromium, launch_arguments
+from tests.browser import (
+    LiveServer,
+    Screenshots,
+    ensure_chromium,
+    launch_arguments,
+    watch_policy_violations,
+)
 
 # The browser reaches the app through a socket, so it sees only what tests commit.
 pytestmark = pytest.mark.committed_db
@@ -35,24 +41,26 @@ def playwright_driver() -> Iterator[Any]:
 @pytest.fixture
 def browser(playwright_driver: Any) -> Iterator[Callable[..., Any]]:
     """`browser(camera=None, locale="zh-CN")`: a new Chromium and a page in it, a fake camera
-    playing `camera` (a Y4M file) when given; closed after the test."""
+    playing `camera` (a Y4M file) when given; closed after the test, which fails if a page broke
+    the content security policy (an inline script or style, a call to another origin)."""
     opened: list[Any] = []
+    refusals: list[list[str]] = []
 
     def launch(camera: Path | None = None, locale: str = "zh-CN", **context: Any) -> Any:
         chromium = playwright_driver.chromium.launch(
             executable_path=ensure_chromium(), args=launch_arguments(camera)
         )
         opened.append(chromium)
-        # bypass_csp: axe-core is added to the page by the test, not served by the app.
-        page = chromium.new_context(
-            locale=locale, viewport={"width": 1280, "height": 800}, bypass_csp=True, **context
-        ).new_page()
+        settings = {"locale": locale, "viewport": {"width": 1280, "height": 800}, **context}
+        page = chromium.new_context(**settings).new_page()
         page.set_default_timeout(20_000)
+        refusals.append(watch_policy_violations(page))
         return page
 
     yield launch
     for chromium in opened:
         chromium.close()
+    assert [refused for page in refusals for refused in page] == []
 
 
 @pytest.fixture
