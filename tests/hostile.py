@@ -21,7 +21,7 @@ import schemathesis
 from schemathesis.engine import events, from_schema
 from sqlalchemy import select
 
-ROLES = ("anonymous", "donor", "staff", "admin", "gate")
+ROLES = ("anonymous", "donor", "staff", "admin", "gate", "hospital")
 CHECKS = (
     "not_a_server_error",
     "response_schema_conformance",
@@ -107,6 +107,9 @@ def mint_token(role: str) -> str | None:
     elif role == "gate":
         gate = db.session.scalar(select(Device).where(Device.role == auth.GATE).limit(1))
         tokens = auth.issue_tokens("device", gate.id, auth.GATE, {"kind": gate.benefit_kind})
+    elif role == "hospital":
+        cashier = db.session.scalar(select(Device).where(Device.role == auth.HOSPITAL).limit(1))
+        tokens = auth.issue_tokens("device", cashier.id, auth.HOSPITAL)
     else:
         raise ValueError(f"unknown role {role!r}")
     db.session.commit()
