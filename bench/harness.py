@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import resource
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.pgserver import PostgresServer  # noqa: E402
+from ops.machine import ensure_program, free_port  # noqa: E402
+from ops.postgres import PostgresServer  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 
@@ -52,12 +51,6 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs, load {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}, "
         f"python {sys.version.split()[0]}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -138,13 +131,7 @@ def gunicorn(database_url: str, workers: int = 2, **extra: str) -> Iterator[str]
 
 
 def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
-        return shutil.which("wrk") or "wrk"
-    raise RuntimeError("wrk is missing: install Debian's package (apt-get install wrk)")
+    return ensure_program("wrk")
 
 
 def wrk(

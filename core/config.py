@@ -130,6 +130,9 @@ class BaseConfig:
     TWILIO_FROM = ""
     TWILIO_MESSAGING_SERVICE_SID = ""
     TWILIO_API_BASE = ""  # empty: Twilio itself; tests point it at a stub on loopback
+    # Production accepts a Twilio stand-in on loopback only when this says so: the production
+    # set on one machine (scripts/serve-production), which has no way out to Twilio.
+    SMS_STAND_IN_ON_LOOPBACK = False
     TWILIO_TIMEOUT_SECONDS = 10.0
     # Request bodies carrying base64 photos (core.requests.allows_images: faces).
     FACE_REQUEST_MAX_BYTES = 8 * 1024 * 1024  # a JSON body carrying base64 images
@@ -189,6 +192,7 @@ ENV_OVERRIDES = (
     "TWILIO_FROM",
     "TWILIO_MESSAGING_SERVICE_SID",
     "TWILIO_API_BASE",
+    "SMS_STAND_IN_ON_LOOPBACK",
     "TWILIO_TIMEOUT_SECONDS",
     "POLICY_DIR",
     "DEFAULT_REGION",
@@ -290,7 +294,11 @@ def typed_setting(key: str, text: str, default: object) -> object:
     use site converts it; a value that is not one names the setting."""
     if isinstance(default, tuple):
         return tuple(item.strip() for item in text.split(",") if item.strip())
-    if isinstance(default, bool) or not isinstance(default, int | float):
+    if isinstance(default, bool):
+        if text.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ConfigError(f"{key} must be true or false (1/0), got {text!r}")
+        return text.lower() in ("1", "true", "yes", "on")
+    if not isinstance(default, int | float):
         return text
     try:
         return type(default)(text)
@@ -426,9 +434,15 @@ def _sms_problems(settings: dict) -> list[str]:
     if not (settings["TWILIO_FROM"] or settings["TWILIO_MESSAGING_SERVICE_SID"]):
         problems.append("SMS_BACKEND=twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
     base = settings.get("TWILIO_API_BASE")
-    if base and not _public_https(base):
+    stand_in = settings.get("SMS_STAND_IN_ON_LOOPBACK") and base and _loopback_url(base)
+    if base and not stand_in and not _public_https(base):
         problems.append("TWILIO_API_BASE must be empty (Twilio itself) or a public https URL")
     return problems
+
+
+def _loopback_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and _is_loopback(parts.hostname or "")
 
 
 def _public_https(url: str) -> bool:

@@ -1,9 +1,10 @@
 """A real browser for the consoles' tests: Debian's chromium, driven by Playwright.
 
 Playwright's own browser download is not reachable here, so the tests launch the distribution's
-`chromium` (`executable_path`); as root it is installed with apt-get when missing, with a small
-CJK font so that screenshots show the Chinese. The app runs in a thread of the test process
-(`LiveServer`), on the test's database, which the test commits to (`committed_db`).
+`chromium` (`executable_path`), with a small CJK font so that screenshots show Chinese; as root
+they are installed with apt-get when missing (scripts/setup-system does so before the suite).
+The app runs in a thread of the test process (`LiveServer`), on the test's database, which the
+test commits to (`committed_db`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from core.config import PROJECT_ROOT
+from ops.machine import ensure_program
 
 CHROMIUM_PACKAGES = ("chromium", "fonts-wqy-microhei")
 # Without these Chromium reaches for Google's services at every start, which this machine's
@@ -39,9 +41,7 @@ OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", PROJECT_ROOT / "test-output"))
 
 
 def ensure_chromium() -> str:
-    found = shutil.which("chromium")
-    if found:
-        return found
+    return ensure_program("chromium", *CHROMIUM_PACKAGES)
     if os.geteuid() == 0:
         install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *CHROMIUM_PACKAGES]
         if subprocess.run(install, capture_output=True).returncode != 0:

@@ -31,10 +31,10 @@ from flask_migrate import upgrade
 
 from app import create_app
 from core.extensions import db, limiter
+from ops.postgres import PostgresServer
+from ops.redis_server import RedisServer
 from tests.factories.policies import copy_policies
 from tests.isolation import COMMITTED, committed, rolled_back
-from tests.pgserver import PostgresServer
-from tests.redisserver import RedisServer
 from tests.timetravel import WORKER_START, run_start, start_run_clock
 
 DATABASES = [name for name in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")]

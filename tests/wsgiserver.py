@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import requests
 
 from core.config import PROJECT_ROOT
-from tests.pgserver import free_port
+from ops.machine import free_port
 from tests.timetravel import at_service_time
 
 

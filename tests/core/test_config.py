@@ -284,3 +284,23 @@ def test_a_limit_the_limiter_cannot_read_stops_the_start(key):
     # Issue 13 item 5: every limit is the limiter's; a typo would answer 500 on its routes.
     with pytest.raises(ConfigError, match=key):
         load_config("testing", {key: "five a minute"})
+
+
+def test_production_takes_a_twilio_stand_in_on_loopback_only_when_told(monkeypatch):
+    # Issue 17 item 1: the production set on one machine has no way out to Twilio.
+    stand_in = {"TWILIO_API_BASE": "http://127.0.0.1:8999"}
+    assert "TWILIO_API_BASE" in refused(**stand_in)
+    settings = load_config("production", {**STRONG, **stand_in, "SMS_STAND_IN_ON_LOOPBACK": True})
+    assert settings["TWILIO_API_BASE"] == "http://127.0.0.1:8999"
+    elsewhere = {"TWILIO_API_BASE": "http://sms.example.cn", "SMS_STAND_IN_ON_LOOPBACK": True}
+    assert "TWILIO_API_BASE" in refused(**elsewhere)
+
+
+def test_a_true_or_false_setting_from_the_environment_is_read_as_one(monkeypatch):
+    monkeypatch.setenv("SMS_STAND_IN_ON_LOOPBACK", "0")
+    assert load_config("testing")["SMS_STAND_IN_ON_LOOPBACK"] is False
+    monkeypatch.setenv("SMS_STAND_IN_ON_LOOPBACK", "true")
+    assert load_config("testing")["SMS_STAND_IN_ON_LOOPBACK"] is True
+    monkeypatch.setenv("SMS_STAND_IN_ON_LOOPBACK", "maybe")
+    with pytest.raises(ConfigError, match="SMS_STAND_IN_ON_LOOPBACK"):
+        load_config("testing")

@@ -33,7 +33,7 @@ APPLICATION = [
     "console",
     "migrations",
 ]
-TOOLS = ["scripts", "bench", "tests"]
+TOOLS = ["scripts", "bench", "tests", "ops"]
 OURS = {Path(name).stem for name in APPLICATION + TOOLS}
 # The face check is an extra that scripts/setup-venv always installs (README, "Dependencies").
 APPLICATION_EXTRAS = ["faces"]

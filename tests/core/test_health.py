@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from app import create_app
 from core.extensions import db
-from tests.pgserver import free_port
+from ops.machine import free_port
 
 
 def test_healthz_answers_ok(client):

@@ -11,9 +11,9 @@ import requests
 
 from core import limits
 from core.extensions import db
+from ops.machine import free_port
 from sites.services import STAFF_LOGIN_PER_ADDRESS
 from tests.factories import make_staff
-from tests.pgserver import free_port
 from tests.wsgiserver import serving
 
 BUDGET = "OTP_GUESS_LIMIT_PER_ADDRESS"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
+from ops.twilio_stand_in import TwilioStub
 from tests.factories.notifications import use_twilio
-from tests.twiliostub import TwilioStub
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from app import create_app
 from core.config import PROJECT_ROOT
 from core.extensions import db
 from notifications.outbox import Draft, write
+from ops.twilio_stand_in import TwilioStub
 from tests.timetravel import at_service_time
-from tests.twiliostub import TwilioStub
 
 CELERY = PROJECT_ROOT / ".venv" / "bin" / "celery"
 

@@ -6,9 +6,9 @@ from twilio.request_validator import RequestValidator
 
 from core.extensions import db
 from notifications.models import OutboxMessage
+from ops.twilio_stand_in import ACCOUNT_SID, AUTH_TOKEN, FROM
 from tests.factories import donor_record, record
 from tests.factories.notifications import desk, to, use_twilio
-from tests.twiliostub import ACCOUNT_SID, AUTH_TOKEN, FROM
 
 CALLBACK = "/webhooks/twilio/status"
 

@@ -1,11 +1,11 @@
 """A throwaway redis-server (Debian's package) on loopback, in a temporary directory.
 
-As root it installs the package when it is missing, as the benchmark harness does for wrk.
+`halt()` stops it as a crash would and `start()` brings it back on the same port (the production
+set's "Redis down" fault); `stop()` ends it for good.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -13,23 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.pgserver import free_port
-
-
-def ensure_redis_server() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    if os.geteuid() == 0:
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"]
-        if subprocess.run(install, capture_output=True).returncode != 0:
-            # A fresh machine may have no package lists yet.
-            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
-            subprocess.run(install, check=True, capture_output=True)
-        found = shutil.which("redis-server")
-    if not found:
-        raise RuntimeError("redis-server is missing: apt-get install redis-server")
-    return found
+from ops.machine import ensure_program, free_port
 
 
 class RedisServer:
@@ -45,7 +29,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.process = subprocess.Popen(
             [
-                ensure_redis_server(),
+                ensure_program("redis-server"),
                 "--port",
                 str(self.port),
                 "--bind",
@@ -74,6 +58,12 @@ class RedisServer:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
+
+    def halt(self) -> None:
+        """Kill the server, as a crash would; `start()` brings it back on the same port."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process is not None:

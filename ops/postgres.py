@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server on loopback, in a temporary directory, for tests and benchmarks.
+"""A throwaway PostgreSQL server on loopback, in a temporary directory: the test suite's, the
+benchmarks' and the production set's (ops/production.py).
 
 `initdb` and `postgres` refuse to run as root, so as root the server runs as the image's
 `postgres` user in a directory that user owns.
@@ -9,22 +10,21 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import psycopg
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from ops.machine import free_port
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """`durable=False` (tests, benchmarks) trades crash safety for speed; the production set keeps
+    PostgreSQL's defaults, so a commit it acknowledged survives `crash()`."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.base = Path(tempfile.mkdtemp(prefix="donor-pg-"))
         self.data = self.base / "data"
         self.port = free_port()
@@ -40,22 +40,14 @@ class PostgresServer:
         subprocess.run(command, check=True, capture_output=True)
 
     def start(self) -> PostgresServer:
-        self._run(
-            "initdb",
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8" if _has_c_utf8() else "--no-locale",
-        )
+        """Create the cluster (the first time) and start the server."""
+        if not (self.data / "PG_VERSION").exists():
+            self._initdb()
         options = (
-            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=200"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             "pg_ctl",
             "-D",
@@ -68,6 +60,23 @@ class PostgresServer:
             "start",
         )
         return self
+
+    def crash(self) -> None:
+        """Stop at once, as a power cut would (`pg_ctl stop -m immediate`); `start` recovers."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def _initdb(self) -> None:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8" if _has_c_utf8() else "--no-locale",
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

@@ -29,11 +29,11 @@ _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-f]{32})/Messages\
 
 class TwilioStub:
     def __init__(self) -> None:
-        self.messages: list[dict[str, str]] = []
+        self.messages: list[dict[str, str | None]] = []
         self.requests: list[tuple[str, str]] = []
         self.refusals: list[tuple[int, int]] = []  # (HTTP status, Twilio code) to answer next
         self.failures: list[int] = []  # HTTP statuses to answer next without recording
-        self.on_message: Callable[[dict[str, str]], None] | None = None
+        self.on_message: Callable[[dict[str, str | None]], None] | None = None
         self.lock = threading.Lock()
         stub = self
 
@@ -127,7 +127,7 @@ class TwilioStub:
         with self.lock:
             return Counter(message["to"] for message in self.messages)
 
-    def sent_to(self, e164: str) -> list[dict[str, str]]:
+    def sent_to(self, e164: str) -> list[dict[str, str | None]]:
         with self.lock:
             return [message for message in self.messages if message["to"] == e164]
 

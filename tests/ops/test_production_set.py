@@ -1,0 +1,122 @@
+"""Nothing lives in one process (issue 17 item 2): rate limits, replay refusal and the scheduler's
+single run of each job hold across the production set's two app instances and two Celery
+workers; behind nginx the app counts the client's address, not the proxy's."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+
+import psycopg
+import pytest
+from celery import Celery
+
+from ops.production import ProductionSet
+from tests.ops.conftest import login_code
+
+DEMO_MOBILE = "13800000001"  # 张伟, who holds Zhejiang's three frees in the demo data
+
+
+def call(
+    url: str,
+    method: str,
+    path: str,
+    body: dict | None = None,
+    token: str | None = None,
+    source: str = "127.0.0.1",
+) -> tuple[int, dict]:
+    """One request from the loopback address `source` (127.0.0.x: a different client)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+    headers = {"Content-Type": "application/json", "Accept-Language": "en"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = connection.getresponse()
+        text = response.read()
+        return response.status, json.loads(text) if text else {}
+    finally:
+        connection.close()
+
+
+def donor_token(production: ProductionSet) -> str:
+    status, _ = call(production.url, "POST", "/api/v1/auth/otp", {"mobile": DEMO_MOBILE})
+    assert status in (200, 202)  # 202: a Celery worker sends it
+    code = login_code(production, "+86" + DEMO_MOBILE)
+    status, tokens = call(
+        production.url, "POST", "/api/v1/auth/login", {"mobile": DEMO_MOBILE, "code": code}
+    )
+    assert status == 200, tokens
+    return tokens["access_token"]
+
+
+def test_a_login_code_sent_by_one_instance_holds_back_a_resend_from_the_other(production):
+    first, second = production.instance_urls
+    number = {"mobile": "13800000002"}
+    assert call(first, "POST", "/api/v1/auth/otp", number)[0] in (200, 202)
+    status, refused = call(second, "POST", "/api/v1/auth/otp", number)
+    assert status == 429, refused
+    assert refused["code"] == "otp_resend_too_soon"
+
+
+def test_a_benefit_code_used_at_one_instance_is_refused_at_the_other(production):
+    first, second = production.instance_urls
+    status, code = call(
+        production.url, "GET", "/api/v1/me/benefit-code", token=donor_token(production)
+    )
+    assert status == 200, code
+    client_id, secret = production.demo_device("gate")
+    status, device = call(
+        production.url,
+        "POST",
+        "/api/v1/auth/device-token",
+        {"client_id": client_id, "client_secret": secret},
+    )
+    assert status == 200, device
+    gate = device["access_token"]
+    status, allowed = call(first, "POST", "/api/v1/gate/verify", {"code": code["code"]}, gate)
+    assert (status, allowed["decision"]) == (200, "allow"), allowed
+    status, again = call(second, "POST", "/api/v1/gate/verify", {"code": code["code"]}, gate)
+    assert (status, again["decision"], again["reason"]) == (200, "deny", "replayed"), again
+
+
+def test_behind_nginx_each_client_address_has_its_own_login_budget(production):
+    # TRUSTED_PROXY_HOPS=1: the address nginx saw (127.0.0.2 or .3), not nginx's own, and not
+    # what a client writes in X-Forwarded-For itself.
+    wrong = {"username": "wulin", "password": "not-the-password"}
+    statuses = [
+        call(production.url, "POST", "/api/v1/auth/staff-login", wrong, source="127.0.0.2")[0]
+        for _ in range(4)
+    ]
+    assert statuses[:3] == [401, 401, 401] and statuses[3] == 429, statuses
+    other = call(production.url, "POST", "/api/v1/auth/staff-login", wrong, source="127.0.0.3")
+    assert other[0] == 401, other
+
+
+def test_concurrent_scheduler_ticks_on_two_workers_run_each_daily_job_once(production):
+    broker = Celery(broker=production.environment()["CELERY_BROKER_URL"])
+    for _ in range(8):
+        broker.send_task("notifications.tick")
+    dsn = production.database_url.replace("postgresql+psycopg://", "postgresql://")
+    deadline = time.monotonic() + 60
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        while True:
+            runs = connection.execute(
+                "SELECT job, day, count(*) FROM notification_schedule_runs GROUP BY job, day"
+            ).fetchall()
+            queued = broker.connection_for_write().default_channel.client.llen("celery")
+            if runs and queued == 0:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"the ticks did not run: {runs}, {queued} queued")
+            time.sleep(0.5)
+        time.sleep(3)  # the last ticks taken off the queue finish
+        runs = connection.execute(
+            "SELECT job, day, count(*) FROM notification_schedule_runs GROUP BY job, day"
+        ).fetchall()
+    assert runs and all(count == 1 for _, _, count in runs), runs
+    log = "".join(worker.log_path.read_text(errors="replace") for worker in production.workers)
+    assert log.count("notifications.tick") >= 8  # both workers took ticks
+    assert all("notifications.tick" in worker.log_path.read_text() for worker in production.workers)
