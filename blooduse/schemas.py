@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from blooduse.entitlement_schemas import EntitlementSchema, drawn_explanation
 from core.masking import mask_id_number, mask_name
+from core.policy import policy_for
 from core.schemas import (
     LARGEST_ID,
     Date,
@@ -240,6 +241,10 @@ class ReceiptSchema(ma.Schema):
         lambda receipt: _rule(receipt, "windows") or [],
     )
     rules_of = fields.String(attribute="reduction.region", metadata={"description": "region"})
+    rules_name = computed(
+        fields.String(metadata={"description": "the region's name, whose rules applied"}),
+        lambda receipt: policy_for(receipt.reduction.region).name_zh,
+    )
     settled_on = Date(attribute="reduction.settled_on")
     reversed_at = LocalDateTime(attribute="reduction.reversed_at", allow_none=True)
     reverse_reason = fields.String(attribute="reduction.reverse_reason", allow_none=True)
@@ -276,6 +281,10 @@ class QuoteSchema(ma.Schema):
         fields.List(fields.Nested(DrawnWindowSchema)), lambda quote: quote.rule.get("windows", [])
     )
     rules_of = fields.String(attribute="region", metadata={"description": "region"})
+    rules_name = computed(
+        fields.String(metadata={"description": "the region's name, whose rules apply"}),
+        lambda quote: policy_for(quote.region).name_zh,
+    )
 
 
 class ReverseSchema(StrictSchema):

@@ -385,6 +385,7 @@ def test_a_quote_tells_the_settlements_reduction_and_draws_nothing(client):
     }
     assert quoted.get_json()["reduction_cents"] == 90_001 * 1000 // 1200
     assert quoted.get_json()["already_settled"] is False
+    assert quoted.get_json()["rules_name"] == receipt["rules_name"] == "浙江省"
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert "blood_fee.quoted" in actions
 
