@@ -117,6 +117,21 @@ PAGE = Page(
         "reverse": _l("Reverse the bill"),
         "reversing": _l("Reversing…"),
         "reversed": _l("The bill is reversed; the entitlement is restored."),
+        # the month's bills
+        "month_bills": _l("This hospital's bills by month"),
+        "month_heading": _l("Bills settled in a month"),
+        "month": _l("Month"),
+        "month_hint": _l("The month the bills were settled in, Beijing time (YYYY-MM)."),
+        "show_month": _l("Show the month"),
+        "bills_settled": _l("Bills still settled"),
+        "bills_shown": _l("Shown"),
+        "shown_of": _l("{shown} of {total}"),
+        "confirmed_at": _l("Confirmed for repayment at"),
+        "not_confirmed": _l("Not confirmed yet"),
+        "more_bills": _l("Show more bills"),
+        "download_csv": _l("Download the month as CSV"),
+        "downloaded": _l("The CSV file is downloaded."),
+        "advice_month_invalid": _l("Choose a month with the month field."),
         # what to do next after the refusals a cashier meets
         "advice_no_entitlement": _l(
             "Bill the patient in full. If the patient is a donor's relative, the donor can "

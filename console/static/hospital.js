@@ -378,6 +378,122 @@ async function reverse(event) {
   }
 }
 
+// ------------------------------------------------------------------ the month's bills
+
+const MONTH_PAGE = 50;
+let month = { text: null, page: 0, pages: 0, shown: 0, csvUrl: null };
+
+function dropCsv() {
+  if (month.csvUrl) URL.revokeObjectURL(month.csvUrl);
+  month.csvUrl = null;
+}
+
+function toMonth() {
+  clearNotices();
+  const input = $("#month-month");
+  // The month of the last receipt (a Beijing date the API gave), never the tablet's clock.
+  if (!input.value && visit.receipt) input.value = visit.receipt.settled_on.slice(0, 7);
+  show("month-screen");
+}
+
+async function showMonth(event) {
+  event.preventDefault();
+  clearNotices();
+  const form = event.target;
+  const input = form.elements.month;
+  markFields(form);
+  if (!/^\d{4}-\d{2}$/.test(input.value)) {
+    input.setAttribute("aria-invalid", "true");
+    refused(new ApiFailure(422, "validation_failed", t("required")));
+    input.focus();
+    return;
+  }
+  const done = busy($("button[type=submit]", form), t("working"));
+  try {
+    dropCsv();
+    month = { text: input.value, page: 0, pages: 0, shown: 0, csvUrl: null };
+    $("#month-bills tbody").replaceChildren();
+    await loadMonthPage();
+    say("");
+  } catch (failure) {
+    $("#month-result").hidden = true;
+    refused(failure, form);
+  } finally {
+    done();
+  }
+}
+
+async function loadMonthPage() {
+  const next = month.page + 1;
+  const found = await api(`/api/v1/hospital/months/${month.text}?page=${next}&per_page=${MONTH_PAGE}`);
+  month.page = next;
+  month.pages = found.page.pages;
+  month.shown += found.items.length;
+  const totals = found.totals;
+  facts($("#month-totals"), [
+    [t("month"), found.month],
+    [t("hospital"), found.hospital],
+    [t("bills_settled"), String(totals.bills)],
+    [t("covered"), ml(totals.covered_ml)],
+    [t("fee"), money(totals.fee_cents)],
+    [t("reduction"), money(totals.reduction_cents)],
+    [t("confirmed_at"), found.confirmation ? localTime(found.confirmation.confirmed_at) : t("not_confirmed")],
+    [t("bills_shown"), t("shown_of", { shown: month.shown, total: found.page.total })],
+  ]);
+  const rows = found.items.map((item) => {
+    const row = element("tr");
+    row.append(
+      element("td", item.bill_number),
+      element("td", item.patient),
+      element("td", item.transfused_on),
+      element("td", ml(item.covered_ml)),
+      element("td", money(item.fee_cents)),
+      element("td", money(item.reduction_cents)),
+      element("td", item.status === "reversed" ? t("status_reversed") : t("status_settled")),
+    );
+    return row;
+  });
+  $("#month-bills tbody").append(...rows);
+  $("#month-more").hidden = month.page >= month.pages;
+  $("#month-result").hidden = false;
+}
+
+async function moreBills() {
+  clearNotices();
+  const done = busy($("#month-more"), t("working"));
+  try {
+    await loadMonthPage();
+    say("");
+  } catch (failure) {
+    refused(failure);
+  } finally {
+    done();
+  }
+}
+
+/** The month as CSV: fetched with the device's token, saved through a short-lived object URL. */
+async function downloadCsv() {
+  clearNotices();
+  const done = busy($("#month-csv"), t("working"));
+  try {
+    const file = await api(`/api/v1/hospital/months/${month.text}.csv`, { as: "blob" });
+    dropCsv();
+    month.csvUrl = URL.createObjectURL(file);
+    const link = element("a");
+    link.href = month.csvUrl;
+    link.download = `blood-fee-${month.text}.csv`;
+    link.hidden = true;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    say(t("downloaded"));
+  } catch (failure) {
+    refused(failure);
+  } finally {
+    done();
+  }
+}
+
 // ------------------------------------------------------------------ the counter
 
 function nextPatient() {
@@ -386,7 +502,11 @@ function nextPatient() {
   for (const form of $$("form", $("main"))) {
     if (form.id !== "login-form") form.reset();
   }
-  for (const id of ["#pools", "#quote-facts", "#receipt-facts", "#receipt-windows", "#receipt-components tbody"]) {
+  dropCsv();
+  month = { text: null, page: 0, pages: 0, shown: 0, csvUrl: null };
+  $("#month-result").hidden = true;
+  const filled = ["#pools", "#quote-facts", "#receipt-facts", "#receipt-windows", "#receipt-components tbody"];
+  for (const id of [...filled, "#month-totals", "#month-bills tbody"]) {
     $(id).replaceChildren();
   }
   show("lookup-screen");
@@ -409,6 +529,10 @@ function ready() {
   $("#reverse-this").addEventListener("click", () => toReverse(visit.receipt?.bill_number));
   $("#to-reverse").addEventListener("click", () => toReverse(""));
   $("#reverse-form").addEventListener("submit", reverse);
+  $("#to-month").addEventListener("click", toMonth);
+  $("#month-form").addEventListener("submit", showMonth);
+  $("#month-more").addEventListener("click", moreBills);
+  $("#month-csv").addEventListener("click", downloadCsv);
   for (const button of $$("[data-action=next-patient]")) button.addEventListener("click", nextPatient);
   beforeSessionEnds(nextPatient);
   show("lookup-screen");

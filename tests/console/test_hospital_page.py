@@ -6,6 +6,7 @@ that is settled once."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -296,3 +297,34 @@ def test_on_a_phone_every_screen_is_accessible_and_the_print_shows_only_the_rece
         assert not page.get_by_role("button", name=hidden).is_visible()
     assert not page.locator("header").is_visible()
     assert not page.get_by_role("status").is_visible()
+
+
+def test_the_months_bills_are_listed_with_their_totals_and_download_as_csv(
+    app, client, live_server, browser, shots, counter
+):
+    _, device, donor = counter
+    token = client.post("/api/v1/auth/device-token", json=device).get_json()["access_token"]
+    cashier = {"Authorization": f"Bearer {token}"}
+    for number in ("ZY2026000601", "ZY2026000602"):
+        body = bill(donor.id_number, 200, fee_cents=25_050, bill_number=number)
+        assert settle(client, cashier, body).status_code == 201
+    page = browser()
+    log_in(page, live_server, device)
+    page.get_by_role("button", name="本院每月账单").click()
+    page.get_by_label("月份").fill("2026-11")
+    page.get_by_role("button", name="查看该月").click()
+    page.locator("#month-bills tbody tr").nth(1).wait_for()
+    table = page.locator("#month-bills").inner_text()
+    assert "ZY2026000601" in table and "ZY2026000602" in table and "陈**" in table
+    totals = facts(page, "month-totals")
+    assert "仍有效的结算笔数\n2" in totals and "减免金额\n501.00元" in totals
+    shots.take(page, "month")
+    assert accessibility_problems(page) == []
+
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="下载本月CSV文件").click()
+    download = downloading.value
+    assert download.suggested_filename == "blood-fee-2026-11.csv"
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert "ZY2026000601" in text and "ZY2026000602" in text
+    page.get_by_role("status").filter(has_text="CSV文件已下载").wait_for()
