@@ -1,5 +1,5 @@
 """Routes of a hospital's cashier (role `hospital`, bound to one hospital): look a patient up,
-settle and reverse a transfusion bill, read and confirm a month of reductions."""
+quote, settle and reverse a transfusion bill, read and confirm a month of reductions."""
 
 from __future__ import annotations
 
@@ -56,6 +56,25 @@ def settle(body: dict[str, Any]) -> tuple[settlement.Receipt, int]:
     receipt, created = settlement.settle(cashier_of(caller()), bill)
     db.session.commit()
     return receipt, 201 if created else 200
+
+
+@hospital_bp.post("/hospital/settlements/quote")
+@roles_required(HOSPITAL)
+@limit_per_caller("HOSPITAL_LOOKUP_LIMIT_PER_DEVICE")
+@hospital_bp.arguments(schemas.SettlementCreateSchema)
+@hospital_bp.response(200, schemas.QuoteSchema)
+@answers(409, 422)
+def quote(body: dict[str, Any]) -> settlement.Quote:
+    """The reduction a bill would get if settled now, by the settlement's own calculation;
+    nothing is drawn. Refused as the settlement would be (no_entitlement, ...).
+
+    Counted with the look-ups (HOSPITAL_LOOKUP_LIMIT_PER_DEVICE) and audited: it names a
+    patient.
+    """
+    bill = settlement.Bill(**{**body, "id_number": body["id_number"].number})
+    found = settlement.quote(cashier_of(caller()), bill)
+    db.session.commit()
+    return found
 
 
 @hospital_bp.post("/hospital/settlements/<string(maxlength=64):bill_number>/reverse")

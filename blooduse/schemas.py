@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from blooduse.entitlement_schemas import EntitlementSchema, drawn_explanation
 from core.masking import mask_id_number, mask_name
+from core.policy import policy_for
 from core.schemas import (
     LARGEST_ID,
     Date,
@@ -240,9 +241,50 @@ class ReceiptSchema(ma.Schema):
         lambda receipt: _rule(receipt, "windows") or [],
     )
     rules_of = fields.String(attribute="reduction.region", metadata={"description": "region"})
+    rules_name = computed(
+        fields.String(metadata={"description": "the region's name, whose rules applied"}),
+        lambda receipt: policy_for(receipt.reduction.region).name_zh,
+    )
     settled_on = Date(attribute="reduction.settled_on")
     reversed_at = LocalDateTime(attribute="reduction.reversed_at", allow_none=True)
     reverse_reason = fields.String(attribute="reduction.reverse_reason", allow_none=True)
+
+
+class QuoteSchema(ma.Schema):
+    """What settling the bill would reduce now (blooduse.settlement.Quote); nothing is drawn.
+    The settlement's own receipt is the one that counts."""
+
+    bill_number = fields.String(attribute="bill.bill_number")
+    already_settled = fields.Boolean(
+        metadata={"description": "this bill is settled already: settling answers its receipt"}
+    )
+    volume_ml = fields.Integer()
+    covered_ml = fields.Integer()
+    fee_cents = fields.Integer(attribute="bill.fee_cents")
+    reduction_cents = fields.Integer()
+    payable_cents = fields.Integer(metadata={"description": "what the patient would still pay"})
+    pool = computed(fields.String(), lambda quote: quote.rule.get("pool"))
+    relation_name = fields.String(allow_none=True)
+    donor = computed(
+        fields.String(allow_none=True, metadata={"description": "masked; null: the patient"}),
+        lambda quote: mask_name(quote.donor_name),
+    )
+    unlimited = computed(fields.Boolean(), lambda quote: bool(quote.rule.get("unlimited")))
+    remaining_ml = computed(
+        fields.Integer(
+            allow_none=True,
+            metadata={"description": "left in the pool here after this bill; null: unlimited"},
+        ),
+        lambda quote: quote.rule.get("remaining_ml"),
+    )
+    windows = computed(
+        fields.List(fields.Nested(DrawnWindowSchema)), lambda quote: quote.rule.get("windows", [])
+    )
+    rules_of = fields.String(attribute="region", metadata={"description": "region"})
+    rules_name = computed(
+        fields.String(metadata={"description": "the region's name, whose rules apply"}),
+        lambda quote: policy_for(quote.region).name_zh,
+    )
 
 
 class ReverseSchema(StrictSchema):

@@ -15,7 +15,8 @@ with what they would grant.
 A settlement draws on one pool under the donor's lock (blooduse.ledger): the one the cashier
 names (`link_id`), or the patient's own pool first, then the relatives' pools by most remaining.
 It is idempotent on the bill number: the same bill again answers the same receipt; another bill
-under the same number is refused.
+under the same number is refused. Before settling, the cashier may ask for the bill's quote:
+the same calculation, nothing drawn.
 """
 
 from __future__ import annotations
@@ -432,6 +433,83 @@ def _rule(offer: PoolOffer, draws: list[Draw], covered_ml: int) -> dict[str, Any
     }
 
 
+def _plan(cashier: Cashier, bill: Bill, patient: Patient) -> tuple[PoolOffer, list[Draw], int]:
+    """The pool a bill draws on, its draws and the ml they cover; refused when nothing is
+    covered here. One calculation for the settlement and for its quote."""
+    here = settleable_regions(cashier.region)
+    offers = _offers(
+        patient, bill.transfused_on, here, discharged_on=bill.discharged_on, with_referrals=False
+    )
+    chosen = _choose(offers, bill, patient)
+    draws = plan_draws(chosen.here, bill.volume_ml) if chosen else []
+    covered_ml = bills.covered_ml(draws)
+    if chosen is None or covered_ml == 0:
+        raise _refuse_uncovered(patient, chosen, bill, cashier)
+    return chosen, draws, covered_ml
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What settling a bill would reduce now, before the cashier settles it; nothing is drawn.
+    `already_settled`: this very bill is settled already (settling again answers its receipt)."""
+
+    bill: Bill
+    region: str
+    covered_ml: int
+    reduction_cents: int
+    rule: dict[str, Any]
+    relation_name: str | None
+    donor_name: str | None
+    already_settled: bool = False
+
+    @property
+    def volume_ml(self) -> int:
+        return self.bill.volume_ml
+
+    @property
+    def payable_cents(self) -> int:
+        return self.bill.fee_cents - self.reduction_cents
+
+
+def quote(cashier: Cashier, bill: Bill) -> Quote:
+    """The reduction the bill would get if settled now, by the settlement's own calculation;
+    audited like a look-up (it names a patient). Without the donor's lock: a settlement in
+    between may leave less, and the settlement's own answer is the one that counts."""
+    _check_dates(bill)
+    patient = find_patient(bill.id_number)
+    existing = _existing(bills.bill_key(bill.bill_number, cashier.code))
+    if existing is not None:
+        receipt = _answer_again(existing, cashier, bill, patient)
+        found = Quote(
+            bill,
+            existing.region,
+            existing.covered_ml,
+            existing.reduction_cents,
+            existing.rule or {},
+            receipt.relation_name,
+            receipt.donor_name,
+            already_settled=True,
+        )
+    else:
+        chosen, draws, covered_ml = _plan(cashier, bill, patient)
+        found = Quote(
+            bill,
+            draws[0].window.region,
+            covered_ml,
+            bills.reduction_cents(bill.fee_cents, covered_ml, bill.volume_ml),
+            _rule(chosen, draws, covered_ml),
+            chosen.relation_name,
+            chosen.donor.name if chosen.link else None,
+        )
+    audit.record(
+        "blood_fee.quoted",
+        actor=("device", cashier.device_id),
+        target=("hospital", cashier.hospital_id),
+        details={"hospital": cashier.hospital_id, "covered_ml": found.covered_ml},
+    )
+    return found
+
+
 def settle(cashier: Cashier, bill: Bill) -> tuple[Receipt, bool]:
     """Settle a transfusion bill at the cashier: the receipt, and whether it is new (False: the
     same bill again, answered as the first time)."""
@@ -445,15 +523,7 @@ def settle(cashier: Cashier, bill: Bill) -> tuple[Receipt, bool]:
     existing = _existing(key)
     if existing is not None:
         return _answer_again(existing, cashier, bill, patient), False
-    here = settleable_regions(cashier.region)
-    offers = _offers(
-        patient, bill.transfused_on, here, discharged_on=bill.discharged_on, with_referrals=False
-    )
-    chosen = _choose(offers, bill, patient)
-    draws = plan_draws(chosen.here, bill.volume_ml) if chosen else []
-    covered_ml = bills.covered_ml(draws)
-    if chosen is None or covered_ml == 0:
-        raise _refuse_uncovered(patient, chosen, bill, cashier)
+    chosen, draws, covered_ml = _plan(cashier, bill, patient)
     reduction = BloodFeeReduction(
         channel=AT_HOSPITAL,
         status=SETTLED,

@@ -365,6 +365,53 @@ def test_another_bill_under_a_settled_number_is_refused(client):
     assert reductions() == 2
 
 
+def quote(client, cashier, body):
+    return client.post("/api/v1/hospital/settlements/quote", json=body, headers=cashier)
+
+
+def test_a_quote_tells_the_settlements_reduction_and_draws_nothing(client):
+    # Issue 16 item 3: the reduction that would apply, shown before settling.
+    donor = patient_donor()
+    donations(donor, *whole_blood(200), start=date(2024, 5, 1))
+    _, desk = hospital_cashier(client)
+    body = bill(donor.id_number, 1200, fee_cents=90_001)
+    quoted = quote(client, desk, body)
+    assert quoted.status_code == 200, quoted.get_json()
+    assert (reductions(), entries()) == (0, 0)
+    receipt = settle(client, desk, body).get_json()
+    figures = ("covered_ml", "reduction_cents", "payable_cents", "remaining_ml", "windows")
+    assert {key: quoted.get_json()[key] for key in figures} == {
+        key: receipt[key] for key in figures
+    }
+    assert quoted.get_json()["reduction_cents"] == 90_001 * 1000 // 1200
+    assert quoted.get_json()["already_settled"] is False
+    assert quoted.get_json()["rules_name"] == receipt["rules_name"] == "浙江省"
+    actions = set(db.session.scalars(select(AuditEntry.action)))
+    assert "blood_fee.quoted" in actions
+
+
+def test_a_quote_is_refused_as_the_settlement_would_be(client):
+    stranger = patient_donor()  # registered, never donated
+    _, desk = hospital_cashier(client)
+    refused = quote(client, desk, bill(stranger.id_number, 400))
+    assert (refused.status_code, refused.get_json()["code"]) == (422, "no_entitlement")
+    assert reductions() == 0
+
+
+def test_a_quote_of_a_settled_bill_says_so_and_another_bill_under_its_number_is_refused(client):
+    donor = patient_donor()
+    donations(donor, *whole_blood(200), start=date(2024, 5, 1))
+    _, desk = hospital_cashier(client)
+    body = bill(donor.id_number, 400)
+    settled = settle(client, desk, body).get_json()
+    again = quote(client, desk, body).get_json()
+    assert again["already_settled"] is True
+    assert again["reduction_cents"] == settled["reduction_cents"]
+    changed = quote(client, desk, {**body, "fee_cents": body["fee_cents"] + 1})
+    assert (changed.status_code, changed.get_json()["code"]) == (409, "bill_already_settled")
+    assert (reductions(), entries()) == (1, 1)
+
+
 def test_a_bill_transfused_tomorrow_or_discharged_before_is_refused(client):
     donor = patient_donor()
     donations(donor, *whole_blood(200), start=date(2024, 5, 1))
