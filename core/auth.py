@@ -7,6 +7,8 @@ session, since only a thief would hold the old one.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -288,7 +290,27 @@ def revoke_device(device: Device) -> None:
     revoke_all_sessions("device", device.id, "device_revoked")
 
 
+def key_id(secret: str) -> str:
+    """A token's `kid`: names which JWT secret signed it without telling anything of it."""
+    return hmac.new(secret.encode(), b"jwt key id", hashlib.sha256).hexdigest()[:12]
+
+
 def init_app(app: Flask) -> None:
+    @jwt.additional_headers_loader
+    def signed_with(identity: object) -> dict[str, str]:
+        return {"kid": key_id(current_app.config["JWT_SECRET_KEY"])}
+
+    @jwt.decode_key_loader
+    def key_for(jwt_header: dict, payload: dict) -> str:
+        """The current secret, or a previous one (JWT_PREVIOUS_SECRET_KEYS) for the tokens it
+        signed before a rotation; a token naming neither is checked against the current one."""
+        current = current_app.config["JWT_SECRET_KEY"]
+        named = jwt_header.get("kid")
+        for secret in (current, *current_app.config["JWT_PREVIOUS_SECRET_KEYS"]):
+            if named == key_id(secret):
+                return secret
+        return current
+
     @jwt.token_verification_loader
     def within_lifetime(jwt_header: dict, payload: dict) -> bool:
         """Expiry by the service's clock too, so the suite can move time past a token's life."""

@@ -62,6 +62,9 @@ class BaseConfig:
     DATABASE_PING_AFTER_IDLE_SECONDS = 1.0  # see core.extensions.ping_idle_connections
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 
+    # Rotating JWT_SECRET_KEY: the keys it replaced, still accepted for tokens they signed until
+    # those expire (the refresh tokens' life), then dropped. Comma-separated in the environment.
+    JWT_PREVIOUS_SECRET_KEYS: tuple[str, ...] = ()
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
     JWT_TOKEN_LOCATION = ["headers"]
@@ -175,6 +178,7 @@ PROFILES = {
 ENV_OVERRIDES = (
     "SECRET_KEY",
     "JWT_SECRET_KEY",
+    "JWT_PREVIOUS_SECRET_KEYS",
     "FIELD_ENCRYPTION_KEY",
     "LOOKUP_HASH_KEY",
     "OTP_HASH_KEY",
@@ -395,6 +399,11 @@ def _text_secret_problems(settings: dict) -> list[str]:
             problems.append(f"{key} is not random (a few characters repeated)")
     if settings.get("SECRET_KEY") and settings.get("SECRET_KEY") == settings.get("JWT_SECRET_KEY"):
         problems.append("JWT_SECRET_KEY must differ from SECRET_KEY")
+    for number, value in enumerate(settings.get("JWT_PREVIOUS_SECRET_KEYS") or (), start=1):
+        if value == DEV_SECRETS["JWT_SECRET_KEY"] or len(value) < SECRET_MIN_CHARACTERS:
+            problems.append(f"JWT_PREVIOUS_SECRET_KEYS[{number}] is published or too short")
+        elif value == settings.get("JWT_SECRET_KEY"):
+            problems.append(f"JWT_PREVIOUS_SECRET_KEYS[{number}] is the current JWT_SECRET_KEY")
     return problems
 
 
