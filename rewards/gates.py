@@ -288,16 +288,28 @@ def _token_code(gate: Gate, on: date) -> str | None:
 
 
 def offline_kit(gate: Gate) -> dict[str, Any]:
-    """What a gate downloads while online to check codes offline: keys, region, benefit letter."""
-    token_code = _token_code(gate, clock.local_today())
+    """What a gate downloads while online to check codes offline: keys, region, benefit letter,
+    and how long it may be relied on.
+
+    `server_time` lets the gate check expiry by the server's clock rather than its own (its
+    offset at download); the kit serves until `valid_until`, the offline upload window after
+    download, so every use it admits can still be uploaded when it is used the most.
+    """
+    config = current_app.config
+    now = clock.now()
+    token_code = _token_code(gate, clock.to_local(now).date())
     if token_code is None:
         raise ApiError("benefit_kind_unknown", 409)
     return {
         "region": gate.region,
         "benefit_kind": gate.benefit_kind,
         "token_code": token_code,
-        "code_ttl": int(current_app.config["BENEFIT_CODE_TTL"].total_seconds()),
+        "code_ttl": int(config["BENEFIT_CODE_TTL"].total_seconds()),
         "jwks": keyring().jwks(),
+        "server_time": now,
+        "valid_until": now + config["BENEFIT_OFFLINE_MAX_AGE"],
+        "clock_skew": int(config["BENEFIT_OFFLINE_CLOCK_SKEW"].total_seconds()),
+        "batch_max": config["BENEFIT_OFFLINE_BATCH_MAX"],
     }
 
 

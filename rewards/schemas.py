@@ -396,6 +396,22 @@ class OfflineKitSchema(ma.Schema):
     token_code = fields.String(metadata={"description": "the letter codes carry for this benefit"})
     code_ttl = fields.Integer()
     jwks = fields.Dict(metadata={"description": "as /.well-known/jwks.json"})
+    server_time = LocalDateTime(
+        metadata={
+            "description": "the server's clock when the kit was made: check expiry by it "
+            "(the offset from the gate's own clock at download), not by the gate's clock"
+        }
+    )
+    valid_until = LocalDateTime(
+        metadata={
+            "description": "check codes offline with this kit until then (server time; the "
+            "offline upload window after download), then reconnect for a new one"
+        }
+    )
+    clock_skew = fields.Integer(
+        metadata={"description": "seconds of clock drift allowed on a code's expiry offline"}
+    )
+    batch_max = fields.Integer(metadata={"description": "most uses in one POST /gate/offline-uses"})
 
 
 class OfflineUseSchema(StrictSchema):

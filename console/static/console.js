@@ -133,6 +133,12 @@ export function loggedIn() {
   return stored() !== null;
 }
 
+/** The current access token's claims (`sub` names who is logged in, e.g. "device:12"). */
+export function sessionClaims() {
+  const session = stored();
+  return session ? claimsOf(session.access) : {};
+}
+
 async function send(path, { method, body, headers, token }) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
   if (token) init.headers.Authorization = `Bearer ${token}`;
@@ -223,6 +229,15 @@ export function newEntryKey() {
 // ------------------------------------------------------------------ login and logout
 
 const endHooks = [];
+const logOutChecks = [];
+
+/**
+ * Ask `check()` (async) before the logout button logs out: when it resolves false the session
+ * stays, and the check has said why (a gate with uses not yet uploaded, say).
+ */
+export function beforeLogOut(check) {
+  logOutChecks.push(check);
+}
 
 /** Run `hook` before the session's data is wiped (stop the camera, drop object URLs). */
 export function beforeSessionEnds(hook) {
@@ -244,6 +259,7 @@ export function endSession(flash) {
 }
 
 async function logOut() {
+  for (const check of logOutChecks) if (!(await check())) return;
   try {
     await api("/api/v1/auth/logout", { method: "POST" });
   } catch {

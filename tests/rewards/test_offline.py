@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -117,6 +117,20 @@ def test_the_offline_kit_carries_keys_region_and_letter(client, sms):
     kit = client.get("/api/v1/gate/offline-kit", headers=gate).get_json()
     assert (kit["region"], kit["token_code"]) == ("zhejiang", "p")
     assert kit["jwks"] == client.get("/.well-known/jwks.json").get_json()
+
+
+def test_the_offline_kit_says_the_servers_time_and_until_when_it_serves(client, sms, app):
+    scheme = Scheme(client, sms)
+    _, gate = scheme.gate()
+    made = clock.local_now().replace(microsecond=0)
+    with clock.frozen_at(made):
+        kit = client.get("/api/v1/gate/offline-kit", headers=gate).get_json()
+    assert datetime.fromisoformat(kit["server_time"]) == made
+    assert datetime.fromisoformat(kit["valid_until"]) == made + timedelta(days=31)
+    assert (
+        datetime.fromisoformat(kit["valid_until"]) == made + app.config["BENEFIT_OFFLINE_MAX_AGE"]
+    )
+    assert (kit["clock_skew"], kit["batch_max"]) == (30, app.config["BENEFIT_OFFLINE_BATCH_MAX"])
 
 
 def test_an_upload_records_each_use_once(client, sms):
