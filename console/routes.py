@@ -52,6 +52,10 @@ def gate_service_worker() -> Response:
     """The gate's service worker, served from /gate/ so that it may control the gate page."""
     response = send_file(assets.STATIC / "gate-sw.js", mimetype="text/javascript", max_age=0)
     response.headers["Cache-Control"] = "no-cache"
+    # A worker runs under its own script's policy: it fetches the page's files to keep them.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; connect-src 'self'; script-src 'self'"
+    )
     return response
 
 

@@ -129,7 +129,7 @@ def test_the_gate_checks_codes_offline_and_uploads_each_use_once_when_back_onlin
     page = browser()
     gate.log_in(page, live_server)
     page.get_by_text("断网时可离线核验").wait_for()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     shots.take(page, "online-ready")
 
     page.context.set_offline(True)

@@ -104,3 +104,10 @@ def test_a_cors_origin_list_comes_from_the_environment_comma_separated(monkeypat
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://a.example.cn, https://b.example.cn")
     settings = load_config("testing")
     assert settings["CORS_ALLOWED_ORIGINS"] == ("https://a.example.cn", "https://b.example.cn")
+
+
+def test_the_gate_service_worker_may_fetch_the_apps_own_files_and_nothing_else(client):
+    # A worker runs under its own script's policy; the gate's keeps the page's files offline.
+    with client.get("/gate/sw.js") as response:
+        policy = response.headers["Content-Security-Policy"]
+    assert "connect-src 'self'" in policy and policy.startswith("default-src 'none'")
