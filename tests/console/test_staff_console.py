@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 import zxingcpp
@@ -31,6 +31,7 @@ from tests.factories.console import (
     donor,
     log_in,
 )
+from tests.factories.notifications import recent_local
 
 pytestmark = pytest.mark.committed_db
 
@@ -280,8 +281,7 @@ def test_face_identification_finds_the_donor_booked_today_who_then_checks_in_by_
     app, client, sms, live_server, browser, shots, tmp_path
 ):
     here = desk()
-    early = datetime.combine(clock.local_today(), time(8), clock.LOCAL_ZONE)
-    with clock.frozen_at(early):  # the day's 09:00 session is still ahead
+    with clock.frozen_at(recent_local(8)):  # the day's 09:00 session is still ahead
         data = donor(
             client,
             sms,
