@@ -63,7 +63,7 @@ def record_donation(body: dict[str, Any]):
             kind=body["kind"],
             volume_ml=body.get("volume_ml"),
             units=body.get("units"),
-            collected_at=body["collected_at"],
+            collected_at=body.get("collected_at") or clock.now(),
             din=body.get("din"),
             override_reason=body.get("override_reason"),
             visit_id=visit_id,
@@ -83,6 +83,20 @@ def staff_donation(donation_id: int):
     services.audit_staff_access(caller(), donation.donor)
     db.session.commit()
     return donation
+
+
+@bp.get("/staff/donations/<int:donation_id>/certificate-qr.png")
+@roles_required(STAFF, ADMIN)
+@per_donor_limit
+@bp.response(200, content_type="image/png")
+@answers(404)
+def staff_certificate_qr_png(donation_id: int):
+    """The certificate's QR code of a donation at a site you serve, for the donor to scan at the
+    desk: the same verification URL as the donor's own QR (limited per caller, as theirs)."""
+    certificate = services.staff_donation(caller(), donation_id).certificate
+    if certificate is None:
+        raise ApiError("not_found", 404)
+    return qr_response(services.verification_url(certificate.number), PNG, box_size=8, cached=True)
 
 
 @bp.post("/staff/donations/<int:donation_id>/reaction")

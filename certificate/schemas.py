@@ -73,7 +73,9 @@ class DonationCreateSchema(StrictSchema):
     kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
     volume_ml = bounded_int(1, 2000, allow_none=True, metadata=VOLUME_ML)
     units = bounded_int(1, 10, allow_none=True, metadata=UNITS)
-    collected_at = LocalDateTime(required=True)
+    collected_at = LocalDateTime(
+        metadata={"description": "when the blood was collected; omit for now (the service's clock)"}
+    )
     din = fields.String(
         validate=validate.Length(min=14, max=24),
         allow_none=True,
