@@ -100,7 +100,7 @@ def test_the_whole_way_scan_face_check_donation_with_scanned_din_and_certificate
     assert CERTIFICATE_NUMBER.match(number)
     assert page.locator("#certificate-din").inner_text() == printed
     qr = page.get_by_role("img", name=f"献血证 {number} 的二维码")
-    page.wait_for_function("document.querySelector('#certificate-qr').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('#certificate-qr').naturalWidth > 0")
     shots.take(page, "certificate")
     assert accessibility_problems(page) == []
     (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))
@@ -337,7 +337,7 @@ def test_today_shows_counts_a_site_picker_and_more_visits_on_request(
     page.get_by_text("到场：21").wait_for()
     assert page.locator("#visits tr").count() == 20
     page.get_by_role("button", name="显示更多").first.click()
-    page.wait_for_function("document.querySelectorAll('#visits tr').length === 21")
+    page.wait_for_function("() => document.querySelectorAll('#visits tr').length === 21")
     assert page.get_by_role("button", name="显示更多").first.is_hidden()
     shots.take(page, "today-with-visits")
     assert accessibility_problems(page) == []
@@ -378,7 +378,7 @@ def test_at_phone_size_no_screen_scrolls_sideways_or_has_a_serious_accessibility
     assert accessibility_problems(page) == []
     press_record(page)
     page.get_by_role("heading", name="献血证已签发").wait_for()
-    page.wait_for_function("document.querySelector('#certificate-qr').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('#certificate-qr').naturalWidth > 0")
     shots.take(page, "certificate-phone")
     assert not page.evaluate(sideways)
     assert accessibility_problems(page) == []
