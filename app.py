@@ -23,7 +23,7 @@ import teams
 import wiring
 from blooduse import settings as blooduse_settings
 from certificate import settings as certificate_settings
-from core import auth, crypto, docs, headers, health, http, i18n, policy, signing
+from core import audit_routes, auth, crypto, docs, headers, health, http, i18n, policy, signing
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console.bp)
     api.register_blueprint(health.bp)
     api.register_blueprint(core_routes.bp, url_prefix="/api/v1")
+    api.register_blueprint(audit_routes.bp, url_prefix="/api/v1")
     api.register_blueprint(donors.bp, url_prefix="/api/v1")
     api.register_blueprint(donors.family_bp, url_prefix="/api/v1")
     api.register_blueprint(sites.bp, url_prefix="/api/v1")

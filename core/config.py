@@ -61,6 +61,7 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     DATABASE_PING_AFTER_IDLE_SECONDS = 1.0  # see core.extensions.ping_idle_connections
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    AUDIT_EXPORT_MAX_ROWS = 100_000  # one CSV of the audit log (GET /admin/audit.csv)
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
