@@ -23,11 +23,18 @@ import teams
 import wiring
 from blooduse import settings as blooduse_settings
 from certificate import settings as certificate_settings
-from core import auth, crypto, docs, headers, health, http, i18n, policy, signing
+from core import audit_routes, auth, crypto, docs, headers, health, http, i18n, policy, signing
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
-from core.extensions import db, jwt, limiter, migrate, ping_idle_connections
+from core.extensions import (
+    db,
+    jwt,
+    keep_result_rows_out_of_logs,
+    limiter,
+    migrate,
+    ping_idle_connections,
+)
 from donors import settings as donors_settings
 from notifications import settings as notifications_settings
 from rewards import settings as rewards_settings
@@ -60,6 +67,7 @@ def create_app(config: str | dict | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    keep_result_rows_out_of_logs()
     i18n.init_app(app)
 
     db.init_app(app)
@@ -97,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(console.bp)
     api.register_blueprint(health.bp)
     api.register_blueprint(core_routes.bp, url_prefix="/api/v1")
+    api.register_blueprint(audit_routes.bp, url_prefix="/api/v1")
     api.register_blueprint(donors.bp, url_prefix="/api/v1")
     api.register_blueprint(donors.family_bp, url_prefix="/api/v1")
     api.register_blueprint(sites.bp, url_prefix="/api/v1")

@@ -249,7 +249,7 @@ def claim_document(claim_id: int, document_id: int, staff: Caller) -> DonorDocum
         "blood_fee_claim.document_viewed",
         actor=("staff", staff.principal_id),
         target=("donor_document", document.id),
-        details={"claim": claim.id, "kind": attached.kind},
+        details={"donor": claim.donor_id, "claim": claim.id, "kind": attached.kind},
     )
     return document
 

@@ -238,12 +238,16 @@ def record_donation(request: DonationRequest, staff: Caller) -> tuple[Donation, 
             actor=("staff", staff.principal_id),
             target=("donation", donation.id),
             details={
+                "donor": donor.id,
                 "reasons": [reason.code for reason in eligibility.reasons],
                 "override_reason": donation.override_reason,
             },
         )
     audit.record(
-        "donation.recorded", actor=("staff", staff.principal_id), target=("donation", donation.id)
+        "donation.recorded",
+        actor=("staff", staff.principal_id),
+        target=("donation", donation.id),
+        details={"donor": donor.id},
     )
     if request.reaction is not None:
         record_reaction(donation, request.reaction, staff)
@@ -278,7 +282,7 @@ def record_reaction(donation: Donation, reaction: Reaction, staff: Caller) -> Do
         "donation.reaction_recorded",
         actor=("staff", staff.principal_id),
         target=("donation", donation.id),
-        details={"reaction_id": entry.id},
+        details={"donor": donation.donor_id, "reaction_id": entry.id},
     )
     return entry
 
@@ -469,7 +473,7 @@ def void_donation(donation: Donation, reason: str, admin: Caller) -> Donation:
         "donation.voided",
         actor=("staff", admin.principal_id),
         target=("donation", donation.id),
-        details={"reason": reason},
+        details={"donor": donation.donor_id, "reason": reason},
     )
     donation_voided.send(current_app._get_current_object(), donation=donation)  # type: ignore[attr-defined]
     return donation
@@ -658,7 +662,11 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
             "donation.eligibility_overridden",
             actor=("staff", admin.principal_id),
             target=("donation", corrected.id),
-            details={"reasons": [r.code for r in between], "override_reason": override},
+            details={
+                "donor": corrected.donor_id,
+                "reasons": [r.code for r in between],
+                "override_reason": override,
+            },
         )
     reaction = original.reaction
     if reaction is not None:  # a fact of the collection, which the correction does not undo
@@ -675,7 +683,11 @@ def correct_donation(original: Donation, changes: dict[str, Any], admin: Caller)
         "donation.corrected",
         actor=("staff", admin.principal_id),
         target=("donation", corrected.id),
-        details={"replaces": original.id, "reason": changes["reason"]},
+        details={
+            "donor": corrected.donor_id,
+            "replaces": original.id,
+            "reason": changes["reason"],
+        },
     )
     donor = original.donor
     if original.certificate is not None:

@@ -61,6 +61,7 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     DATABASE_PING_AFTER_IDLE_SECONDS = 1.0  # see core.extensions.ping_idle_connections
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    AUDIT_EXPORT_MAX_ROWS = 100_000  # one CSV of the audit log (GET /admin/audit.csv)
 
     # Rotating JWT_SECRET_KEY: the keys it replaced, still accepted for tokens they signed until
     # those expire (the refresh tokens' life), then dropped. Comma-separated in the environment.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -66,3 +67,19 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
             raise DisconnectionError() from error
+
+
+class _WithoutResultRows(logging.Filter):
+    """SQLAlchemy logs every fetched row at DEBUG: decrypted ID numbers, names, mobile numbers
+    and message texts with one-time codes. Statements stay (their parameters are hidden by
+    `hide_parameters`); the rows never reach a log, whatever level an operator sets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.endswith("Row %r"))
+
+
+def keep_result_rows_out_of_logs() -> None:
+    """Attach the filter to the logger SQLAlchemy's engines write to (once per process)."""
+    logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(item, _WithoutResultRows) for item in logger.filters):
+        logger.addFilter(_WithoutResultRows())

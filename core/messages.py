@@ -63,6 +63,11 @@ MESSAGES: dict[str, Message] = {
     "idempotency_key_reused": _l("This Idempotency-Key was used for a different request."),
     "region_unknown": _l("No policy for this region."),
     "device_revoked": _l("This device is revoked."),
+    # the audit log (core/audit.py)
+    "audit_range_invalid": _l("The end of the range is before its start."),
+    "audit_export_too_large": _l(
+        "Too many entries for one file; narrow the filter (a donor, an actor or a shorter range)."
+    ),
 }
 
 

@@ -64,10 +64,17 @@ class AuditEntry(Model):
     target_type: Mapped[str | None] = mapped_column(String(32))
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # From where: the client's address as the app sees it (ProxyFix corrects it behind the
+    # proxy), and the request's X-Request-ID when it had one. None for work outside a request.
+    client_address: Mapped[str | None] = mapped_column(String(45))
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     # Everything done to one record, newest last: a donor's accesses (PIPL), and whether the
-    # desk looked a donor up today (certificate/presence.py).
-    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id", "at"),)
+    # desk looked a donor up today (certificate/presence.py); everything one person did.
+    __table_args__ = (
+        Index("ix_audit_log_target", "target_type", "target_id", "at"),
+        Index("ix_audit_log_actor", "actor_type", "actor_id", "at"),
+    )
 
 
 class IdempotentRequest(Model):

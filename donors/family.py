@@ -255,7 +255,7 @@ def read_document(link: FamilyLink, admin: Caller) -> DonorDocument:
         "family_link.document_read",
         actor=("staff", admin.principal_id),
         target=("family_link", link.id),
-        details={"document": document.id},
+        details={"donor": link.donor_id, "document": document.id},
     )
     return document
 

@@ -102,6 +102,7 @@ def record_award(
         actor=("staff", actor.principal_id) if actor else ("system", None),
         target=("award_grant", grant.id),
         details={
+            "donor": grant.donor_id,
             "award": grant.award,
             "period": grant.period,
             "source": source,
@@ -110,6 +111,14 @@ def record_award(
     )
     refresh_standing(donor)
     return grant
+
+
+def record_awards_seen_by_staff(admin: Caller, donor: Donor) -> None:
+    audit.record(
+        "donor.awards_viewed_by_staff",
+        actor=("staff", admin.principal_id),
+        target=("donor", donor.id),
+    )
 
 
 def get_award(grant_id: int) -> AwardGrant:
@@ -127,7 +136,7 @@ def revoke_award(grant: AwardGrant, reason: str, admin: Caller) -> AwardGrant:
         "award.revoked",
         actor=("staff", admin.principal_id),
         target=("award_grant", grant.id),
-        details={"reason": reason},
+        details={"donor": grant.donor_id, "reason": reason},
     )
     db.session.flush()
     refresh_standing(db.session.get_one(Donor, grant.donor_id))

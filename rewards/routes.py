@@ -271,9 +271,12 @@ def record_award(body: dict[str, Any], donor_id: int):
 @bp.arguments(schemas.PageQuerySchema, location="query")
 @bp.response(200, schemas.AwardPageSchema)
 def donor_awards(query: dict[str, Any], donor_id: int):
-    """A donor's recorded awards, newest first, revoked ones included."""
+    """A donor's recorded awards, newest first, revoked ones included (the access is logged)."""
     donor = donor_services.donor_by_id(donor_id)
-    return paginate(awards.donor_awards_query(donor), query["page"], query["per_page"])
+    page = paginate(awards.donor_awards_query(donor), query["page"], query["per_page"])
+    awards.record_awards_seen_by_staff(caller(), donor)
+    db.session.commit()
+    return page
 
 
 @bp.post("/admin/awards/<int:grant_id>/revoke")
