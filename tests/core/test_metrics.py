@@ -163,7 +163,9 @@ def test_production_starts_without_a_metrics_token_and_the_endpoint_stays_off():
     assert app.test_client().get("/metrics").status_code == 404
 
 
-@pytest.mark.parametrize("token", ["short", "a" * 40, STRONG["SECRET_KEY"]])
+@pytest.mark.parametrize(
+    "token", ["short", "a" * 40, STRONG["SECRET_KEY"]], ids=["short", "patterned", "reused"]
+)
 def test_production_refuses_a_weak_or_reused_metrics_token(token):
     with pytest.raises(ConfigError, match="METRICS_TOKEN"):
         load_config("production", {**STRONG, "METRICS_TOKEN": token})
