@@ -5,8 +5,6 @@ It does no database work and no network calls; the schema comes from `flask db u
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,7 +21,20 @@ import teams
 import wiring
 from blooduse import settings as blooduse_settings
 from certificate import settings as certificate_settings
-from core import audit_routes, auth, crypto, docs, headers, health, http, i18n, policy, signing
+from core import (
+    audit_routes,
+    auth,
+    crypto,
+    docs,
+    headers,
+    health,
+    http,
+    i18n,
+    logs,
+    metrics,
+    policy,
+    signing,
+)
 from core import routes as core_routes
 from core.config import load_config
 from core.errors import ErrorShapingApi, register_error_handlers
@@ -60,13 +71,14 @@ def create_app(config: str | dict | None = None) -> Flask:
     else:
         settings = load_config(config, packages=PACKAGE_SETTINGS)
     app.config.update(settings)
+    logs.init_app(app)  # first: its request hook runs before every other
+    metrics.init_app(app)
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:  # per-address limits must count the client's address, not the proxy's
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     # Flask types app.json as the JSONProvider interface; it is the DefaultJSONProvider here.
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     keep_result_rows_out_of_logs()
     i18n.init_app(app)
 

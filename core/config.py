@@ -24,6 +24,8 @@ from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.logs import LOG_FORMATS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Public on purpose: they exist only so that development and tests need no set-up.
@@ -147,6 +149,11 @@ class BaseConfig:
     QR_CACHE_ENTRIES = 2048  # drawings kept per worker process (a few KB each)
     # (end of QR images)
 
+    # Logs (core/logs.py): `plain` lines, or `json`, one object per line with the request id.
+    LOG_FORMAT = "plain"
+    # GET /metrics (core/metrics.py) answers only a bearer of this token; empty: it answers 404.
+    METRICS_TOKEN = ""
+
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
@@ -163,6 +170,7 @@ class TestingConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     HSTS_SECONDS = 365 * 24 * 3600
+    LOG_FORMAT = "json"
     SQLALCHEMY_ENGINE_OPTIONS = {
         "hide_parameters": True,
         "pool_size": 10,
@@ -201,6 +209,8 @@ ENV_OVERRIDES = (
     "TWILIO_TIMEOUT_SECONDS",
     "POLICY_DIR",
     "DEFAULT_REGION",
+    "LOG_FORMAT",
+    "METRICS_TOKEN",
 )
 
 
@@ -270,6 +280,10 @@ def load_config(
             settings[key] = typed_setting(key, os.environ[key], settings[key])
     settings.update(overrides or {})
     refuse_unreadable_limits(settings)
+    if settings["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(
+            f"LOG_FORMAT must be one of {LOG_FORMATS}, got {settings['LOG_FORMAT']!r}"
+        )
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         settings["SQLALCHEMY_DATABASE_URI"]
     )
@@ -390,9 +404,11 @@ def _signing_seeds(settings: dict, problems: list[str]) -> dict[str, bytes]:
 
 def _text_secret_problems(settings: dict) -> list[str]:
     problems = []
-    for key in TEXT_SECRETS:
+    # The metrics token may be left empty (the endpoint is then off); one that is set is a secret.
+    optional = ("METRICS_TOKEN",) if settings.get("METRICS_TOKEN") else ()
+    for key in TEXT_SECRETS + optional:
         value = settings.get(key) or ""
-        if value == DEV_SECRETS[key]:
+        if value == DEV_SECRETS.get(key):
             problems.append(f"{key} is the published development value")
         elif len(value) < SECRET_MIN_CHARACTERS:
             problems.append(f"{key} must be at least {SECRET_MIN_CHARACTERS} characters")
@@ -405,6 +421,8 @@ def _text_secret_problems(settings: dict) -> list[str]:
             problems.append(f"JWT_PREVIOUS_SECRET_KEYS[{number}] is published or too short")
         elif value == settings.get("JWT_SECRET_KEY"):
             problems.append(f"JWT_PREVIOUS_SECRET_KEYS[{number}] is the current JWT_SECRET_KEY")
+    if optional and settings["METRICS_TOKEN"] in (settings.get(key) for key in TEXT_SECRETS):
+        problems.append("METRICS_TOKEN must differ from SECRET_KEY and JWT_SECRET_KEY")
     return problems
 
 

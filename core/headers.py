@@ -41,7 +41,9 @@ NOTHING_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, Accept-Language"
-CORS_EXPOSED = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Location"
+CORS_EXPOSED = (
+    "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Location, X-Request-ID"
+)
 CORS_MAX_AGE = "600"
 
 

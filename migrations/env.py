@@ -9,9 +9,10 @@ from sqlalchemy.types import TypeDecorator
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Interpret the config file for Python logging, except where the app writes JSON lines
+# (core.logs): there alembic's lines go through the app's handler like every other.
+if current_app.config.get("LOG_FORMAT") != "json":
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

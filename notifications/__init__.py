@@ -5,9 +5,11 @@ from flask import Flask
 from core import policy
 from core.jobs import add_daily_job
 from core.messages import register_messages
+from core.metrics import add_scrape_reader
 from notifications import messages, rules
 from notifications.conditions import register_condition
 from notifications.dispatch import use_own_sessions
+from notifications.outbox import outbox_depth
 from notifications.routes import bp, webhooks_bp
 from notifications.schedules import DAILY_JOBS, still_eligible_again
 from notifications.services import donations_still_valid
@@ -19,8 +21,9 @@ __all__ = ["bp", "init_app", "webhooks_bp"]
 def init_app(app: Flask) -> None:
     """Notifications' error texts, the policy sections it reads (`greetings`, `appeals`), the
     conditions of its own messages, its daily jobs (in core.jobs' scheduler, which its tick
-    runs), and the workers (Celery, or inline). Its reactions to other packages' events, and the
-    conditions that rest on bookings and offers, are connected in wiring.py."""
+    runs), the outbox's depth for /metrics, and the workers (Celery, or inline). Its reactions
+    to other packages' events, and the conditions that rest on bookings and offers, are
+    connected in wiring.py."""
     register_messages(messages.MESSAGES)
     policy.register_sections(app, rules.POLICY_SECTIONS)
     register_condition(app, "donation_valid", donations_still_valid)
@@ -28,4 +31,5 @@ def init_app(app: Flask) -> None:
     for job in DAILY_JOBS:
         add_daily_job(app, job)
     use_own_sessions(app)
+    add_scrape_reader(app, outbox_depth)
     init_workers(app)

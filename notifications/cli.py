@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from sqlalchemy import func, select
 
-from core import clock
+from core import clock, logs
 from core.extensions import db
 from notifications.dispatch import deliver_due
 from notifications.models import OutboxMessage
@@ -21,8 +21,10 @@ notifications_cli = click.Group("notifications", help="Messages to donors.")
 
 
 def _run_once() -> str:
-    done = tick()
-    report = deliver_due()
+    """One round, its log lines under one id of their own (core.logs), as a request's are."""
+    with logs.request_id_bound(logs.new_request_id()):
+        done = tick()
+        report = deliver_due()
     parts = [f"{name} {count}" for name, count in done.items()]
     parts.append(f"sent {report.sent}")
     if report.found_at_provider:

@@ -36,7 +36,7 @@ from flask import Flask, current_app
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import clock
+from core import clock, metrics
 from core.extensions import db
 from core.masking import mask_mobile
 from donors.models import DONOR_ACTIVE, Donor
@@ -63,6 +63,14 @@ from notifications.templates import URGENT, render_for_sending, segments
 
 log = logging.getLogger("notifications.dispatch")
 
+SMS_OUTCOMES = metrics.counter(
+    "sms_send_outcomes_total",
+    "What became of each message a worker claimed: sent, found_at_provider (an earlier attempt"
+    " had reached the provider), retrying, failed, expired, cancelled, held_for_quiet_hours,"
+    " lost_lease.",
+    ("outcome",),
+)
+
 
 @dataclass
 class DeliveryReport:
@@ -76,6 +84,13 @@ class DeliveryReport:
     held_for_quiet_hours: int = 0
     lost_lease: int = 0
     ids: list[int] = field(default_factory=list)
+
+    def outcomes(self) -> dict[str, int]:
+        return {
+            name: getattr(self, name)
+            for name in self.__dataclass_fields__
+            if name not in ("claimed", "ids")
+        }
 
     def add(self, other: DeliveryReport) -> None:
         for name in self.__dataclass_fields__:
@@ -168,6 +183,14 @@ def send_claimed(session: Session, token: str, rows: list[OutboxMessage]) -> Del
             session.rollback()
             # The lease runs out and another attempt picks the row up; never the text or number.
             log.exception("delivering outbox message %s failed", row.id)
+    counted = {outcome: count for outcome, count in report.outcomes().items() if count}
+    for outcome, count in counted.items():
+        SMS_OUTCOMES.labels(outcome).inc(count)
+    log.info(
+        "claimed %d: %s",
+        report.claimed,
+        ", ".join(f"{outcome} {count}" for outcome, count in counted.items()) or "nothing done",
+    )
     return report
 
 

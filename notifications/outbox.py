@@ -15,12 +15,13 @@ message untrue cancels it (`cancel_unsent`) in its own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -36,6 +37,7 @@ from notifications.models import (
     PENDING,
     SENDING,
     SKIPPED,
+    STATUSES,
     NotificationPreference,
     OutboxMessage,
 )
@@ -257,3 +259,19 @@ def dispatch_after_commit(session: Session, ids: list[int]) -> None:
         dispatch_soon(ids)
 
     after_commit(session, go)
+
+
+def outbox_depth() -> Iterator[GaugeMetricFamily]:
+    """The outbox by state, counted when Prometheus scrapes (core.metrics): every state, so a
+    state that empties shows 0 rather than vanishing."""
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
+    depth = GaugeMetricFamily(
+        "outbox_messages", "Messages in the outbox, by state.", labels=["state"]
+    )
+    for state in STATUSES:
+        depth.add_metric([state], counts.get(state, 0))
+    yield depth

@@ -9,17 +9,25 @@ out) within `NOTIFY_SWEEP_SECONDS`.
 
 Beat's tick (every `NOTIFY_SCHEDULE_SECONDS`) also runs the periodic jobs other packages register
 on the app (appointments' sweep and slot opening, see wiring.py): the app has one scheduler.
+
+Logs: Celery keeps the app's logging (core.logs, `LOG_FORMAT`) instead of setting up its own, and
+only takes its level (`--loglevel`). A task published while a request runs carries the request's
+id in its headers; the worker's lines for that task carry it, and a task with none (beat's)
+carries its own task id.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from celery import Celery, Task, shared_task
+from celery import Celery, Task, shared_task, signals
 from flask import Flask
 
-from core import clock
+from core import clock, logs
 from core.config import ConfigError
+
+REQUEST_ID_HEADER = "request_id"
 
 DISPATCH_MODES = ("inline", "celery")
 
@@ -41,8 +49,46 @@ def check_settings(config: dict) -> None:
         raise ConfigError("NOTIFY_LEASE_SECONDS must exceed twice TWILIO_TIMEOUT_SECONDS")
 
 
+def _carry_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    request_id = logs.current_request_id()
+    if request_id and headers is not None:
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+def _take_request_id(task: Task | None = None, task_id: str | None = None, **_: Any) -> None:
+    carried = task.request.get(REQUEST_ID_HEADER) if task is not None else None
+    logs.bind_request_id(logs.sane_request_id(carried) or task_id)
+
+
+def _drop_request_id(**_: Any) -> None:
+    logs.bind_request_id(None)
+
+
+def _keep_the_apps_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    """Connected, this stops Celery from replacing the app's handlers with its own plain ones."""
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
+def connect_signals() -> None:
+    """Celery's signals are process-wide: connected once (by uid), however many apps are built."""
+    signals.before_task_publish.connect(
+        _carry_request_id, weak=False, dispatch_uid="notifications.request_id.publish"
+    )
+    signals.task_prerun.connect(
+        _take_request_id, weak=False, dispatch_uid="notifications.request_id.prerun"
+    )
+    signals.task_postrun.connect(
+        _drop_request_id, weak=False, dispatch_uid="notifications.request_id.postrun"
+    )
+    signals.setup_logging.connect(
+        _keep_the_apps_logging, weak=False, dispatch_uid="notifications.logging"
+    )
+
+
 def init_app(app: Flask) -> Celery[Any]:
     check_settings(app.config)
+    connect_signals()
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):

@@ -60,6 +60,9 @@ http {{
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
+            # nginx's own id for the request, in the app's logs and audit entries: a client's
+            # X-Request-ID is replaced, so no client writes into every log line of its request.
+            proxy_set_header X-Request-ID $request_id;
             proxy_connect_timeout 2s;
             proxy_read_timeout 60s;
             proxy_next_upstream error timeout;

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from core import audit, auth, clock
+from core import audit, auth, clock, metrics
 from core.auth import Caller
 from core.errors import ApiError, message_for
 from core.extensions import db
@@ -69,6 +69,13 @@ DUPLICATE = "duplicate"
 REJECTED = "rejected"
 
 CATEGORIES = ("transit", "park", "scenic_area", "museum", "clinic", "hospital", "other")
+
+GATE_DECISIONS = metrics.counter(
+    "gate_decisions_total",
+    "Benefit codes decided: online (allow or deny) and uploaded offline uses (recorded,"
+    " duplicate or rejected), by reason.",
+    ("mode", "decision", "reason"),
+)
 
 
 # ---------------------------------------------------------------- operators and devices
@@ -362,6 +369,7 @@ def _insert_use(values: dict[str, Any]) -> bool:
 
 
 def _decision(outcome: str, reason: str, gate: Gate, name: str | None = None) -> dict[str, Any]:
+    GATE_DECISIONS.labels(ONLINE, outcome, reason).inc()
     return {
         "decision": outcome,
         "reason": reason,
@@ -548,7 +556,9 @@ def upload_offline(uses: list[dict[str, Any]], gate: Gate) -> dict[str, Any]:
     now = clock.now()
     results = []
     for index, item in enumerate(uses):
-        results.append({"index": index, **_offline_outcome(item, gate, now)})
+        result = _offline_outcome(item, gate, now)
+        GATE_DECISIONS.labels(OFFLINE, result["outcome"], result["reason"]).inc()
+        results.append({"index": index, **result})
     summary = {key: sum(r["outcome"] == key for r in results) for key in (RECORDED, DUPLICATE)}
     summary[REJECTED] = len(results) - summary[RECORDED] - summary[DUPLICATE]
     return {**summary, "results": results}

@@ -41,10 +41,12 @@ def worker_env(database_url: str, redis_url: str, stub: TwilioStub) -> dict[str,
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], workdir: Path, *, beat: bool) -> Iterator[subprocess.Popen]:
+def celery_worker(
+    env: dict[str, str], workdir: Path, *, beat: bool, loglevel: str = "WARNING"
+) -> Iterator[subprocess.Popen]:
     """A worker in its own process group (its beat is a child), stopped whatever happens."""
     arguments = ["-A", "worker", "worker", "--pool=solo"]
-    arguments += ["--loglevel=WARNING", "--without-gossip", "--without-mingle"]
+    arguments += [f"--loglevel={loglevel}", "--without-gossip", "--without-mingle"]
     arguments += ["-n", f"test-{time.monotonic_ns()}@localhost"]
     if beat:
         arguments += ["-B", "--schedule", str(workdir / f"beat-{time.monotonic_ns()}")]
