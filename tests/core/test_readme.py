@@ -140,3 +140,17 @@ def test_the_demo_hints_send_chinese_percent_encoded(app, daytime):
     urls = re.findall(r"(?:https?://\S+|/api/v1/\S*)", result.output)
     assert urls and all(url.isascii() for url in urls), urls
     assert "--data-urlencode 'city=杭州市'" in result.output
+
+
+def test_the_settings_reference_names_every_variable_the_environment_may_set():
+    # Issue 17 item 1: every environment variable, its default and what production requires.
+    from app import PACKAGE_SETTINGS
+    from core.config import ENV_OVERRIDES
+
+    text = README.read_text(encoding="utf-8")
+    table = text.split("### Settings reference", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    variables = {*ENV_OVERRIDES, "APP_ENV", "DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR"}
+    for package in PACKAGE_SETTINGS:
+        variables |= set(package.from_environment)
+    assert variables - named == set()
