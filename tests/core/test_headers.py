@@ -4,18 +4,20 @@ HTML pages, HSTS where configured, and CORS only for the configured origins."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 
 from app import create_app
+from core.extensions import db
 
 ORIGIN = "https://mini.example.cn"
 
 
 @pytest.fixture
-def configured(database_url: str) -> Flask:
-    return create_app(
+def configured(database_url: str) -> Iterator[Flask]:
+    built = create_app(
         {
             "APP_ENV": "testing",
             "SQLALCHEMY_DATABASE_URI": database_url,
@@ -23,6 +25,9 @@ def configured(database_url: str) -> Flask:
             "CORS_ALLOWED_ORIGINS": (ORIGIN,),
         }
     )
+    yield built
+    with built.app_context():
+        db.engine.dispose()  # its connections closed now, not by the garbage collector
 
 
 def test_every_response_forbids_sniffing_framing_and_referrers(client):

@@ -6,42 +6,57 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
 
 from app import create_app
+from core.extensions import db
 from tests.factories import bearer, donor_record, make_site, make_staff, record, staff_token
 
 OLD_JWT, NEW_JWT = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
 NEW_SEED = "TkVXTkVXTkVXTkVXTkVXTkVXTkVXTkVXTkVXTkVXTkU="  # base64 of 32 bytes, tests only
 
 
-def app_with(database_url: str, **settings) -> Flask:
-    return create_app(
-        {
-            "APP_ENV": "testing",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SMS_BACKEND": "memory",
-            **settings,
-        }
-    )
+@pytest.fixture
+def app_with(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """`app_with(**settings)`: the app started again with other keys, on the same database."""
+    built: list[Flask] = []
+
+    def build(**settings) -> Flask:
+        built.append(
+            create_app(
+                {
+                    "APP_ENV": "testing",
+                    "SQLALCHEMY_DATABASE_URI": database_url,
+                    "SMS_BACKEND": "memory",
+                    **settings,
+                }
+            )
+        )
+        return built[-1]
+
+    yield build
+    for started in built:
+        with started.app_context():
+            db.engine.dispose()
 
 
 @pytest.mark.committed_db
 def test_a_token_signed_before_a_jwt_rotation_works_while_the_old_key_is_kept(
-    app, client, database_url
+    app, client, app_with
 ):
-    before = app_with(database_url, JWT_SECRET_KEY=OLD_JWT)
+    before = app_with(JWT_SECRET_KEY=OLD_JWT)
     staff = make_staff([make_site()])
     token = staff_token(before.test_client(), staff)
 
-    rotated = app_with(database_url, JWT_SECRET_KEY=NEW_JWT, JWT_PREVIOUS_SECRET_KEYS=(OLD_JWT,))
+    rotated = app_with(JWT_SECRET_KEY=NEW_JWT, JWT_PREVIOUS_SECRET_KEYS=(OLD_JWT,))
     assert rotated.test_client().get("/api/v1/staff/me", headers=bearer(token)).status_code == 200
     fresh = staff_token(rotated.test_client(), staff)
     assert fresh.split(".")[0] != token.split(".")[0]  # another kid in the header
 
-    dropped = app_with(database_url, JWT_SECRET_KEY=NEW_JWT)
+    dropped = app_with(JWT_SECRET_KEY=NEW_JWT)
     refused = dropped.test_client().get("/api/v1/staff/me", headers=bearer(token))
     assert (refused.status_code, refused.get_json()["code"]) == (401, "token_invalid")
     assert dropped.test_client().get("/api/v1/staff/me", headers=bearer(fresh)).status_code == 200
@@ -49,7 +64,7 @@ def test_a_token_signed_before_a_jwt_rotation_works_while_the_old_key_is_kept(
 
 @pytest.mark.committed_db
 def test_a_certificate_signed_before_a_signing_key_rotation_still_verifies(
-    app, client, sms, database_url
+    app, client, sms, app_with
 ):
     site = make_site()
     donor, _ = donor_record(client, sms)
@@ -59,15 +74,13 @@ def test_a_certificate_signed_before_a_signing_key_rotation_still_verifies(
     (old_kid,) = json.loads(app.config["SIGNING_KEYS"])
 
     both = {**json.loads(app.config["SIGNING_KEYS"]), "k2": NEW_SEED}
-    rotated = app_with(database_url, SIGNING_KEYS=json.dumps(both), SIGNING_ACTIVE_KID="k2")
+    rotated = app_with(SIGNING_KEYS=json.dumps(both), SIGNING_ACTIVE_KID="k2")
     checked = rotated.test_client().get(f"/v/{number}", headers={"Accept": "application/json"})
     assert checked.get_json()["status"] == "valid"
     jwks = rotated.test_client().get("/.well-known/jwks.json").get_json()
     assert {old_kid, "k2"} <= {key["kid"] for key in jwks["keys"]}
 
-    dropped = app_with(
-        database_url, SIGNING_KEYS=json.dumps({"k2": NEW_SEED}), SIGNING_ACTIVE_KID="k2"
-    )
+    dropped = app_with(SIGNING_KEYS=json.dumps({"k2": NEW_SEED}), SIGNING_ACTIVE_KID="k2")
     checked = dropped.test_client().get(f"/v/{number}", headers={"Accept": "application/json"})
     assert checked.get_json()["status"] != "valid"
 
