@@ -89,6 +89,66 @@ def _id_numbers(count: int, offset: int) -> list[str]:
     return numbers
 
 
+def insert_donors(numbers: list[str], mobiles: list[str] | None = None) -> list[int]:
+    """Active donors with these ID numbers (and mobiles, E.164), encrypted as the app stores
+    them, in one statement; their ids in the same order. Inside an app context."""
+    from sqlalchemy import select
+
+    from core import clock
+    from core.bulk import insert_rows
+    from core.crypto import cipher
+    from core.extensions import db
+    from donors.models import Donor
+    from donors.services import mobile_hash
+
+    rows = []
+    for index, number in enumerate(numbers):
+        row = {
+            "status": "active",
+            "name": "压测献血者",
+            "id_number": number,
+            "id_number_hash": cipher().lookup_hash("ric", number),
+            "birth_date": date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
+            "sex": "male" if int(number[16]) % 2 else "female",
+            "region": "zhejiang",
+            "created_at": clock.now(),
+        }
+        if mobiles:  # every row names the same columns
+            mobile = mobiles[index] if index < len(mobiles) else None
+            row.update(mobile=mobile, mobile_hash=mobile_hash(mobile) if mobile else None)
+        rows.append(row)
+    insert_rows(Donor.__table__, rows)
+    hashes = [row["id_number_hash"] for row in rows]
+    found = dict(
+        db.session.execute(
+            select(Donor.id_number_hash, Donor.id).where(Donor.id_number_hash.in_(hashes))
+        ).all()
+    )
+    return [found[h] for h in hashes]
+
+
+def recordable_donors(count: int, mobiles: list[str]) -> dict:
+    """For the fault tests, run in a process whose environment is the set's: `count` donors who
+    can each donate once (the first with `mobiles`), the demo staff's site and a staff token."""
+    from sqlalchemy import select
+
+    from app import create_app
+    from core import auth
+    from core.extensions import db
+    from sites.models import StaffUser
+
+    app = create_app()
+    with app.app_context():
+        numbers = _id_numbers(count, 500_000)
+        insert_donors(numbers, mobiles)
+        staff = db.session.scalar(select(StaffUser).where(StaffUser.username == "wulin"))
+        token = auth.issue_tokens("staff", staff.id, auth.STAFF)["access_token"]
+        site_id = staff.sites[0].id
+        db.session.commit()
+        db.engine.dispose()
+    return {"site_id": site_id, "staff_token": token, "id_numbers": numbers}
+
+
 def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: int, bookers: int):
     """Straight into the set's database, with its keys, through the app's own models and
     services (what `flask demo load` does); the measured servers are left as they run."""
@@ -100,8 +160,6 @@ def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: i
     from certificate import services as certificates
     from certificate.models import Certificate
     from core import auth, clock
-    from core.bulk import insert_rows
-    from core.crypto import cipher
     from core.extensions import db
     from donors.models import Donor
     from rewards import minting
@@ -114,36 +172,13 @@ def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: i
         site = staff.sites[0]
         staff_caller = auth.Caller("staff", staff.id, auth.STAFF, "bench", {})
 
-        def donors(numbers: list[str]) -> list[int]:
-            rows = [
-                {
-                    "status": "active",
-                    "name": "压测献血者",
-                    "id_number": number,
-                    "id_number_hash": cipher().lookup_hash("ric", number),
-                    "birth_date": date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
-                    "sex": "male" if int(number[16]) % 2 else "female",
-                    "region": "zhejiang",
-                    "created_at": clock.now(),
-                }
-                for number in numbers
-            ]
-            insert_rows(Donor.__table__, rows)
-            hashes = [row["id_number_hash"] for row in rows]
-            found = dict(
-                db.session.execute(
-                    select(Donor.id_number_hash, Donor.id).where(Donor.id_number_hash.in_(hashes))
-                ).all()
-            )
-            return [found[h] for h in hashes]
-
         total = 2 * donors_per_phase + VIEWERS + bookers
         numbers = _id_numbers(total, 0)
         split = 2 * donors_per_phase
         phase_numbers = [numbers[:donors_per_phase], numbers[donors_per_phase:split]]
-        donors(numbers[:split])
-        viewer_ids = donors(numbers[split : split + VIEWERS])
-        booker_ids = donors(numbers[split + VIEWERS :])
+        insert_donors(numbers[:split])
+        viewer_ids = insert_donors(numbers[split : split + VIEWERS])
+        booker_ids = insert_donors(numbers[split + VIEWERS :])
 
         collected = clock.now() - timedelta(minutes=5)
         for donor_id in viewer_ids:
