@@ -29,7 +29,7 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bench.harness import machine
 from ops.production import ProductionSet
@@ -153,9 +153,10 @@ def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: i
     """Straight into the set's database, with its keys, through the app's own models and
     services (what `flask demo load` does); the measured servers are left as they run."""
     os.environ.update(production.environment())
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
     from app import create_app
+    from appointments import schedule
     from appointments.models import Slot
     from certificate import services as certificates
     from certificate.models import Certificate
@@ -208,24 +209,29 @@ def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: i
         )
         db.session.add(bench_site)
         db.session.flush()
-        day = clock.local_today() + timedelta(days=3)
-        start = datetime.combine(day, datetime.min.time(), clock.LOCAL_ZONE).astimezone(UTC)
+        # Its weekly sessions as an administrator sets them, so the daily slot opening keeps
+        # the slots open; places enough for every booking client at once.
+        admin = auth.Caller("staff", staff.id, auth.ADMIN, "bench", {})
+        sessions = [
+            {
+                "weekday": weekday,
+                "opens": "08:00",
+                "closes": "17:00",
+                "slot_minutes": 30,
+                "capacity": {"whole_blood": bookers},
+            }
+            for weekday in range(1, 8)
+        ]
+        schedule.replace_schedule(
+            bench_site, {"public_holidays": "open", "sessions": sessions}, admin
+        )
+        first = clock.local_today() + timedelta(days=3)
         slot_ids = db.session.scalars(
-            insert(Slot).returning(Slot.id),
-            [
-                {
-                    "site_id": bench_site.id,
-                    "day": day,
-                    "starts_at": start + timedelta(hours=1, minutes=10 * index),
-                    "ends_at": start + timedelta(hours=1, minutes=10 * index + 30),
-                    "kind": "whole_blood",
-                    "capacity": bookers,
-                    "booked": 0,
-                    "held": 0,
-                    "status": "open",
-                }
-                for index in range(40)
-            ],
+            select(Slot.id).where(
+                Slot.site_id == bench_site.id,
+                Slot.day.between(first, first + timedelta(days=3)),
+                Slot.status == "open",
+            )
         ).all()
 
         def token(kind: str, principal: int, role: str) -> str:
