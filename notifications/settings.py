@@ -42,5 +42,6 @@ SETTINGS = PackageSettings(
         "NOTIFY_SWEEP_SECONDS",
         "NOTIFY_LEASE_SECONDS",
         "NOTIFY_BATCH_SIZE",
+        "NOTIFY_QUIET_HOURS",  # "21:00,08:00"; the same time twice: none
     ),
 )

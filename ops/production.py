@@ -250,7 +250,10 @@ class ProductionSet:
 
     def kill_instance(self, number: int) -> None:
         """SIGKILL app instance `number` and its workers, as a crashed machine would."""
-        self.instances[number - 1].signal(signal.SIGKILL)
+        instance = self.instances[number - 1]
+        instance.signal(signal.SIGKILL)
+        if instance.process is not None:
+            instance.process.wait()  # reaped, so its port is free for `start_instance`
 
     def start_worker(self, number: int) -> Process:
         worker = self._process(
