@@ -24,6 +24,9 @@ import itertools
 import json
 import os
 import random
+import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -32,7 +35,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bench.harness import machine
-from ops.production import ProductionSet
+from ops.production import ROOT, ProductionSet
+from tests.logscan import find_personal_data
 
 ADDRESSES = [f"127.0.0.{n}" for n in range(2, 251)]
 OTP_PER_ADDRESS_PER_PHASE = 14  # OTP_SEND_LIMIT_PER_ADDRESS is 30 an hour; two phases share it
@@ -149,10 +153,12 @@ def recordable_donors(count: int, mobiles: list[str]) -> dict:
     return {"site_id": site_id, "staff_token": token, "id_numbers": numbers}
 
 
-def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: int, bookers: int):
+def seed(
+    url: str, gate: list[str], *, donors_per_phase: int, codes_per_phase: int, bookers: int
+) -> Seeded:
     """Straight into the set's database, with its keys, through the app's own models and
-    services (what `flask demo load` does); the measured servers are left as they run."""
-    os.environ.update(production.environment())
+    services (what `flask demo load` does); the measured servers are left as they run. In a
+    process whose environment is the set's (`seed_apart`)."""
     from sqlalchemy import select
 
     from app import create_app
@@ -255,9 +261,9 @@ def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: i
         site_id = site.id
         db.engine.dispose()
 
-    client_id, secret = production.demo_device("gate")
+    client_id, secret = gate
     status, device = request(
-        production.url,
+        url,
         "POST",
         "/api/v1/auth/device-token",
         {"client_id": client_id, "client_secret": secret},
@@ -277,6 +283,43 @@ def seed(production: ProductionSet, *, donors_per_phase: int, codes_per_phase: i
     )
 
 
+def seed_apart(production: ProductionSet, **sizes: int) -> Seeded:
+    """`seed` in a process of its own with the set's environment, so the caller's environment
+    (a test run's) never takes the production settings."""
+    script = (
+        "import dataclasses, json, sys; from bench.load import seed; "
+        "seeded = seed(sys.argv[1], json.loads(sys.argv[2]), **json.loads(sys.argv[3])); "
+        "print('SEEDED ' + json.dumps(dataclasses.asdict(seeded)))"
+    )
+    gate = json.dumps(production.demo_device("gate"))
+    done = subprocess.run(
+        [sys.executable, "-c", script, production.url, gate, json.dumps(sizes)],
+        cwd=ROOT,
+        env=production.environment(),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"seeding failed:\n{done.stderr[-3000:]}")
+    line = next(text for text in done.stdout.splitlines() if text.startswith("SEEDED "))
+    return Seeded(**json.loads(line.removeprefix("SEEDED ")))
+
+
+def sent_codes(production: ProductionSet) -> list[str]:
+    """The one-time codes the set texted (no log line may hold one)."""
+    bodies = [message.get("body") or "" for message in production.twilio.messages]
+    return [code for body in bodies for code in re.findall(r"验证码是(\d{6})", body)]
+
+
+def log_lines(production: ProductionSet) -> list[str]:
+    """Every line every server of the set wrote: the app instances, the Celery worker and beat,
+    nginx's access and error logs."""
+    files = sorted(production.logs.glob("*.log")) + sorted(
+        (production.base / "nginx").glob("*.log")
+    )
+    return [line for path in files for line in path.read_text(errors="replace").splitlines()]
+
+
 # ---------------------------------------------------------------- the client
 
 
@@ -288,6 +331,13 @@ class Connections(threading.local):
 
 
 _connections = Connections()
+
+
+def close_connections() -> None:
+    """Close this thread's kept-alive connections (a client thread's last act)."""
+    for connection in _connections.open.values():
+        connection.close()
+    _connections.open.clear()
 
 
 def request(
@@ -492,9 +542,15 @@ class Workload:
                     fresh=True,
                 )
 
+    def _client_then_close(self, number: int) -> None:
+        try:
+            self.client(number)
+        finally:
+            close_connections()
+
     def run(self) -> tuple[Tally, float]:
         threads = [
-            threading.Thread(target=self.client, args=(n,), daemon=True)
+            threading.Thread(target=self._client_then_close, args=(n,), daemon=True)
             for n in range(self.clients)
         ]
         started = time.monotonic()
@@ -548,7 +604,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     with ProductionSet() as production:
         started = time.monotonic()
-        seeded = seed(
+        seeded = seed_apart(
             production,
             donors_per_phase=max(1000, int(seconds * 60)),
             codes_per_phase=max(1000, int(seconds * 80)),
@@ -578,6 +634,14 @@ def main() -> None:
                 print(f"  {operation:<26} {rate / alone[operation]:>6.2f}x")
         texts = len(production.twilio.messages)
         print(f"\ntexts at the Twilio stand-in: {texts}")
+        lines = log_lines(production)
+        found = find_personal_data(lines, sent_codes(production))
+        print(
+            f"personal data in the set's {len(lines)} log lines (ID and mobile numbers, tokens, "
+            f"the codes texted): {len(found) or 'none'}"
+        )
+        for finding in found[:10]:
+            print(f"  {finding}")
     print(f"machine after: {machine()}")
 
 

@@ -50,8 +50,15 @@ def find_personal_data(lines: Iterable[str], secrets: Iterable[str] = ()) -> lis
         ]
         findings += [Finding("mobile", found, line) for found in _MOBILE.findall(line)]
         findings += [Finding("jwt", found, line) for found in _JWT.findall(line)]
-        findings += [Finding("secret", secret, line) for secret in named if secret in line]
+        findings += [Finding("secret", secret, line) for secret in named if _holds(line, secret)]
     return findings
+
+
+def _holds(line: str, secret: str) -> bool:
+    """A code of digits only where no digit adjoins it (not inside a timestamp or a port)."""
+    if secret.isdigit():
+        return re.search(rf"(?<!\d){secret}(?!\d)", line) is not None
+    return secret in line
 
 
 class _Collector(logging.Handler):

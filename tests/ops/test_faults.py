@@ -3,9 +3,7 @@ stopped at once under a load of recorded donations, Redis down, one app instance
 clients are a staff app's: each retries a donation with its Idempotency-Key until it hears
 "recorded". A Celery worker SIGKILLed mid-batch is tests/notifications/test_celery.py.
 
-One set for the module (the faults run in turn, each leaving the set whole again). Its sweep
-looks for waiting messages every 2 s, and it keeps no quiet hours, so a thank-you is due at
-any hour the suite runs.
+The run's one set (tests/ops/conftest.py); the faults run in turn, each leaving it whole again.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 
 import psycopg
@@ -33,13 +30,6 @@ ERROR_SHAPE = {"code", "status", "message", "errors"}  # `errors` only when ther
 
 def in_error_shape(body: dict) -> bool:
     return ERROR_SHAPE - {"errors"} <= set(body) <= ERROR_SHAPE
-
-
-@pytest.fixture(scope="module")
-def production() -> Iterator[ProductionSet]:
-    settings = {"NOTIFY_SWEEP_SECONDS": "2", "NOTIFY_QUIET_HOURS": "00:00,00:00"}
-    with ProductionSet(celery_workers=1, env=settings) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -300,6 +290,7 @@ def test_one_instance_killed_under_donation_load_fails_no_donation_and_returns_t
     # passes no POST on once sent; the client's retry with its key is answered by instance 1.
     assert len(served.told) == 20, served.answers
     assert all(status in (0, 502) for status, _ in served.unclean), served.unclean
+    production.start_instance(2)  # the set whole again for the next test
     show(
         capsys,
         f"app-1 killed under {clients.clients} staff clients: {recorded_while_down} donations "

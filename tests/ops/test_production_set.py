@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from celery import Celery
 
+from bench import load
 from ops.production import ProductionSet
 from tests.ops.conftest import login_code
 
@@ -120,3 +121,16 @@ def test_concurrent_scheduler_ticks_on_two_workers_run_each_daily_job_once(produ
     log = "".join(worker.log_path.read_text(errors="replace") for worker in production.workers)
     assert log.count("notifications.tick") >= 8  # both workers took ticks
     assert all("notifications.tick" in worker.log_path.read_text() for worker in production.workers)
+
+
+def test_under_the_load_script_no_log_line_of_any_server_holds_personal_data(production):
+    # Issue 17 item 6: the load script's mixed workload (registrations' codes, logins, card and
+    # certificate reads, gate checks, bookings, donations, verifications) through nginx, then
+    # every line of every server (app instances, Celery, nginx) scanned for ID numbers, mobile
+    # numbers, tokens and the codes texted.
+    seeded = load.seed_apart(production, donors_per_phase=120, codes_per_phase=120, bookers=8)
+    tally, _ = load.Workload(production.url, seeded, 0, clients=4, seconds=6).run()
+    assert sum(len(times) for times in tally.latencies.values()) > 50  # the load did run
+    lines = load.log_lines(production)
+    assert len(lines) > 100
+    assert load.find_personal_data(lines, load.sent_codes(production)) == []
