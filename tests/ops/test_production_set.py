@@ -26,11 +26,12 @@ def call(
     body: dict | None = None,
     token: str | None = None,
     source: str = "127.0.0.1",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict]:
     """One request from the loopback address `source` (127.0.0.x: a different client)."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
-    headers = {"Content-Type": "application/json", "Accept-Language": "en"}
+    headers = {"Content-Type": "application/json", "Accept-Language": "en", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
@@ -81,6 +82,42 @@ def test_a_benefit_code_used_at_one_instance_is_refused_at_the_other(production)
     assert (status, allowed["decision"]) == (200, "allow"), allowed
     status, again = call(second, "POST", "/api/v1/gate/verify", {"code": code["code"]}, gate)
     assert (status, again["decision"], again["reason"]) == (200, "deny", "replayed"), again
+
+
+def staff_login(url: str, username: str, password: str) -> str:
+    body = {"username": username, "password": password}
+    status, tokens = call(url, "POST", "/api/v1/auth/staff-login", body)
+    assert status == 200, tokens
+    return tokens["access_token"]
+
+
+def test_a_session_ended_at_one_instance_is_refused_at_the_other(production):
+    first, second = production.instance_urls
+    token = staff_login(first, "admin", "demo-admin-pass")
+    assert call(second, "GET", "/api/v1/staff/me", token=token)[0] == 200
+    assert call(first, "POST", "/api/v1/auth/logout", token=token)[0] in (200, 204)
+    status, refused = call(second, "GET", "/api/v1/staff/me", token=token)
+    assert (status, refused["code"]) == (401, "token_revoked"), refused
+
+
+def test_a_donation_retried_at_the_other_instance_is_answered_as_the_first_time(production):
+    # 李强 of the demo data has never donated; the retry carries the same Idempotency-Key.
+    first, second = production.instance_urls
+    token = staff_login(production.url, "wulin", "demo-staff-pass")
+    status, me = call(production.url, "GET", "/api/v1/staff/me", token=token)
+    site_id = me["sites"][0]["id"]
+    body = {
+        "site_id": site_id,
+        "donor": {"id_number": "360426199101010071"},
+        "kind": "whole_blood",
+        "volume_ml": 400,
+    }
+    key = {"Idempotency-Key": "ops-retry-0001"}
+    status, recorded = call(first, "POST", "/api/v1/staff/donations", body, token, headers=key)
+    assert status == 201, recorded
+    again_status, again = call(second, "POST", "/api/v1/staff/donations", body, token, headers=key)
+    assert (again_status, again["id"]) == (201, recorded["id"])
+    assert again["certificate"]["number"] == recorded["certificate"]["number"]
 
 
 def test_behind_nginx_each_client_address_has_its_own_login_budget(production):
