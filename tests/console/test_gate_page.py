@@ -42,7 +42,9 @@ class Gate:
     def camera(self, folder: Path) -> tuple[Path, str]:
         """A fake camera showing a fresh benefit code's QR, and the code it carries."""
         png = self.qr_png()
-        [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+        [decoded] = zxingcpp.read_barcodes(
+            Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+        )
         return write_y4m(scene(face=None, qr_png=png), folder / "benefit-code.y4m"), decoded.text
 
     def uses(self) -> list[tuple[str, str]]:
