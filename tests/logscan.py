@@ -24,7 +24,7 @@ from stdnum.cn import ric
 PRODUCTION_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"  # app.create_app's
 
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)(?:(?:\+|%2B|00)?86[ -]?)?1[3-9]\d{9}(?!\d)")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|%2B|00)?86[ -]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
 
