@@ -6,6 +6,8 @@ const texts = JSON.parse(document.getElementById("console-texts").textContent);
 const body = document.body;
 const SESSION_KEY = "console.session";
 const FLASH_KEY = "console.flash"; // a text key shown once after a reload (never personal data)
+let ended = false; // the session ends once: the page reloads
+let loggingOut = false; // a request refused while the logout is under way is its doing, not expiry
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -199,7 +201,7 @@ export async function api(path, { method = "GET", body, headers = {}, as = "json
       if (failure.code === "network") throw failure;
     }
     if (!renewed) {
-      endSession("session_expired");
+      if (!loggingOut) endSession("session_expired");
       throw await failureFrom(response);
     }
     session = stored();
@@ -211,8 +213,32 @@ export async function api(path, { method = "GET", body, headers = {}, as = "json
   return response.json();
 }
 
-/** Show an ApiFailure (or any error) in the alert region with what to do next. */
-export function report(failure) {
+/** Mark the fields an API refusal names (`errors` keyed by field), and clear the others. */
+export function markFields(form, failure) {
+  for (const input of $$("input, select, textarea", form)) input.removeAttribute("aria-invalid");
+  if (!(failure instanceof ApiFailure)) return;
+  for (const name of Object.keys(failure.errors)) {
+    const input = form.elements.namedItem(name);
+    if (input instanceof Element) input.setAttribute("aria-invalid", "true");
+  }
+}
+
+/** A button pressed: disabled, and `text` in the status region, until the returned `done()`. */
+export function busy(button, text = t("working")) {
+  button.disabled = true;
+  say(text);
+  return () => {
+    button.disabled = false;
+  };
+}
+
+/**
+ * Show an ApiFailure (or any error) in the alert region with what to do next; with `form`, mark
+ * the fields it names. The form keeps what was typed.
+ */
+export function report(failure, form = null) {
+  say("");
+  if (form) markFields(form, failure);
   if (failure instanceof ApiFailure) {
     warn(failure.fullMessage, failure.advice);
   } else {
@@ -244,8 +270,10 @@ export function beforeSessionEnds(hook) {
   endHooks.push(hook);
 }
 
-/** Wipe everything this session kept in the browser and start again at the login. */
+/** Wipe everything this session kept in the browser and start again at the login (once). */
 export function endSession(flash) {
+  if (ended) return;
+  ended = true;
   for (const hook of endHooks) {
     try {
       hook();
@@ -260,6 +288,7 @@ export function endSession(flash) {
 
 async function logOut() {
   for (const check of logOutChecks) if (!(await check())) return;
+  loggingOut = true;
   try {
     await api("/api/v1/auth/logout", { method: "POST" });
   } catch {

@@ -95,7 +95,6 @@ async function decide(code) {
     say("");
     showVerdict(verdict);
   } catch (failure) {
-    say("");
     report(failure);
   }
 }

@@ -5,15 +5,17 @@
 import {
   $,
   $$,
-  ApiFailure,
   api,
   beforeSessionEnds,
+  busy,
   clearNotices,
+  markFields,
   report,
   say,
   show,
   start,
   t,
+  ApiFailure,
 } from "./console.js";
 import { centsOf, yuanOf } from "./hospital-money.js";
 
@@ -48,30 +50,6 @@ function localTime(iso) {
   return match ? `${match[1]} ${match[2]} (UTC${match[3] === "Z" ? "" : match[3]})` : iso;
 }
 
-function busy(button, busyText) {
-  button.disabled = true;
-  say(busyText);
-  return () => {
-    button.disabled = false;
-  };
-}
-
-/** Mark the fields an API refusal names (`errors` keyed by field), and clear the others. */
-function markFields(form, failure) {
-  for (const input of $$("input, select, textarea", form)) input.removeAttribute("aria-invalid");
-  if (!(failure instanceof ApiFailure)) return;
-  for (const name of Object.keys(failure.errors)) {
-    const input = form.elements.namedItem(name);
-    if (input instanceof Element) input.setAttribute("aria-invalid", "true");
-  }
-}
-
-/** A refusal shown with what to do next; the form stays as it was typed. */
-function refused(failure, form) {
-  say("");
-  if (form) markFields(form, failure);
-  report(failure);
-}
 
 // ------------------------------------------------------------------ look-up
 
@@ -83,7 +61,7 @@ async function lookUp(event) {
   const idNumber = input.value.trim().toUpperCase();
   if (!idNumber) {
     input.setAttribute("aria-invalid", "true");
-    refused(new ApiFailure(422, "validation_failed", t("required")));
+    report(new ApiFailure(422, "validation_failed", t("required")));
     input.focus();
     return;
   }
@@ -98,7 +76,7 @@ async function lookUp(event) {
     markFields(form);
     showPatient(lookup);
   } catch (failure) {
-    refused(failure, form);
+    report(failure, form);
     input.focus();
   } finally {
     done();
@@ -228,7 +206,7 @@ function billFromForm(form) {
   need(fee, cents !== null, value(fee) ? t("fee_invalid") : t("required"));
   if (wrong.length) {
     const [input, message] = wrong[0];
-    refused(new ApiFailure(422, "validation_failed", message));
+    report(new ApiFailure(422, "validation_failed", message));
     input.focus();
     return null;
   }
@@ -257,7 +235,7 @@ async function checkReduction(event) {
     say("");
     showQuote(quote);
   } catch (failure) {
-    refused(failure, form);
+    report(failure, form);
   } finally {
     done();
   }
@@ -295,7 +273,7 @@ async function settle() {
     showReceipt(receipt);
     say(t("settled"));
   } catch (failure) {
-    refused(failure);
+    report(failure);
   } finally {
     done();
   }
@@ -359,7 +337,7 @@ async function reverse(event) {
   const missing = !billNumber ? form.elements.bill_number : reason.length < 2 ? form.elements.reason : null;
   if (missing) {
     missing.setAttribute("aria-invalid", "true");
-    refused(new ApiFailure(422, "validation_failed", t("required")));
+    report(new ApiFailure(422, "validation_failed", t("required")));
     missing.focus();
     return;
   }
@@ -372,7 +350,7 @@ async function reverse(event) {
     showReceipt(receipt);
     say(t("reversed"));
   } catch (failure) {
-    refused(failure, form);
+    report(failure, form);
   } finally {
     done();
   }
@@ -404,7 +382,7 @@ async function showMonth(event) {
   markFields(form);
   if (!/^\d{4}-\d{2}$/.test(input.value)) {
     input.setAttribute("aria-invalid", "true");
-    refused(new ApiFailure(422, "validation_failed", t("required")));
+    report(new ApiFailure(422, "validation_failed", t("required")));
     input.focus();
     return;
   }
@@ -417,7 +395,7 @@ async function showMonth(event) {
     say("");
   } catch (failure) {
     $("#month-result").hidden = true;
-    refused(failure, form);
+    report(failure, form);
   } finally {
     done();
   }
@@ -465,7 +443,7 @@ async function moreBills() {
     await loadMonthPage();
     say("");
   } catch (failure) {
-    refused(failure);
+    report(failure);
   } finally {
     done();
   }
@@ -488,7 +466,7 @@ async function downloadCsv() {
     link.remove();
     say(t("downloaded"));
   } catch (failure) {
-    refused(failure);
+    report(failure);
   } finally {
     done();
   }

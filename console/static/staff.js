@@ -7,11 +7,13 @@ import {
   $,
   api,
   beforeSessionEnds,
+  busy,
   captureBurst,
   clearNotices,
   closeCamera,
   codeField,
   currentRole,
+  markFields,
   newEntryKey,
   openCamera,
   report,
@@ -63,21 +65,8 @@ function statusText(status) {
   return text === key ? status : text;
 }
 
-function busy(button, working) {
-  button.disabled = working;
-  if (working) say(t("working"));
-}
-
 function numberOrNull(input) {
   return input.value.trim() === "" ? null : Number(input.value);
-}
-
-function markInvalid(form, failure) {
-  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-  for (const name of Object.keys(failure?.errors || {})) {
-    const field = form.querySelector(`[name="${name}"]`);
-    if (field) field.setAttribute("aria-invalid", "true");
-  }
 }
 
 // ------------------------------------------------------------------ the camera
@@ -243,7 +232,6 @@ async function checkIn(body) {
     showVisit(visit);
     return true;
   } catch (failure) {
-    say("");
     report(failure);
     return false;
   }
@@ -273,10 +261,10 @@ async function checkInByIdNumber(form, input) {
   }
   input.removeAttribute("aria-invalid");
   const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
+  const done = busy(button);
   if (await checkIn({ id_number: idNumber })) input.value = "";
   else input.setAttribute("aria-invalid", "true");
-  button.disabled = false;
+  done();
 }
 
 // ------------------------------------------------------------------ the visit
@@ -347,7 +335,7 @@ async function checkFace(button) {
   clearNotices();
   const result = $("#face-result");
   result.hidden = true;
-  busy(button, true);
+  const done = busy(button);
   try {
     const frames = await blinkBurst("face-camera", "face-video", "face-prompt");
     say(t("checking_face"));
@@ -371,10 +359,9 @@ async function checkFace(button) {
     }
   } catch (failure) {
     stopCamera();
-    say("");
     report(failure);
   } finally {
-    button.disabled = false;
+    done();
   }
 }
 
@@ -393,7 +380,7 @@ function showDonationForm() {
   kinds.value = chosen && [...kinds.options].some((o) => o.value === chosen) ? chosen : booked || kinds.options[0]?.value || "";
   $("#donation-who").textContent = `${visit.donor.name} ${visit.donor.id_number}`;
   state.donationKey ??= newEntryKey();
-  markInvalid(form, null);
+  markFields(form, null);
   goTo("donation-screen");
 }
 
@@ -435,8 +422,7 @@ async function recordDonation(form) {
   clearNotices();
   stopCamera();
   const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  say(t("recording"));
+  const done = busy(button, t("recording"));
   try {
     // The same key until it succeeds: pressing again after a lost answer cannot record twice.
     const donation = await api("/api/v1/staff/donations", {
@@ -449,11 +435,9 @@ async function recordDonation(form) {
     say("");
     await showDonation(donation);
   } catch (failure) {
-    say("");
-    markInvalid(form, failure);
-    report(failure);
+    report(failure, form);
   } finally {
-    button.disabled = false;
+    done();
   }
 }
 
@@ -493,7 +477,7 @@ async function voidDonation(form) {
   clearNotices();
   const reason = form.reason.value.trim();
   const button = form.querySelector("button[type=submit]");
-  busy(button, true);
+  const done = busy(button);
   try {
     const donation = await api(`/api/v1/admin/donations/${state.donation.id}/void`, {
       method: "POST",
@@ -503,11 +487,9 @@ async function voidDonation(form) {
     await showDonation(donation);
     say(t("voided"));
   } catch (failure) {
-    say("");
-    markInvalid(form, failure);
-    report(failure);
+    report(failure, form);
   } finally {
-    button.disabled = false;
+    done();
   }
 }
 
@@ -519,7 +501,7 @@ async function correctDonation(form) {
   if (volume !== null) body.volume_ml = volume;
   if (units !== null) body.units = units;
   const button = form.querySelector("button[type=submit]");
-  busy(button, true);
+  const done = busy(button);
   try {
     const donation = await api(`/api/v1/admin/donations/${state.donation.id}/correction`, {
       method: "POST",
@@ -529,11 +511,9 @@ async function correctDonation(form) {
     await showDonation(donation);
     say(t("corrected"));
   } catch (failure) {
-    say("");
-    markInvalid(form, failure);
-    report(failure);
+    report(failure, form);
   } finally {
-    button.disabled = false;
+    done();
   }
 }
 
@@ -562,7 +542,7 @@ async function showDeferralForm() {
 async function recordDeferral(form) {
   clearNotices();
   const button = form.querySelector("button[type=submit]");
-  busy(button, true);
+  const done = busy(button);
   try {
     if (!state.deferral) {
       const body = {
@@ -588,11 +568,9 @@ async function recordDeferral(form) {
         : t("deferred_permanently"),
     );
   } catch (failure) {
-    say("");
-    markInvalid(form, failure);
-    report(failure);
+    report(failure, form);
   } finally {
-    button.disabled = false;
+    done();
   }
 }
 
@@ -607,7 +585,7 @@ function showIdentify() {
 async function identify(button) {
   clearNotices();
   $("#identified").hidden = true;
-  busy(button, true);
+  const done = busy(button);
   try {
     const frames = await blinkBurst("identify-camera", "identify-video", "identify-prompt");
     say(t("checking_face"));
@@ -630,10 +608,9 @@ async function identify(button) {
     }
   } catch (failure) {
     stopCamera();
-    say("");
     report(failure);
   } finally {
-    button.disabled = false;
+    done();
   }
 }
 

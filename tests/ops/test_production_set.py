@@ -4,9 +4,8 @@ workers; behind nginx the app counts the client's address, not the proxy's."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import time
+from functools import partial
 
 import psycopg
 import pytest
@@ -19,28 +18,9 @@ from tests.ops.conftest import login_code
 DEMO_MOBILE = "13800000001"  # 张伟, who holds Zhejiang's three frees in the demo data
 
 
-def call(
-    url: str,
-    method: str,
-    path: str,
-    body: dict | None = None,
-    token: str | None = None,
-    source: str = "127.0.0.1",
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict]:
-    """One request from the loopback address `source` (127.0.0.x: a different client)."""
-    host, port = url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
-    headers = {"Content-Type": "application/json", "Accept-Language": "en", **(headers or {})}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
-        response = connection.getresponse()
-        text = response.read()
-        return response.status, json.loads(text) if text else {}
-    finally:
-        connection.close()
+# One request from the loopback address `source` (127.0.0.x: a different client), on a
+# connection of its own.
+call = partial(load.request, fresh=True)
 
 
 def donor_token(production: ProductionSet) -> str:
