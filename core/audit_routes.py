@@ -4,59 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import marshmallow as ma
 from flask import Response, current_app
-from marshmallow import fields, validate
 
 from core import audit
+from core.audit_schemas import AuditEntrySchema, AuditFilterSchema, AuditQuerySchema
 from core.auth import ADMIN, roles_required
 from core.http import Blueprint
 from core.pagination import paginate
-from core.schemas import (
-    LARGEST_ID,
-    LocalDateTime,
-    PageQuerySchema,
-    StrictSchema,
-    bounded_int,
-    page_of,
-)
+from core.schemas import page_of
 
 bp = Blueprint("audit", __name__, description="The audit log")
-
-
-class AuditFilterSchema(StrictSchema):
-    donor_id = bounded_int(
-        1,
-        LARGEST_ID,
-        strict=False,
-        metadata={"description": "entries about the donor, naming the donor, or done by the donor"},
-    )
-    actor_type = fields.String(validate=validate.OneOf(audit.ACTOR_TYPES))
-    actor_id = bounded_int(1, LARGEST_ID, strict=False)
-    action = fields.String(validate=validate.Length(min=1, max=64))
-    from_ = LocalDateTime(
-        data_key="from", metadata={"description": "from this moment (with its time zone)"}
-    )
-    to = LocalDateTime(metadata={"description": "up to this moment (with its time zone)"})
-
-
-class AuditQuerySchema(PageQuerySchema, AuditFilterSchema):
-    pass
-
-
-class AuditEntrySchema(ma.Schema):
-    id = fields.Integer()
-    at = LocalDateTime()
-    actor_type = fields.String()
-    actor_id = fields.Integer(allow_none=True)
-    action = fields.String()
-    target_type = fields.String(allow_none=True)
-    target_id = fields.String(allow_none=True)
-    details = fields.Dict(allow_none=True)
-    client_address = fields.String(
-        allow_none=True, metadata={"description": "the client's address, as the app saw it"}
-    )
-    request_id = fields.String(allow_none=True)
 
 
 def _entries(query: dict[str, Any]) -> Any:

@@ -19,6 +19,7 @@ from core.models import Device
 from rewards.models import BenefitUse
 from tests.browser import accessibility_problems
 from tests.factories.camera import scene, write_y4m
+from tests.factories.console import device_log_in
 from tests.factories.rewards import Scheme
 
 pytestmark = pytest.mark.committed_db
@@ -58,10 +59,7 @@ class Gate:
         return [tuple(row) for row in rows]
 
     def log_in(self, page, url: str) -> None:
-        page.goto(url + "/gate/")
-        page.get_by_label("设备编号").fill(self.device["client_id"])
-        page.get_by_label("设备密钥").fill(self.device["client_secret"])
-        page.get_by_role("button", name="登录").click()
+        device_log_in(page, url, "/gate/", self.device)
         page.get_by_role("heading", name="扫描优待码").wait_for()
 
 

@@ -16,6 +16,7 @@ from blooduse.models import REVERSED, BloodFeeReduction, BloodUseEntry
 from core import clock
 from core.extensions import db
 from tests.browser import accessibility_problems
+from tests.factories.console import device_log_in
 from tests.factories.cycles import donations, whole_blood
 from tests.factories.hospitals import make_hospital
 from tests.factories.settlements import bill, local, patient_donor, relative_of, settle
@@ -55,10 +56,7 @@ def entries() -> int:
 
 
 def log_in(page, base: str, device: dict[str, str]) -> None:
-    page.goto(base + "/hospital/")
-    page.get_by_label("设备编号").fill(device["client_id"])
-    page.get_by_label("设备密钥").fill(device["client_secret"])
-    page.get_by_role("button", name="登录").click()
+    device_log_in(page, base, "/hospital/", device)
     page.get_by_role("heading", name="查询患者").wait_for()
 
 

@@ -12,19 +12,12 @@ from teams.models import CallOutInvitation
 from tests.browser import accessibility_problems
 from tests.factories import make_site, make_staff
 from tests.factories.callouts import join, located_site, member_donor, open_call_out, reply_token
+from tests.factories.console import device_log_in, log_in
 from tests.factories.notifications import admin_token
 from tests.factories.rewards import Scheme
 from tests.factories.teams import make_team
 
 pytestmark = pytest.mark.committed_db
-
-PASSWORD = "correct-horse-1"
-
-
-def log_in(page, username: str, secret: str) -> None:
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(secret)
-    page.get_by_role("button", name="登录").click()
 
 
 @pytest.mark.parametrize("path", ["/console/", "/gate/", "/hospital/"])
@@ -43,8 +36,7 @@ def test_a_wrong_password_shows_the_apis_refusal_and_what_to_do_next(
 ):
     staff = make_staff([make_site()])
     page = browser()
-    page.goto(live_server + "/console/")
-    log_in(page, staff.username, "not-the-password")
+    log_in(page, live_server, staff.username, "not-the-password")
     alert = page.get_by_role("alert")
     alert.wait_for()
     shots.take(page, "refused")
@@ -56,8 +48,7 @@ def test_a_wrong_password_shows_the_apis_refusal_and_what_to_do_next(
 def test_logging_out_leaves_no_token_in_the_browser(app, live_server, browser):
     staff = make_staff([make_site()])
     page = browser()
-    page.goto(live_server + "/console/")
-    log_in(page, staff.username, PASSWORD)
+    log_in(page, live_server, staff.username)
     page.get_by_role("button", name="退出登录").wait_for()
     assert page.evaluate("sessionStorage.length") > 0
 
@@ -74,10 +65,7 @@ def test_a_gate_device_cannot_use_the_hospital_console(
     gates = Scheme(client, sms)
     device = gates.device(gates.operator()["id"])
     page = browser()
-    page.goto(live_server + "/hospital/")
-    page.get_by_label("设备编号").fill(device["client_id"])
-    page.get_by_label("设备密钥").fill(device["client_secret"])
-    page.get_by_role("button", name="登录").click()
+    device_log_in(page, live_server, "/hospital/", device)
     alert = page.get_by_role("alert")
     alert.wait_for()
     assert "此账号不能使用本页面" in alert.inner_text()

@@ -74,7 +74,16 @@ def camera_video(tmp_path: Path, **what: Any) -> Path:
 
 
 def log_in(page: Any, url: str, username: str, password: str = PASSWORD) -> None:
+    """Log in at the staff console (`url` is the server's base address)."""
     page.goto(url + "/console/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def device_log_in(page: Any, url: str, path: str, device: dict[str, str]) -> None:
+    """Log in at a device's page (`/gate/`, `/hospital/`) with its id and secret."""
+    page.goto(url + path)
+    page.get_by_label("设备编号").fill(device["client_id"])
+    page.get_by_label("设备密钥").fill(device["client_secret"])
     page.get_by_role("button", name="登录").click()
